@@ -1,0 +1,209 @@
+"""Spawn, queues, events, locks and timers: gevent's when gevent runs, threading's otherwise.
+
+This is the only module that imports gevent or threading; everything else asks a
+:class:`Concurrency` for what it needs. :func:`select` picks one:
+
+- ``"gevent"``: greenlets. Timers are libev watchers: no greenlet is spawned for a timer, and its
+  callback runs in the hub, so it must not block (queue or spawn, never write to a socket).
+  :meth:`Concurrency.call_soon_threadsafe` lets real OS threads hand work to the hub.
+- ``"threading"``: OS threads, with one scheduler thread for all timers.
+- ``None`` / ``"auto"``: gevent when gevent has monkey-patched the ``socket`` module (gunicorn's
+  gevent workers, ``gsio serve``), threading otherwise (werkzeug's server, gunicorn gthread).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import sys
+import time
+from typing import Any, Callable
+
+__all__ = ["Concurrency", "select"]
+
+
+class Timer:
+    """A handle on a scheduled callback; :meth:`cancel` is idempotent."""
+
+    __slots__ = ("_cancel",)
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
+
+    def cancel(self) -> None:
+        self._cancel()
+
+
+class Concurrency:
+    """What a mode provides. ``name`` is ``"gevent"`` or ``"threading"``."""
+
+    name = ""
+    monotonic = staticmethod(time.monotonic)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        raise NotImplementedError
+
+    def queue(self) -> Any:
+        """An unbounded FIFO with ``put``, ``get(timeout=None)`` (raises :exc:`queue.Empty`)."""
+        raise NotImplementedError
+
+    def event(self) -> Any:
+        raise NotImplementedError
+
+    def lock(self) -> Any:
+        raise NotImplementedError
+
+    def sleep(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
+        """Run ``fn()`` after ``delay`` seconds; it must return quickly and never block."""
+        raise NotImplementedError
+
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` soon in this mode's own context; callable from any OS thread."""
+        raise NotImplementedError
+
+
+class GeventConcurrency(Concurrency):
+    name = "gevent"
+
+    def __init__(self) -> None:
+        import gevent
+        import gevent.event
+        import gevent.lock
+        import gevent.queue
+        from gevent import monkey
+
+        self._gevent = gevent
+        self._Event = gevent.event.Event
+        self._Lock = gevent.lock.RLock
+        self._hub = gevent.get_hub()
+        self._main_ident = monkey.get_original("_thread", "get_ident")()
+        self._get_ident = monkey.get_original("_thread", "get_ident")
+        self._pending: list[Callable[[], None]] = []
+        self._async = self._hub.loop.async_()
+        self._async.start(self._run_pending)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._gevent.spawn(fn, *args)
+
+    def queue(self) -> Any:
+        return self._gevent.queue.Queue()
+
+    def event(self) -> Any:
+        return self._Event()
+
+    def lock(self) -> Any:
+        return self._Lock()
+
+    def sleep(self, seconds: float) -> None:
+        self._gevent.sleep(seconds)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
+        watcher = self._hub.loop.timer(max(delay, 0.0))
+        watcher.start(fn)
+        return Timer(watcher.close)
+
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        if self._get_ident() == self._main_ident:
+            self._gevent.spawn(fn)
+            return
+        self._pending.append(fn)  # list.append is atomic under the GIL
+        self._async.send()
+
+    def _run_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for fn in pending:
+            self._gevent.spawn(fn)
+
+
+class ThreadingConcurrency(Concurrency):
+    name = "threading"
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._threading = threading
+        self._queue_mod = queue
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, list]] = []
+        self._counter = itertools.count()
+        self._scheduler: threading.Thread | None = None
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        thread = self._threading.Thread(target=fn, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    def queue(self) -> Any:
+        return self._queue_mod.Queue()
+
+    def event(self) -> Any:
+        return self._threading.Event()
+
+    def lock(self) -> Any:
+        return self._threading.RLock()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
+        entry = [fn]
+        with self._cond:
+            heapq.heappush(
+                self._heap, (time.monotonic() + max(delay, 0.0), next(self._counter), entry)
+            )
+            if self._scheduler is None:
+                self._scheduler = self._threading.Thread(
+                    target=self._run_timers, name="gsio-timers", daemon=True
+                )
+                self._scheduler.start()
+            self._cond.notify()
+
+        def cancel() -> None:
+            entry[0] = None
+
+        return Timer(cancel)
+
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        self.spawn(fn)
+
+    def _run_timers(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                _, _, entry = heapq.heappop(self._heap)
+            fn = entry[0]
+            if fn is not None:
+                try:
+                    fn()
+                except Exception:  # a timer callback's bug must not stop every other timer
+                    import logging
+
+                    logging.getLogger("gsio.concurrency").exception("timer callback failed")
+
+
+_instances: dict[str, Concurrency] = {}
+
+
+def gevent_active() -> bool:
+    """True when gevent has monkey-patched the socket module in this process."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))
+
+
+def select(mode: str | None = None) -> Concurrency:
+    """Return the shared :class:`Concurrency` for ``mode`` ("gevent", "threading" or auto)."""
+    if mode in (None, "auto"):
+        mode = "gevent" if gevent_active() else "threading"
+    if mode not in ("gevent", "threading"):
+        raise ValueError(f"async_mode must be 'gevent', 'threading' or None, not {mode!r}")
+    instance = _instances.get(mode)
+    if instance is None:
+        instance = GeventConcurrency() if mode == "gevent" else ThreadingConcurrency()
+        _instances[mode] = instance
+    return instance

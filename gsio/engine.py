@@ -1,0 +1,382 @@
+"""The Engine.IO v4 server: sessions over long-polling and WebSocket, heartbeats, upgrades.
+
+:class:`Engine` answers requests on the Engine.IO path and tells an :class:`EngineHandler` about
+each session: ``on_open``, ``on_message``, ``on_close``. The Socket.IO server is such a handler;
+so can be any code that wants plain Engine.IO messages::
+
+    class Echo(gsio.EngineHandler):
+        def on_message(self, socket, data):
+            socket.send(data)
+
+    app = gsio.WSGIApp(gsio.Engine(Echo()))
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any, Callable, Union
+
+from gsio import concurrency
+from gsio.engineio.packet import CLOSE, Packet, PacketType
+from gsio.engineio.session import Session, State
+from gsio.exceptions import ProtocolError
+from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
+
+__all__ = ["Engine", "EngineHandler", "EngineSocket"]
+
+log = logging.getLogger("gsio.engine")
+
+Data = Union[str, bytes]
+
+
+class EngineHandler:
+    """What an :class:`Engine` calls. Override what you need; each method must return quickly.
+
+    ``on_message`` is called in the order the client sent, from the request or reader that
+    received it: hand long work to another greenlet or thread.
+    """
+
+    def on_open(self, socket: EngineSocket) -> None:
+        """A session opened (the handshake was answered or is about to be)."""
+
+    def on_message(self, socket: EngineSocket, data: Data) -> None:
+        """A message arrived: ``str`` for text, ``bytes`` for binary."""
+
+    def on_close(self, socket: EngineSocket, reason: str) -> None:
+        """The session ended; ``reason`` as the reference names it ("transport close", ...)."""
+
+
+class EngineSocket:
+    """One client's Engine.IO session, as the code above the engine sees it."""
+
+    __slots__ = (
+        "sid",
+        "environ",
+        "engine",
+        "session",
+        "_c",
+        "_lock",
+        "_wake",
+        "_timer",
+        "ws",
+        "_writing",
+        "_writer",
+        "_terminated",
+        "data",
+        "__weakref__",
+    )
+
+    def __init__(self, engine: Engine, session: Session, environ: dict) -> None:
+        self.sid = session.sid
+        self.environ = environ
+        self.engine = engine
+        self.session = session
+        self._c = engine.concurrency
+        self._lock = self._c.lock()
+        self._wake = self._c.event()  # set when a waiting GET has something to take
+        self._timer: Any = None
+        self.ws: Any = None  # the WebSocket backend once the session is on WebSocket
+        self._writing = False
+        self._writer: Any = None
+        self._terminated = False
+        self.data: Any = None  # free for the layer above
+
+    @property
+    def transport(self) -> str:
+        return self.session.transport
+
+    @property
+    def closed(self) -> bool:
+        return self.session.state is State.CLOSED
+
+    def send(self, data: Data) -> bool:
+        """Queue a message for the client; never blocks. False if the session is closed."""
+        return self.send_packet(Packet(PacketType.MESSAGE, data))
+
+    def send_packet(self, packet: Packet) -> bool:
+        with self._lock:
+            if not self.session.send(packet):
+                return False
+        self._kick()
+        return True
+
+    def close(self, reason: str = "forced close") -> None:
+        """Close the session from the server side: the client receives a CLOSE packet."""
+        self.terminate(reason, notify_client=True)
+
+    # -- internals shared by the transports ----------------------------------------------
+
+    def _kick(self) -> None:
+        """Something was queued: wake the waiting GET, or make sure a WebSocket writer runs."""
+        if self.ws is None or self.session.state is State.UPGRADING:
+            self._wake.set()
+            return
+        with self._lock:
+            if self._writing:
+                return
+            self._writing = True
+        self._writer = self._c.spawn(self._write_ws)
+
+    def join_writer(self, timeout: float = 5.0) -> None:
+        """Wait for the WebSocket writer to finish flushing (the reader is leaving)."""
+        writer = self._writer
+        if writer is not None and self._writing:
+            writer.join(timeout)
+
+    def _write_ws(self) -> None:
+        ws, session = self.ws, self.session
+        try:
+            while True:
+                with self._lock:
+                    packets = session.take_outbound()
+                    if not packets:
+                        self._writing = False
+                        break
+                for packet in packets:
+                    ws.send(_frame(packet))
+        except Exception as exc:  # the peer is gone: the reader sees it too
+            with self._lock:
+                self._writing = False
+            log.debug("%s: websocket write failed: %r", self.sid, exc)
+            self.terminate("transport error")
+        if session.state is State.CLOSED:
+            ws.close()
+
+    def start_heartbeat(self) -> None:
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        delay = self.session.next_deadline() - self._c.monotonic()
+        self._timer = self._c.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        # Runs in the gevent hub (or the timer thread): queue, wake or spawn; never block.
+        with self._lock:
+            outcome = self.session.on_timer(self._c.monotonic())
+        if outcome == "timeout":
+            self._c.spawn(self.terminate, "ping timeout")
+            return
+        if self.session.state is State.CLOSED:
+            return
+        if outcome == "ping":
+            self._kick()
+        self._arm_timer()
+
+    def receive_packets(self, packets: Sequence[Packet]) -> None:
+        """Feed packets from the client to the session; messages go to the handler."""
+        handler = self.engine.handler
+        now = self._c.monotonic()
+        for packet in packets:
+            with self._lock:
+                data = self.session.receive(packet, now)
+            if data is not None:
+                handler.on_message(self, data)
+            elif self.session.state is State.CLOSED:
+                self.terminate("transport close")
+                return
+
+    def terminate(self, reason: str, *, notify_client: bool = False) -> None:
+        """End the session once: stop the heartbeat, flush, tell the handler."""
+        with self._lock:
+            if notify_client and not self.closed:
+                self.session.send(CLOSE)
+            self.session.close(reason)
+            if self._terminated:
+                return
+            self._terminated = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self.engine.forget(self)
+        self._wake.set()
+        if self.ws is not None:
+            self._kick()
+        log.debug("%s: closed (%s)", self.sid, self.session.close_reason)
+        try:
+            self.engine.handler.on_close(self, self.session.close_reason or reason)
+        except Exception:
+            log.exception("%s: on_close handler failed", self.sid)
+
+
+def _frame(packet: Packet) -> Data:
+    data = packet.data
+    if isinstance(data, bytes):
+        return data
+    return "0123456"[packet.type] + data
+
+
+def _default_sid() -> str:
+    return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters
+
+
+class Engine:
+    """The Engine.IO v4 server.
+
+    :param handler: the :class:`EngineHandler` told of sessions and messages.
+    :param path: the URL path served (``/socket.io/``).
+    :param ping_interval: seconds between the server's pings (25).
+    :param ping_timeout: seconds a client has to answer a ping before it is dropped (20).
+    :param max_payload: the largest message or polling body accepted, in bytes (1,000,000;
+        announced in the handshake; over it: 413 on polling, close 1009 on WebSocket).
+    :param transports: the transports allowed, ``("polling", "websocket")``.
+    :param allow_upgrades: whether polling sessions may upgrade to WebSocket (True).
+    :param upgrade_timeout: seconds a probe WebSocket has to complete the upgrade (10).
+    :param cors_allowed_origins: None (no CORS headers, no Origin check), ``"*"``, a list of
+        origins, or a callable ``origin -> bool``. Also checked on WebSocket requests.
+    :param cors_credentials: send ``Access-Control-Allow-Credentials: true``.
+    :param cookie: None (no cookie), a cookie name, or a dict with ``name``, ``path``,
+        ``httponly``, ``samesite``, ``secure``: the session id is set in that cookie.
+    :param allow_request: ``callable(environ) -> bool`` run on each handshake; False refuses
+        the connection with 403 ``{"code":4,"message":"Forbidden"}``.
+    :param sid_generator: ``callable() -> str`` making session ids (default: 120 random bits).
+    :param max_connections: refuse handshakes (503) past this many open sessions (None: no limit).
+    :param http_compression: gzip or deflate polling responses the client accepts compressed.
+    :param compression_threshold: the smallest polling response compressed, in bytes (1024).
+    :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.concurrency`).
+    :param websocket: the WebSocket backend: None picks gevent-websocket's ``wsgi.websocket``
+        when the server provides it and simple-websocket otherwise; ``"simple-websocket"``
+        forces the latter.
+    """
+
+    def __init__(
+        self,
+        handler: EngineHandler | None = None,
+        *,
+        path: str = "/socket.io/",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_payload: int = 1_000_000,
+        transports: Sequence[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        upgrade_timeout: float = 10.0,
+        cors_allowed_origins: OriginsOption = None,
+        cors_credentials: bool = False,
+        cookie: None | str | dict = None,
+        allow_request: Callable[[dict], bool] | None = None,
+        sid_generator: Callable[[], str] | None = None,
+        max_connections: int | None = None,
+        http_compression: bool = True,
+        compression_threshold: int = 1024,
+        async_mode: str | None = None,
+        websocket: str | None = None,
+    ) -> None:
+        bad = set(transports) - {"polling", "websocket"}
+        if bad or not transports:
+            raise ValueError(f"transports must be 'polling' and/or 'websocket', not {sorted(bad)}")
+        if websocket not in (None, "simple-websocket", "gevent-websocket"):
+            raise ValueError("websocket must be None, 'gevent-websocket' or 'simple-websocket'")
+        self.handler = handler or EngineHandler()
+        self.path = "/" + path.strip("/") + "/"
+        self.ping_interval = float(ping_interval)
+        self.ping_timeout = float(ping_timeout)
+        self.max_payload = int(max_payload)
+        self.transports = tuple(transports)
+        self.allow_upgrades = allow_upgrades
+        self.upgrade_timeout = float(upgrade_timeout)
+        self.cors = Cors(cors_allowed_origins, cors_credentials)
+        if isinstance(cookie, str):
+            cookie = {"name": cookie}
+        self.cookie = cookie
+        self.allow_request = allow_request
+        self.sid_generator = sid_generator or _default_sid
+        self.max_connections = max_connections
+        self.http_compression = http_compression
+        self.compression_threshold = compression_threshold
+        self.async_mode = async_mode
+        self.websocket = websocket
+        self.sockets: dict[str, EngineSocket] = {}
+        self._concurrency: concurrency.Concurrency | None = None
+
+    @property
+    def concurrency(self) -> concurrency.Concurrency:
+        """The :class:`~gsio.concurrency.Concurrency` in use, chosen on first use."""
+        if self._concurrency is None:
+            self._concurrency = concurrency.select(self.async_mode)
+        return self._concurrency
+
+    def forget(self, socket: EngineSocket) -> None:
+        if self.sockets.get(socket.sid) is socket:
+            del self.sockets[socket.sid]
+
+    def open_session(self, transport: str, environ: dict) -> EngineSocket:
+        """Create a session for a handshake (the caller has validated the request)."""
+        sid = self.sid_generator()
+        while sid in self.sockets:
+            sid = self.sid_generator()
+        upgrades = ("websocket",) if self.allow_upgrades and "websocket" in self.transports else ()
+        session = Session(
+            sid,
+            transport,
+            now=self.concurrency.monotonic(),
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            upgrades=upgrades,
+            max_payload=self.max_payload,
+        )
+        socket = EngineSocket(self, session, environ)
+        self.sockets[sid] = socket
+        return socket
+
+    def shutdown(self) -> None:
+        """Close every session ("server shutting down")."""
+        for socket in list(self.sockets.values()):
+            socket.terminate("server shutting down", notify_client=True)
+
+    # -- the request entry point ----------------------------------------------------------
+
+    def handle_request(self, environ: dict, start_response: Callable) -> Any:
+        """Answer one WSGI request on the Engine.IO path."""
+        from gsio import polling, websocket
+
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS" and self.cors.enabled:
+            return self._finish(self.cors.preflight(environ), environ, start_response)
+        query = parse_query(environ)
+        try:
+            transport = self._check(environ, method, query)
+        except ProtocolError as exc:
+            log.info(
+                "bad request (%s): %s %s?%s",
+                exc.message,
+                method,
+                environ.get("PATH_INFO"),
+                environ.get("QUERY_STRING"),
+            )
+            return self._finish(error_response(exc.code, exc.status), environ, start_response)
+        if transport == "websocket":
+            return websocket.handle(self, environ, start_response, query.get("sid"))
+        response = polling.handle(self, environ, method, query.get("sid"))
+        return self._finish(response, environ, start_response)
+
+    def _check(self, environ: dict, method: str, query: dict) -> str:
+        if query.get("EIO") != "4":
+            raise ProtocolError("unsupported protocol version", code=5)
+        transport = query.get("transport")
+        if transport not in self.transports:
+            raise ProtocolError(f"transport unknown: {transport!r}", code=0)
+        if not self.cors.allows(environ.get("HTTP_ORIGIN")):
+            raise ProtocolError("origin not allowed", code=4, status=403)
+        sid = query.get("sid")
+        if sid is None:
+            if method != "GET":
+                raise ProtocolError(f"handshake with {method}", code=2)
+            if self.allow_request is not None and not self.allow_request(environ):
+                raise ProtocolError("refused by allow_request", code=4, status=403)
+            if self.max_connections is not None and len(self.sockets) >= self.max_connections:
+                raise ProtocolError("too many connections", code=3, status=503)
+            return transport
+        socket = self.sockets.get(sid)
+        if socket is None:
+            raise ProtocolError("session ID unknown", code=1)
+        if transport == "polling" and socket.transport != "polling":
+            raise ProtocolError("polling request on a websocket session", code=3)
+        if transport == "websocket" and method != "GET":
+            raise ProtocolError(f"websocket request with {method}", code=3)
+        return transport
+
+    def _finish(self, response: Response, environ: dict, start_response: Callable) -> list[bytes]:
+        response.headers.extend(self.cors.headers(environ))
+        if environ.get("HTTP_CONNECTION", "").lower() == "close":
+            response.headers.append(("Connection", "close"))
+        return response(start_response)

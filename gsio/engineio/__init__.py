@@ -1,0 +1,1 @@
+"""The pure Engine.IO v4 core: packets, payloads and session state. No I/O."""

@@ -1,0 +1,218 @@
+"""The state of one Engine.IO session, as data: no I/O, no clock (``now`` is passed in).
+
+A session is OPEN on one transport (``polling`` or ``websocket``), may be UPGRADING from
+polling to WebSocket, and ends CLOSED with a reason. It holds the outbound queue (packets the
+transport has not taken yet), the heartbeat deadlines, and the polling request bookkeeping.
+The transport layer feeds it what arrives and writes what it hands out.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import deque
+
+from gsio.engineio.packet import PING, PONG_PROBE, Packet, PacketType
+from gsio.exceptions import ProtocolError
+
+__all__ = ["State", "Session"]
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    UPGRADING = "upgrading"
+    CLOSED = "closed"
+
+
+# (state, event) -> next state; any other pair is a protocol error. Closing is allowed from
+# every state and is not listed.
+_TRANSITIONS = {
+    (State.OPEN, "start_upgrade"): State.UPGRADING,
+    (State.UPGRADING, "finish_upgrade"): State.OPEN,
+    (State.UPGRADING, "abort_upgrade"): State.OPEN,
+}
+
+
+class Session:
+    """One Engine.IO session.
+
+    :param sid: the session id.
+    :param transport: ``"polling"`` or ``"websocket"``: the transport of the handshake.
+    :param now: the current time (seconds, any monotonic clock).
+    :param ping_interval: seconds between the server's pings.
+    :param ping_timeout: seconds the client has to answer a ping.
+    :param upgrades: transports the client may upgrade to (announced in the handshake).
+    :param max_payload: the largest message or polling body accepted, in bytes.
+    """
+
+    __slots__ = (
+        "sid",
+        "transport",
+        "state",
+        "close_reason",
+        "ping_interval",
+        "ping_timeout",
+        "upgrades",
+        "max_payload",
+        "outbound",
+        "_next_ping",
+        "_pong_deadline",
+        "get_active",
+        "post_active",
+    )
+
+    def __init__(
+        self,
+        sid: str,
+        transport: str,
+        *,
+        now: float,
+        ping_interval: float,
+        ping_timeout: float,
+        upgrades: tuple[str, ...] = (),
+        max_payload: int = 1_000_000,
+    ) -> None:
+        self.sid = sid
+        self.transport = transport
+        self.state = State.OPEN
+        self.close_reason: str | None = None
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.upgrades = upgrades if transport == "polling" else ()
+        self.max_payload = max_payload
+        self.outbound: deque[Packet] = deque()
+        self._next_ping = now + ping_interval
+        self._pong_deadline: float | None = None
+        self.get_active = False
+        self.post_active = False
+
+    # -- handshake and state -------------------------------------------------------------
+
+    def open_packet(self) -> Packet:
+        """The OPEN packet that answers the handshake."""
+        return Packet(
+            PacketType.OPEN,
+            json.dumps(
+                {
+                    "sid": self.sid,
+                    "upgrades": list(self.upgrades),
+                    "pingInterval": int(self.ping_interval * 1000),
+                    "pingTimeout": int(self.ping_timeout * 1000),
+                    "maxPayload": self.max_payload,
+                },
+                separators=(",", ":"),
+            ),
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    def _transition(self, event: str) -> None:
+        new = _TRANSITIONS.get((self.state, event))
+        if new is None:
+            raise ProtocolError(f"cannot {event.replace('_', ' ')} while {self.state.value}")
+        self.state = new
+
+    def close(self, reason: str) -> bool:
+        """Close the session; returns False if it was closed already (the first reason stays)."""
+        if self.state is State.CLOSED:
+            return False
+        self.state = State.CLOSED
+        self.close_reason = reason
+        return True
+
+    # -- outbound ------------------------------------------------------------------------
+
+    def send(self, packet: Packet) -> bool:
+        """Queue a packet for the client; False (and nothing queued) once closed."""
+        if self.state is State.CLOSED:
+            return False
+        self.outbound.append(packet)
+        return True
+
+    def take_outbound(self) -> list[Packet]:
+        """Hand out every queued packet, in order."""
+        packets = list(self.outbound)
+        self.outbound.clear()
+        return packets
+
+    # -- inbound -------------------------------------------------------------------------
+
+    def receive(self, packet: Packet, now: float) -> str | bytes | None:
+        """Take one packet from the client. Returns a message's data, else None.
+
+        A CLOSE closes the session ("transport close"); a protocol violation raises
+        :class:`ProtocolError` and the caller closes the session with its reason.
+        """
+        ptype = packet.type
+        if ptype is PacketType.MESSAGE:
+            return packet.data
+        if ptype is PacketType.PONG:
+            if self._pong_deadline is not None:
+                self._pong_deadline = None
+                self._next_ping = now + self.ping_interval
+            return None
+        if ptype is PacketType.CLOSE:
+            self.close("transport close")
+            return None
+        if ptype is PacketType.NOOP:
+            return None
+        if ptype is PacketType.PING:
+            # Engine.IO v4: the server pings, the client answers; only "2probe" on a new
+            # WebSocket is allowed, and that is handled by start_upgrade().
+            raise ProtocolError("invalid heartbeat direction")
+        raise ProtocolError(f"unexpected {ptype.name} packet from the client")
+
+    # -- upgrade -------------------------------------------------------------------------
+
+    def start_upgrade(self) -> Packet:
+        """The client probed a WebSocket ("2probe"): returns the "3probe" answer."""
+        if self.transport != "polling" or "websocket" not in self.upgrades:
+            raise ProtocolError("upgrade not allowed")
+        self._transition("start_upgrade")
+        return PONG_PROBE
+
+    def finish_upgrade(self) -> None:
+        """The client sent UPGRADE on the WebSocket: from now on all traffic goes there."""
+        self._transition("finish_upgrade")
+        self.transport = "websocket"
+        self.upgrades = ()
+
+    def abort_upgrade(self) -> None:
+        """The probe WebSocket failed or timed out: stay on polling."""
+        if self.state is State.UPGRADING:
+            self._transition("abort_upgrade")
+
+    # -- polling requests ------------------------------------------------------------------
+
+    def begin_get(self) -> None:
+        if self.get_active:
+            raise ProtocolError("overlapping GET requests", reason="transport error")
+        self.get_active = True
+
+    def begin_post(self) -> None:
+        if self.post_active:
+            raise ProtocolError("overlapping POST requests", reason="transport error")
+        self.post_active = True
+
+    # -- heartbeat -----------------------------------------------------------------------
+
+    def next_deadline(self) -> float:
+        """When :meth:`on_timer` has something to do next."""
+        return self._pong_deadline if self._pong_deadline is not None else self._next_ping
+
+    def on_timer(self, now: float) -> str | None:
+        """Advance the heartbeat: ``"ping"`` (a PING was queued), ``"timeout"`` (closed), or None."""
+        if self.state is State.CLOSED:
+            return None
+        if self._pong_deadline is not None:
+            if now >= self._pong_deadline:
+                self.close("ping timeout")
+                return "timeout"
+            return None
+        if now >= self._next_ping:
+            self.outbound.append(PING)
+            self._pong_deadline = now + self.ping_timeout
+            return "ping"
+        return None

@@ -1,0 +1,83 @@
+"""The one error hierarchy of gsio.
+
+Everything gsio raises derives from :class:`GsioError`:
+
+- :class:`ProtocolError`: a peer sent something the protocol does not allow. It carries what the
+  transport answers with: the HTTP ``status`` and Engine.IO error ``code`` for a bad HTTP request,
+  and the ``reason`` the session is closed with. Codecs raise nothing else.
+- :class:`PayloadTooLarge`: a :class:`ProtocolError` for input over ``max_payload``
+  (HTTP 413, WebSocket close 1009).
+- :class:`ConnectionClosed`: the connection is gone; ``reason`` says why, with the reference
+  server's names ("transport close", "ping timeout", "client namespace disconnect", ...).
+- :class:`ConnectionRefused`: raised by a connect handler or middleware to refuse a client;
+  the client receives a CONNECT_ERROR with ``message`` and ``data``.
+- :class:`AckTimeout`: the client did not acknowledge in time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "GsioError",
+    "ProtocolError",
+    "PayloadTooLarge",
+    "ConnectionClosed",
+    "ConnectionRefused",
+    "AckTimeout",
+]
+
+
+class GsioError(Exception):
+    """Base class of every error gsio raises."""
+
+
+class ProtocolError(GsioError):
+    """A peer broke the protocol.
+
+    :param message: what was wrong, for the log and the JSON error body.
+    :param status: the HTTP status a transport answers with (400 unless said otherwise).
+    :param code: the Engine.IO error code of the JSON body (3, "Bad request", unless said otherwise).
+    :param reason: the reason the session is closed with ("parse error" unless said otherwise).
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 400, code: int = 3, reason: str = "parse error"
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.reason = reason
+
+
+class PayloadTooLarge(ProtocolError):
+    """Input longer than ``max_payload``: 413 on polling, close code 1009 on WebSocket."""
+
+    def __init__(self, message: str = "Payload too large") -> None:
+        super().__init__(message, status=413, code=3, reason="transport error")
+
+
+class ConnectionClosed(GsioError):
+    """The connection ended; ``reason`` names why, as the reference server does."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConnectionRefused(GsioError):
+    """Refuse a connection from a connect handler or middleware.
+
+    The client's ``connect_error`` handler receives an error whose ``message`` is ``message``
+    and whose ``data`` is ``data`` (any JSON value), as with Node's ``next(err)``.
+    """
+
+    def __init__(self, message: str = "Connection refused", data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class AckTimeout(GsioError, TimeoutError):
+    """A client did not acknowledge an event within the timeout."""

@@ -1,0 +1,146 @@
+"""HTTP pieces of the Engine.IO endpoint: responses, JSON errors, CORS, compression, cookies."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Callable, Union
+from urllib.parse import parse_qsl
+
+__all__ = ["Response", "error_response", "parse_query", "Cors", "compress", "ERROR_MESSAGES"]
+
+STATUS_LINES = {
+    200: "200 OK",
+    204: "204 No Content",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    413: "413 Payload Too Large",
+    500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
+}
+
+# The Engine.IO error codes of the JSON error body, as the reference server numbers them.
+ERROR_MESSAGES = {
+    0: "Transport unknown",
+    1: "Session ID unknown",
+    2: "Bad handshake method",
+    3: "Bad request",
+    4: "Forbidden",
+    5: "Unsupported protocol version",
+}
+
+Headers = list[tuple[str, str]]
+
+
+class Response:
+    """A complete HTTP response: the body is always sent whole, with its Content-Length."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Headers | None = None, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+
+    def __call__(self, start_response: Callable) -> list[bytes]:
+        headers = self.headers + [("Content-Length", str(len(self.body)))]
+        start_response(STATUS_LINES.get(self.status, f"{self.status} Unknown"), headers)
+        return [self.body]
+
+
+def text_response(body: str | bytes, content_type: str = "text/plain; charset=UTF-8") -> Response:
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return Response(200, [("Content-Type", content_type)], body)
+
+
+def error_response(code: int, status: int = 400, message: str | None = None) -> Response:
+    """The reference's error answer: ``{"code":N,"message":"..."}`` as application/json."""
+    body = json.dumps(
+        {"code": code, "message": message or ERROR_MESSAGES.get(code, "Bad request")},
+        separators=(",", ":"),
+    ).encode()
+    return Response(status, [("Content-Type", "application/json")], body)
+
+
+def parse_query(environ: dict) -> dict[str, str]:
+    """The query string as a dict (the first value of a repeated key wins)."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        query.setdefault(key, value)
+    return query
+
+
+OriginsOption = Union[None, str, Sequence[str], Callable[[str], bool]]
+
+
+class Cors:
+    """Cross-origin policy: which origins may talk to the endpoint, and the headers that say so.
+
+    ``origins`` is None (no CORS headers, no Origin check), ``"*"`` (every origin), a list of
+    origins, or a callable ``origin -> bool``. With ``credentials`` the allowed origin is echoed
+    (never ``*``), and only an origin the policy names is ever echoed.
+    """
+
+    def __init__(self, origins: OriginsOption = None, credentials: bool = False) -> None:
+        if isinstance(origins, str) and origins != "*":
+            origins = [origins]
+        self.origins = origins
+        self.credentials = credentials
+
+    @property
+    def enabled(self) -> bool:
+        return self.origins is not None
+
+    def allows(self, origin: str | None) -> bool:
+        """Whether a request from ``origin`` may proceed (no Origin header: same-origin or not a browser)."""
+        if self.origins is None or origin is None or self.origins == "*":
+            return True
+        if callable(self.origins):
+            return bool(self.origins(origin))
+        return origin in self.origins
+
+    def headers(self, environ: dict) -> Headers:
+        origin = environ.get("HTTP_ORIGIN")
+        if self.origins is None or origin is None or not self.allows(origin):
+            return []
+        if self.origins == "*" and not self.credentials:
+            headers = [("Access-Control-Allow-Origin", "*")]
+        else:
+            headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if self.credentials:
+            headers.append(("Access-Control-Allow-Credentials", "true"))
+        return headers
+
+    def preflight(self, environ: dict) -> Response:
+        headers = self.headers(environ)
+        if headers:
+            headers.append(("Access-Control-Allow-Methods", "OPTIONS, GET, POST"))
+            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            if requested:
+                headers.append(("Access-Control-Allow-Headers", requested))
+        return Response(204, headers)
+
+
+def compress(body: bytes, environ: dict, threshold: int) -> tuple[bytes, Headers]:
+    """gzip or deflate ``body`` when the client accepts it and it is at least ``threshold`` bytes."""
+    if len(body) < threshold:
+        return body, []
+    accepted = _accepted_encodings(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    if "gzip" in accepted:
+        return gzip.compress(body, compresslevel=6), [("Content-Encoding", "gzip")]
+    if "deflate" in accepted:
+        return zlib.compress(body, 6), [("Content-Encoding", "deflate")]
+    return body, []
+
+
+def _accepted_encodings(header: str) -> Iterable[str]:
+    accepted = set()
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if params.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            continue
+        accepted.add(name.strip().lower())
+    return accepted

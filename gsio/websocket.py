@@ -1,0 +1,293 @@
+"""The WebSocket transport: direct sessions, the upgrade from polling, and two backends.
+
+A backend is anything with this small interface:
+
+- ``receive() -> str | bytes | None``: the next message; None once the connection is closed.
+  Raises :class:`PayloadTooLarge` (after closing with 1009) for a message over the limit.
+- ``send(data: str | bytes)``: one text or binary message; raises ``OSError`` when the peer is gone.
+- ``close(code=1000)``: idempotent, never raises.
+- ``finish(start_response)``: what the WSGI app returns once the session is over.
+
+:class:`GeventWebSocket` wraps gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its
+gunicorn worker); :class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from
+any other WSGI server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket as socketlib
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+from gsio.engineio.packet import decode, encode
+from gsio.exceptions import PayloadTooLarge, ProtocolError
+from gsio.http import Response
+
+if TYPE_CHECKING:
+    from gsio.engine import Engine, EngineSocket
+
+log = logging.getLogger("gsio.engine")
+
+__all__ = ["handle", "GeventWebSocket", "SimpleWebSocket"]
+
+Data = Union[str, bytes]
+
+
+class GeventWebSocket:
+    """gevent-websocket's ``wsgi.websocket``, read frame by frame so that nothing over
+    ``max_payload`` is ever buffered."""
+
+    def __init__(self, ws: Any, max_payload: int) -> None:
+        from geventwebsocket.exceptions import ProtocolError as FrameError
+        from geventwebsocket.exceptions import WebSocketError
+        from geventwebsocket.websocket import Header
+
+        self._ws = ws
+        self._header = Header
+        self._max = max_payload
+        self._frame_error = FrameError
+        self._socket_error = WebSocketError
+
+    def receive(self) -> Data | None:
+        ws = self._ws
+        if ws.closed:
+            return None
+        try:
+            return self._read_message()
+        except PayloadTooLarge:
+            self.close(1009)
+            raise
+        except UnicodeError:
+            self.close(1007)
+            raise ProtocolError("invalid UTF-8 in a text frame", reason="transport error") from None
+        except self._frame_error:
+            self.close(1002)
+            raise ProtocolError("websocket protocol error", reason="transport error") from None
+        except (OSError, self._socket_error):
+            self.close()
+            return None
+
+    def _read_message(self) -> Data | None:
+        ws = self._ws
+        opcode = None
+        message = bytearray()
+        while True:
+            header = self._header.decode_header(ws.stream)
+            if header.flags:
+                raise self._frame_error("reserved bits set")
+            if len(message) + header.length > self._max and header.opcode in (0, 1, 2):
+                raise PayloadTooLarge()
+            payload = ws.raw_read(header.length) if header.length else b""
+            if len(payload) != header.length:
+                return None  # EOF inside a frame
+            if header.mask:
+                payload = header.unmask_payload(payload)
+            f_opcode = header.opcode
+            if f_opcode in (ws.OPCODE_TEXT, ws.OPCODE_BINARY):
+                if opcode:
+                    raise self._frame_error("new message inside a fragmented one")
+                opcode = f_opcode
+            elif f_opcode == ws.OPCODE_CONTINUATION:
+                if not opcode:
+                    raise self._frame_error("continuation without a message")
+            elif f_opcode == ws.OPCODE_PING:
+                ws.handle_ping(header, payload)
+                continue
+            elif f_opcode == ws.OPCODE_PONG:
+                continue
+            elif f_opcode == ws.OPCODE_CLOSE:
+                ws.handle_close(header, payload)
+                return None
+            else:
+                raise self._frame_error(f"unknown opcode {f_opcode}")
+            message += payload
+            if header.fin:
+                break
+        if opcode == ws.OPCODE_TEXT:
+            return message.decode("utf-8")
+        return bytes(message)
+
+    def send(self, data: Data) -> None:
+        try:
+            self._ws.send(data, binary=isinstance(data, bytes))
+        except self._socket_error as exc:
+            raise OSError(str(exc)) from None
+
+    def close(self, code: int = 1000) -> None:
+        if not self._ws.closed:
+            try:
+                self._ws.close(code)
+            except Exception:  # the socket may be dead already
+                pass
+
+    def finish(self, start_response: Callable) -> list[bytes]:
+        return []
+
+
+class SimpleWebSocket:
+    """simple-websocket's server on the raw socket the WSGI server gives up."""
+
+    def __init__(self, environ: dict, engine: Engine) -> None:
+        import simple_websocket
+
+        c = engine.concurrency
+        kwargs: dict[str, Any] = {"max_message_size": engine.max_payload}
+        if c.name == "gevent":
+            kwargs["thread_class"] = lambda target: _GreenThread(c, target)
+            kwargs["event_class"] = c.event
+        self._closed_error = simple_websocket.ConnectionClosed
+        self._ws = simple_websocket.Server(environ, **kwargs)
+        _nodelay(self._ws.sock)
+
+    def receive(self) -> Data | None:
+        try:
+            data = self._ws.receive()
+        except self._closed_error:
+            if self._ws.close_reason == 1009:
+                raise PayloadTooLarge() from None
+            return None
+        if data is None and not self._ws.connected:
+            return None
+        return data
+
+    def send(self, data: Data) -> None:
+        try:
+            self._ws.send(data)
+        except self._closed_error as exc:
+            raise OSError(str(exc)) from None
+
+    def close(self, code: int = 1000) -> None:
+        try:
+            self._ws.close(code)
+        except Exception:  # closed already
+            pass
+
+    def finish(self, start_response: Callable) -> list[bytes]:
+        # The server still owns the connection and will write a response and read the next
+        # request on it: shut it down so that both fail quietly (EPIPE / EOF).
+        try:
+            self._ws.sock.shutdown(socketlib.SHUT_RDWR)
+        except OSError:
+            pass
+        return Response(200, [("Connection", "close")])(start_response)
+
+
+class _GreenThread:
+    """The ``threading.Thread`` shape simple-websocket wants, on a greenlet."""
+
+    def __init__(self, c: Any, target: Callable[[], None]) -> None:
+        self._c = c
+        self._target = target
+        self.name = "gsio-websocket"
+
+    def start(self) -> None:
+        self._c.spawn(self._target)
+
+
+def _nodelay(sock: Any) -> None:
+    try:
+        sock.setsockopt(socketlib.IPPROTO_TCP, socketlib.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _accept(engine: Engine, environ: dict) -> Any | None:
+    """The backend for this request, or None when it is not a WebSocket request we can take."""
+    ws = environ.get("wsgi.websocket")
+    if ws is not None and engine.websocket != "simple-websocket":
+        return GeventWebSocket(ws, engine.max_payload)
+    if "wsgi.websocket" in environ and ws is None:
+        return None  # gevent-websocket's handler saw no valid upgrade
+    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        return None
+    try:
+        return SimpleWebSocket(environ, engine)
+    except Exception as exc:  # an invalid handshake, or a server whose socket we cannot take
+        log.info("websocket handshake failed: %r", exc)
+        return None
+
+
+def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | None) -> Any:
+    """Serve a WebSocket request: a new session, or the upgrade of a polling one."""
+    ws = _accept(engine, environ)
+    if ws is None:
+        start_response(
+            "400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "11")]
+        )
+        return [b"Bad Request"]
+    try:
+        if sid is None:
+            _serve_direct(engine, ws, environ)
+        else:
+            socket = engine.sockets.get(sid)
+            if socket is not None:
+                _serve_upgrade(engine, socket, ws)
+    except Exception:
+        log.exception("websocket session failed")
+    finally:
+        ws.close()
+    return ws.finish(start_response)
+
+
+def _serve_direct(engine: Engine, ws: Any, environ: dict) -> None:
+    socket = engine.open_session("websocket", environ)
+    try:
+        ws.send(encode(socket.session.open_packet()))  # the OPEN comes before anything else
+    except OSError:
+        socket.terminate("transport close")
+        return
+    socket.ws = ws
+    engine.handler.on_open(socket)
+    socket.start_heartbeat()
+    _read_loop(socket, ws)
+
+
+def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
+    session = socket.session
+    if session.transport != "polling" or not session.upgrades or socket.closed:
+        log.info("%s: refused a second websocket", socket.sid)
+        return
+    c = engine.concurrency
+    timer = c.call_later(engine.upgrade_timeout, lambda: c.spawn(ws.close))
+    try:
+        if ws.receive() != "2probe":
+            return
+        try:
+            with socket._lock:
+                answer = session.start_upgrade()
+        except ProtocolError as exc:
+            log.info("%s: %s", socket.sid, exc.message)
+            return
+        ws.send(encode(answer))
+        socket._wake.set()  # the pending GET ends with a NOOP so that the client can pause
+        if ws.receive() != "5":
+            with socket._lock:
+                session.abort_upgrade()
+            return
+        with socket._lock:
+            session.finish_upgrade()
+            socket.ws = ws
+    except (OSError, ProtocolError) as exc:
+        log.info("%s: upgrade failed: %r", socket.sid, exc)
+        with socket._lock:
+            session.abort_upgrade()
+        return
+    finally:
+        timer.cancel()
+    socket._kick()  # what was queued while upgrading goes out first, in order
+    _read_loop(socket, ws)
+
+
+def _read_loop(socket: EngineSocket, ws: Any) -> None:
+    while not socket.closed:
+        try:
+            frame = ws.receive()
+            if frame is None:
+                socket.terminate("transport close")
+                break
+            socket.receive_packets((decode(frame),))
+        except ProtocolError as exc:
+            log.info("%s: %s; closing the session", socket.sid, exc.message)
+            socket.terminate(exc.reason, notify_client=not isinstance(exc, PayloadTooLarge))
+            break
+    socket.join_writer()

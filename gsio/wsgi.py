@@ -1,0 +1,102 @@
+"""The WSGI application, and a helper that serves it on gevent's pywsgi."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any, Callable
+
+from gsio.engine import Engine
+from gsio.http import Response, error_response
+
+__all__ = ["WSGIApp", "serve"]
+
+log = logging.getLogger("gsio.engine")
+
+
+class WSGIApp:
+    """Serve gsio on its path and hand every other request to ``wsgi_app``.
+
+    :param app: a :class:`gsio.Server` or a :class:`gsio.Engine`.
+    :param wsgi_app: the WSGI application for everything else (a Flask or Django app);
+        without one, other paths get 404.
+    :param path: the path to serve, when not the engine's own (``/socket.io/``).
+
+    ``app.wsgi_app = gsio.WSGIApp(sio, app.wsgi_app)`` puts Socket.IO beside a Flask app.
+    """
+
+    def __init__(self, app: Any, wsgi_app: Callable | None = None, path: str | None = None) -> None:
+        self.engine: Engine = app if isinstance(app, Engine) else app.engine
+        self.wsgi_app = wsgi_app
+        self.path = "/" + (path or self.engine.path).strip("/") + "/"
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == self.path or path + "/" == self.path:
+            try:
+                return self.engine.handle_request(environ, start_response)
+            except Exception:
+                # A bug, not bad input (that is answered inside the engine): 500 and a traceback.
+                log.exception("internal error on %s %s", environ.get("REQUEST_METHOD"), path)
+                response = error_response(3, 500, "Internal server error")
+                try:
+                    return response(start_response)
+                except Exception:  # headers were sent already
+                    return []
+        if self.wsgi_app is not None:
+            return self.wsgi_app(environ, start_response)
+        return Response(404, [("Content-Type", "text/plain")], b"Not Found")(start_response)
+
+
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    *,
+    websocket: bool | str = True,
+    access_log: Any = None,
+    listener: socket.socket | None = None,
+) -> Any:
+    """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi, forever.
+
+    :param websocket: True to use gevent-websocket's handler (the fast path); False to serve
+        WebSocket with simple-websocket on the plain pywsgi handler.
+    :param access_log: a file-like object for pywsgi's access log (default: none).
+    :param listener: an already bound socket to serve on instead of ``(host, port)``.
+    """
+    from gevent import pywsgi
+
+    if isinstance(app, WSGIApp) or not (isinstance(app, Engine) or hasattr(app, "engine")):
+        wsgi = app
+    else:
+        wsgi = WSGIApp(app)
+    engine = getattr(wsgi, "engine", None)
+    if engine is not None:
+        _require_gevent(engine)
+    kwargs: dict[str, Any] = {"log": access_log}
+    if websocket:
+        from geventwebsocket.handler import WebSocketHandler
+
+        kwargs["handler_class"] = WebSocketHandler
+    if listener is None:
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(1024)
+    # Accepted sockets inherit TCP_NODELAY: each response leaves at once, without Nagle's wait.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
+    # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
+    server.logger = logging.getLogger("gsio.access")
+    server.serve_forever()
+    return server
+
+
+def _require_gevent(engine: Engine) -> None:
+    if engine.async_mode in (None, "auto") and engine._concurrency is None:
+        engine.async_mode = "gevent"
+    if engine.concurrency.name != "gevent":
+        raise RuntimeError(
+            "gsio.serve() runs on gevent, but this server was created with async_mode="
+            f"{engine.async_mode!r}"
+        )
