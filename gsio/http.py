@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Callable, Union
 from urllib.parse import parse_qsl
 
@@ -59,7 +59,10 @@ def text_response(body: str | bytes, content_type: str = "text/plain; charset=UT
 def error_response(code: int, status: int = 400, message: str | None = None) -> Response:
     """The reference's error answer: ``{"code":N,"message":"..."}`` as application/json."""
     body = json.dumps(
-        {"code": code, "message": message or ERROR_MESSAGES.get(code, "Bad request")},
+        {
+            "code": code,
+            "message": message if message is not None else ERROR_MESSAGES.get(code, "Bad request"),
+        },
         separators=(",", ":"),
     ).encode()
     return Response(status, [("Content-Type", "application/json")], body)
@@ -136,11 +139,21 @@ def compress(body: bytes, environ: dict, threshold: int) -> tuple[bytes, Headers
     return body, []
 
 
-def _accepted_encodings(header: str) -> Iterable[str]:
+def _accepted_encodings(header: str) -> set[str]:
+    """The codings an Accept-Encoding header accepts (those with q=0 refused)."""
     accepted = set()
     for item in header.split(","):
-        name, _, params = item.strip().partition(";")
-        if params.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
-            continue
-        accepted.add(name.strip().lower())
+        name, *params = (part.strip() for part in item.split(";"))
+        refused = False
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    refused = float(value) == 0
+                except ValueError:
+                    refused = True
+        if name and not refused:
+            accepted.add(name.lower())
+    if "*" in accepted:
+        accepted.update(("gzip", "deflate"))
     return accepted

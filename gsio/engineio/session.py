@@ -96,8 +96,9 @@ class Session:
                 {
                     "sid": self.sid,
                     "upgrades": list(self.upgrades),
-                    "pingInterval": int(self.ping_interval * 1000),
-                    "pingTimeout": int(self.ping_timeout * 1000),
+                    # round(), not int(): 1.001 * 1000 is 1000.999...
+                    "pingInterval": round(self.ping_interval * 1000),
+                    "pingTimeout": round(self.ping_timeout * 1000),
                     "maxPayload": self.max_payload,
                 },
                 separators=(",", ":"),
@@ -160,8 +161,9 @@ class Session:
             return None
         if ptype is PacketType.PING:
             # Engine.IO v4: the server pings, the client answers; only "2probe" on a new
-            # WebSocket is allowed, and that is handled by start_upgrade().
-            raise ProtocolError("invalid heartbeat direction")
+            # WebSocket is allowed, and that is handled by start_upgrade(). The reference
+            # closes with "transport error" (onError), not "parse error".
+            raise ProtocolError("invalid heartbeat direction", reason="transport error")
         raise ProtocolError(f"unexpected {ptype.name} packet from the client")
 
     # -- upgrade -------------------------------------------------------------------------
