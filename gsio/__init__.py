@@ -1,5 +1,8 @@
 """gsio: a Socket.IO v4 server for Python, on gevent and WSGI."""
 
+from gsio.adapter import Adapter, BroadcastOptions
+from gsio.broadcast import BroadcastOperator
+from gsio.conn import Conn, Handshake, Message
 from gsio.engine import Engine, EngineHandler, EngineSocket
 from gsio.exceptions import (
     AckTimeout,
@@ -9,11 +12,21 @@ from gsio.exceptions import (
     PayloadTooLarge,
     ProtocolError,
 )
+from gsio.namespace import Namespace
+from gsio.server import Server
 from gsio.wsgi import WSGIApp, serve
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Server",
+    "Namespace",
+    "Conn",
+    "Message",
+    "Handshake",
+    "BroadcastOperator",
+    "Adapter",
+    "BroadcastOptions",
     "Engine",
     "EngineHandler",
     "EngineSocket",

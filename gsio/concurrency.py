@@ -61,8 +61,13 @@ class Concurrency:
         raise NotImplementedError
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
-        """Run ``fn()`` soon in this mode's own context; callable from any OS thread."""
+        """Run ``fn()`` soon in this mode's own context; callable from any OS thread. Like a
+        timer callback, ``fn`` must not block. Calls from one thread run in their order."""
         raise NotImplementedError
+
+    def in_home_thread(self) -> bool:
+        """False in an OS thread that must hand work over with :meth:`call_soon_threadsafe`."""
+        return True
 
 
 class GeventConcurrency(Concurrency):
@@ -82,7 +87,7 @@ class GeventConcurrency(Concurrency):
         self._main_ident = monkey.get_original("_thread", "get_ident")()
         self._get_ident = monkey.get_original("_thread", "get_ident")
         self._pending: list[Callable[[], None]] = []
-        self._async = self._hub.loop.async_()
+        self._async = self._hub.loop.async_(ref=False)
         self._async.start(self._run_pending)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -106,16 +111,21 @@ class GeventConcurrency(Concurrency):
         return Timer(watcher.close)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
-        if self._get_ident() == self._main_ident:
-            self._gevent.spawn(fn)
-            return
         self._pending.append(fn)  # list.append is atomic under the GIL
         self._async.send()
+
+    def in_home_thread(self) -> bool:
+        return self._get_ident() == self._main_ident
 
     def _run_pending(self) -> None:
         pending, self._pending = self._pending, []
         for fn in pending:
-            self._gevent.spawn(fn)
+            try:
+                fn()
+            except Exception:
+                import logging
+
+                logging.getLogger("gsio.concurrency").exception("handed-over call failed")
 
 
 class ThreadingConcurrency(Concurrency):
@@ -168,7 +178,7 @@ class ThreadingConcurrency(Concurrency):
         return Timer(cancel)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
-        self.spawn(fn)
+        fn()
 
     def _run_timers(self) -> None:
         while True:

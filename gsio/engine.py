@@ -96,6 +96,10 @@ class EngineSocket:
         return self.send_packet(Packet(PacketType.MESSAGE, data))
 
     def send_packet(self, packet: Packet) -> bool:
+        if not self._c.in_home_thread():
+            # An OS thread under gevent: gevent's objects belong to the hub's thread.
+            self._c.call_soon_threadsafe(lambda: self.send_packet(packet))
+            return not self.closed
         with self._lock:
             if not self.session.send(packet):
                 return False
@@ -148,8 +152,14 @@ class EngineSocket:
         self._arm_timer()
 
     def _arm_timer(self) -> None:
-        delay = self.session.next_deadline() - self._c.monotonic()
-        self._timer = self._c.call_later(delay, self._on_timer)
+        # Both the timer and a pong re-arm: under the lock, so that only one timer lives.
+        with self._lock:
+            if self.session.state is State.CLOSED:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            delay = self.session.next_deadline() - self._c.monotonic()
+            self._timer = self._c.call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
         # Runs in the gevent hub (or the timer thread): queue, wake or spawn; never block.
@@ -176,6 +186,10 @@ class EngineSocket:
             elif self.session.state is State.CLOSED:
                 self.terminate("transport close")
                 return
+            elif packet.type is PacketType.PONG:
+                # The next ping is due ping_interval after this pong: the timer waits for the
+                # pong deadline until told.
+                self._arm_timer()
 
     def terminate(self, reason: str, *, notify_client: bool = False) -> None:
         """End the session once: stop the heartbeat, flush, tell the handler."""
@@ -186,9 +200,17 @@ class EngineSocket:
             if self._terminated:
                 return
             self._terminated = True
-        if self._timer is not None:
-            self._timer.cancel()
-        self.engine.forget(self)
+            if self._timer is not None:
+                self._timer.cancel()
+            # A polling client learns of the close from its next GET: as the reference does,
+            # keep the session until a GET takes what is left (the CLOSE), for a while at most.
+            linger = self.ws is None and bool(self.session.outbound)
+            if linger:
+                self._timer = self._c.call_later(
+                    self.engine.ping_timeout, lambda: self.engine.forget(self)
+                )
+        if not linger:
+            self.engine.forget(self)
         self._wake.set()
         if self.ws is not None:
             self._kick()
@@ -297,7 +319,7 @@ class Engine:
 
     def forget(self, socket: EngineSocket) -> None:
         if self.sockets.get(socket.sid) is socket:
-            del self.sockets[socket.sid]
+            self.sockets.pop(socket.sid, None)
 
     def open_session(self, transport: str, environ: dict) -> EngineSocket:
         """Create a session for a handshake (the caller has validated the request)."""
@@ -367,7 +389,8 @@ class Engine:
                 raise ProtocolError("too many connections", code=3, status=503)
             return transport
         socket = self.sockets.get(sid)
-        if socket is None:
+        if socket is None or (socket.closed and (transport, method) != ("polling", "GET")):
+            # A closed session lingers only for the GET that takes its last packets.
             raise ProtocolError("session ID unknown", code=1)
         if transport == "polling" and socket.transport != "polling":
             raise ProtocolError("polling request on a websocket session", code=3)

@@ -93,10 +93,8 @@ def serve(
 
 
 def _require_gevent(engine: Engine) -> None:
-    if engine.async_mode in (None, "auto") and engine._concurrency is None:
-        engine.async_mode = "gevent"
     if engine.concurrency.name != "gevent":
         raise RuntimeError(
-            "gsio.serve() runs on gevent, but this server was created with async_mode="
-            f"{engine.async_mode!r}"
+            "gsio.serve() runs on gevent: call gevent.monkey.patch_all() before importing "
+            "anything else (gsio then picks gevent), or create the server with async_mode='gevent'"
         )

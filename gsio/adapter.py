@@ -1,0 +1,155 @@
+"""Rooms and broadcast delivery: the adapter interface and its in-process implementation.
+
+An adapter belongs to one namespace. It knows which socket ids are in which rooms and delivers
+an encoded packet to every socket a :class:`BroadcastOptions` selects. The in-memory
+:class:`Adapter` is the whole story in one process; a cluster adapter (Redis) subclasses it,
+publishes each operation to the other processes, and hands what arrives from them to the same
+local methods, so a broadcast from here and one from elsewhere go through one delivery path.
+The operations mirror Node's socket.io adapter (``broadcast``, ``broadcastWithAck``,
+``addSockets``, ``delSockets``, ``disconnectSockets``, ``fetchSockets``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from gsio.conn import Conn
+    from gsio.namespace import Namespace
+
+__all__ = ["Adapter", "BroadcastOptions"]
+
+log = logging.getLogger("gsio.adapter")
+
+
+class BroadcastOptions:
+    """Which sockets a broadcast reaches: those in any of ``rooms`` (all when empty), less those
+    in any of ``except_rooms``. ``flags`` holds ``volatile``, ``local`` and ``timeout``."""
+
+    __slots__ = ("rooms", "except_rooms", "flags")
+
+    def __init__(
+        self,
+        rooms: frozenset[str] = frozenset(),
+        except_rooms: frozenset[str] = frozenset(),
+        flags: dict[str, Any] | None = None,
+    ) -> None:
+        self.rooms = rooms
+        self.except_rooms = except_rooms
+        self.flags = flags or {}
+
+
+class Adapter:
+    """The in-process adapter of one namespace."""
+
+    def __init__(self, namespace: Namespace) -> None:
+        self.namespace = namespace
+        self.rooms: dict[str, set[str]] = {}
+        self.sids: dict[str, set[str]] = {}
+        self._lock = namespace.server.concurrency.lock()
+
+    def close(self) -> None:
+        """Release what the adapter holds (connections to a broker, ...)."""
+
+    # -- membership --------------------------------------------------------------------
+
+    def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        with self._lock:
+            joined = self.sids.setdefault(sid, set())
+            for room in rooms:
+                joined.add(room)
+                self.rooms.setdefault(room, set()).add(sid)
+
+    def delete(self, sid: str, room: str) -> None:
+        with self._lock:
+            self.sids.get(sid, set()).discard(room)
+            members = self.rooms.get(room)
+            if members is not None:
+                members.discard(sid)
+                if not members:
+                    del self.rooms[room]
+
+    def delete_all(self, sid: str) -> None:
+        with self._lock:
+            for room in self.sids.pop(sid, ()):
+                members = self.rooms.get(room)
+                if members is not None:
+                    members.discard(sid)
+                    if not members:
+                        del self.rooms[room]
+
+    def socket_rooms(self, sid: str) -> set[str]:
+        with self._lock:
+            return set(self.sids.get(sid, ()))
+
+    def socket_ids(self, opts: BroadcastOptions) -> set[str]:
+        """The ids of the local sockets ``opts`` selects."""
+        with self._lock:
+            if opts.rooms:
+                ids: set[str] = set()
+                for room in opts.rooms:
+                    ids.update(self.rooms.get(room, ()))
+            else:
+                ids = set(self.sids)
+            for room in opts.except_rooms:
+                ids.difference_update(self.rooms.get(room, ()))
+        return ids
+
+    def _conns(self, opts: BroadcastOptions) -> Iterator[Conn]:
+        conns = self.namespace.conns
+        for sid in self.socket_ids(opts):
+            conn = conns.get(sid)
+            if conn is not None and conn.connected:
+                yield conn
+
+    # -- delivery ------------------------------------------------------------------------
+
+    def broadcast(self, parts: list, opts: BroadcastOptions) -> None:
+        """Deliver an encoded packet (``parts`` from :func:`gsio.socketio.packet.encode`) to the
+        local sockets ``opts`` selects. One failing recipient does not stop the rest."""
+        volatile = opts.flags.get("volatile", False)
+        for conn in self._conns(opts):
+            try:
+                conn.client.send_parts(parts, volatile=volatile)
+            except Exception:
+                log.exception("broadcast to %s failed", conn.id)
+
+    def broadcast_with_ack(
+        self,
+        packet_for: Callable[[], tuple[int, list]],
+        opts: BroadcastOptions,
+        client_count: Callable[[int], None],
+        on_ack: Callable[[list], None],
+    ) -> None:
+        """Deliver a packet that asks for an ack. ``packet_for()`` returns ``(ack_id, parts)``
+        (one id for the whole broadcast); ``client_count(n)`` is told how many sockets got it,
+        and ``on_ack(args)`` is called with each socket's answer."""
+        ack_id, parts = packet_for()
+        count = 0
+        for conn in self._conns(opts):
+            conn.expect_ack(ack_id, on_ack)
+            conn.client.send_parts(parts)
+            count += 1
+        client_count(count)
+
+    # -- operations on the selected sockets ---------------------------------------------------
+
+    def fetch_sockets(self, opts: BroadcastOptions) -> list[Conn]:
+        return list(self._conns(opts))
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for conn in self._conns(opts):
+            self.add_all(conn.id, rooms)
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for conn in self._conns(opts):
+            for room in rooms:
+                self.delete(conn.id, room)
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        for conn in self._conns(opts):
+            conn.disconnect(close=close)

@@ -1,0 +1,327 @@
+"""One client's connection to one namespace: the blocking API.
+
+Every :class:`Conn` runs in a greenlet (a thread in threading mode) of its own. A blocking
+handler loops on :meth:`Conn.receive`; the event-handler API is that same loop with a dispatch
+table, so there is one path from the wire to user code. Acknowledgements from the client are
+routed by the connection's reader, not by ``receive()``, so ``receive()`` and ``call()`` never
+wait on each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, Callable
+
+from gsio.broadcast import BroadcastOperator, rooms_of
+from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
+from gsio.http import parse_query
+from gsio.socketio.packet import RESERVED_EVENTS, Packet, PacketType
+
+if TYPE_CHECKING:
+    from gsio.client import Client
+    from gsio.namespace import Namespace
+
+__all__ = ["Conn", "Message", "Handshake"]
+
+log = logging.getLogger("gsio.socket")
+
+_CLOSED = object()  # the inbox sentinel: the connection is over
+
+
+class Handshake:
+    """What the client sent when it connected, as Node's ``socket.handshake`` holds it.
+
+    ``headers`` (lower-case names), ``query``, ``auth`` (the CONNECT payload), ``address``,
+    ``time`` (an HTTP date), ``issued`` (epoch ms), ``url``, ``secure``, ``xdomain``.
+    """
+
+    __slots__ = (
+        "headers",
+        "query",
+        "auth",
+        "address",
+        "time",
+        "issued",
+        "url",
+        "secure",
+        "xdomain",
+    )
+
+    def __init__(self, environ: dict, auth: dict) -> None:
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        now = time.time()
+        self.headers = headers
+        self.query = parse_query(environ)
+        self.auth = auth
+        self.address = environ.get("REMOTE_ADDR", "")
+        self.time = formatdate(now, usegmt=True)
+        self.issued = int(now * 1000)
+        query = environ.get("QUERY_STRING")
+        self.url = environ.get("PATH_INFO", "") + ("?" + query if query else "")
+        self.secure = environ.get("wsgi.url_scheme") == "https"
+        self.xdomain = "origin" in headers
+
+    def __repr__(self) -> str:
+        return f"Handshake(address={self.address!r}, auth={self.auth!r}, query={self.query!r})"
+
+
+class Message:
+    """An event from the client: ``event`` (its name), ``args`` (a list), and :meth:`reply`."""
+
+    __slots__ = ("conn", "event", "args", "id", "_replied")
+
+    def __init__(self, conn: Conn, event: str, args: list, ack_id: int | None) -> None:
+        self.conn = conn
+        self.event = event
+        self.args = args
+        self.id = ack_id
+        self._replied = False
+
+    @property
+    def wants_reply(self) -> bool:
+        """Whether the client asked for an acknowledgement."""
+        return self.id is not None
+
+    @property
+    def replied(self) -> bool:
+        return self._replied
+
+    def reply(self, *args: Any) -> bool:
+        """Acknowledge the event with ``args``. Returns False if the client asked for no ack;
+        raises :class:`GsioError` on a second reply (an ack is sent exactly once)."""
+        if self.id is None:
+            return False
+        if self._replied:
+            raise GsioError(f"event {self.event!r} was replied to already")
+        self._replied = True
+        conn = self.conn
+        conn.client.send_packet(Packet(PacketType.ACK, conn.namespace.name, list(args), self.id))
+        return True
+
+    def __repr__(self) -> str:
+        return f"Message({self.event!r}, {self.args!r}, id={self.id!r})"
+
+
+class Conn:
+    """A client connected to a namespace.
+
+    ``id`` is the socket id (not the Engine.IO session id); ``handshake`` what it sent when it
+    connected; ``environ`` the WSGI environ of its first request; ``data`` a dict for your own
+    per-connection state.
+    """
+
+    def __init__(self, namespace: Namespace, client: Client, auth: dict) -> None:
+        self.id = secrets.token_urlsafe(15)
+        self.namespace = namespace
+        self.server = namespace.server
+        self.client = client
+        self.environ = client.environ
+        self.handshake = Handshake(client.environ, auth)
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self.closed_reason: str | None = None
+        c = self.server.concurrency
+        self._c = c
+        self._inbox = c.queue()
+        # ack id -> (called with the ack's args, called if the connection closes first)
+        self._acks: dict[int, tuple[Callable[[list], None], Callable[[], None] | None]] = {}
+        self._pending: list[list] | None = []  # emits made before the CONNECT answer is sent
+
+    def __repr__(self) -> str:
+        return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def receive(self, timeout: float | None = None) -> Message:
+        """Wait for the next event from the client and return it.
+
+        Raises :class:`ConnectionClosed` (with the reason) once the client is gone, and
+        :class:`TimeoutError` if ``timeout`` seconds pass first.
+        """
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except Exception:  # queue.Empty / gevent's Empty
+            raise TimeoutError(f"no event within {timeout} s") from None
+        if item is _CLOSED:
+            self._inbox.put(_CLOSED)  # every later receive() raises too
+            raise ConnectionClosed(self.closed_reason or "transport close")
+        return item
+
+    def __iter__(self) -> Iterator[Message]:
+        """Iterate over events until the client is gone."""
+        while True:
+            try:
+                yield self.receive()
+            except ConnectionClosed:
+                return
+
+    # -- sending --------------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
+        """Send an event; never blocks on the network. ``callback(*args)`` runs (in a greenlet of
+        its own) when the client acknowledges. Returns False if the connection is closed."""
+        _check_event(event)
+        packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args])
+        if callback is not None:
+            ack_id = self.namespace.next_ack_id()
+            self._acks[ack_id] = (lambda ack_args: self._c.spawn(callback, *ack_args), None)
+            packet = Packet(PacketType.EVENT, self.namespace.name, packet.data, ack_id)
+        return self._send(packet)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
+        """Emit a ``message`` event, as Node's ``socket.send()``."""
+        return self.emit("message", *args, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float | None = 60.0) -> Any:
+        """Emit an event and wait for the client's acknowledgement.
+
+        Returns the ack's argument (a tuple if there are several, None if none). Raises
+        :class:`AckTimeout` after ``timeout`` seconds and :class:`ConnectionClosed` if the
+        client goes away first.
+        """
+        _check_event(event)
+        done = self._c.event()
+        result: list[Any] = []
+        ack_id = self.namespace.next_ack_id()
+
+        def on_ack(ack_args: Any) -> None:
+            result.append(ack_args)
+            done.set()
+
+        self._acks[ack_id] = (on_ack, lambda: on_ack(_CLOSED))
+        packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args], ack_id)
+        if not self._send(packet):
+            self._acks.pop(ack_id, None)
+            raise ConnectionClosed(self.closed_reason or "transport close")
+        if not done.wait(timeout):
+            self._acks.pop(ack_id, None)
+            raise AckTimeout(f"no ack for {event!r} within {timeout} s")
+        ack_args = result[0]
+        if ack_args is _CLOSED:
+            raise ConnectionClosed(self.closed_reason or "transport close")
+        if not ack_args:
+            return None
+        return ack_args[0] if len(ack_args) == 1 else tuple(ack_args)
+
+    def _send(self, packet: Packet) -> bool:
+        if self.closed_reason is not None:
+            return False
+        if self._pending is not None:
+            self._pending.append(self.client.encode(packet))
+            return True
+        return self.client.send_packet(packet)
+
+    # -- rooms and broadcast ----------------------------------------------------------------
+
+    def join(self, *rooms: str | list[str]) -> None:
+        """Join one or more rooms."""
+        self.namespace.adapter.add_all(self.id, rooms_of(rooms))
+
+    def leave(self, *rooms: str | list[str]) -> None:
+        """Leave one or more rooms."""
+        for room in rooms_of(rooms):
+            self.namespace.adapter.delete(self.id, room)
+
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms this connection is in (its own id among them)."""
+        return self.namespace.adapter.socket_rooms(self.id)
+
+    def to(self, *rooms: str | list[str]) -> BroadcastOperator:
+        """Broadcast to these rooms, this connection excepted."""
+        return self.broadcast.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | list[str]) -> BroadcastOperator:
+        return self.broadcast.except_(*rooms)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Broadcast to every connection of the namespace but this one."""
+        return BroadcastOperator(self.namespace, except_rooms=frozenset((self.id,)))
+
+    # -- ending -----------------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect from the namespace (reason "server namespace disconnect"); with
+        ``close``, disconnect every namespace of the client and close its whole connection, as
+        Node's ``socket.disconnect(true)`` does (the client then reconnects none of them)."""
+        if close:
+            for conn in list(self.client.conns.values()):
+                if conn is not self:
+                    conn.disconnect()
+        if self.closed_reason is None:
+            if self._pending is None:
+                self.client.send_packet(Packet(PacketType.DISCONNECT, self.namespace.name))
+            self.close("server namespace disconnect")
+        if close:
+            self.client.close("forced server close")
+
+    # -- internals: called by the client and the namespace ------------------------------------
+
+    def deliver(self, message: Message) -> None:
+        self._inbox.put(message)
+
+    def expect_ack(self, ack_id: int, on_ack: Callable[[list], None]) -> None:
+        self._acks[ack_id] = (on_ack, None)
+
+    def on_ack(self, ack_id: int, args: list) -> None:
+        entry = self._acks.pop(ack_id, None)
+        if entry is None:
+            log.info("%s: ack %d answers nothing; ignored", self.id, ack_id)
+            return
+        entry[0](args)
+
+    def accept(self) -> None:
+        """Connect handlers passed: answer CONNECT, then send what they emitted."""
+        pending, self._pending = self._pending or [], None
+        if self.closed_reason is not None:
+            return
+        self.connected = True
+        self.namespace.adapter.add_all(self.id, (self.id,))
+        client = self.client
+        client.accepted()
+        client.send_packet(Packet(PacketType.CONNECT, self.namespace.name, {"sid": self.id}))
+        for parts in pending:
+            client.send_parts(parts)
+
+    def refuse(self, error: ConnectionRefused) -> None:
+        data: dict[str, Any] = {"message": error.message}
+        if error.data is not None:
+            data["data"] = error.data
+        self._pending = None
+        self.client.send_packet(Packet(PacketType.CONNECT_ERROR, self.namespace.name, data))
+        self.close("server namespace disconnect", quiet=True)
+
+    def close(self, reason: str, quiet: bool = False) -> None:
+        """End the connection (once): receive() raises, waiting calls fail."""
+        if self.closed_reason is not None:
+            return
+        self.closed_reason = reason
+        self.connected = False
+        self._inbox.put(_CLOSED)
+        acks, self._acks = self._acks, {}
+        for _, on_close in acks.values():
+            if on_close is not None:
+                on_close()  # a waiting call() raises ConnectionClosed
+        self.client.forget(self)
+        if not quiet:
+            log.debug("%s: %s closed (%s)", self.id, self.namespace.name, reason)
+
+
+def _check_event(event: str) -> None:
+    if not isinstance(event, str):
+        raise TypeError(f"event names are strings, not {type(event).__name__}")
+    if event in RESERVED_EVENTS:
+        raise ValueError(f"{event!r} is a reserved event name")

@@ -1,0 +1,284 @@
+"""Namespaces: their handlers, middleware, connections and adapter.
+
+A namespace is served either by a blocking handler (``@nsp.handler``: one call per
+connection, looping on ``conn.receive()``) or by event handlers (``@nsp.on("chat")``), which
+are a loop over the same ``conn.receive()``. ``connect`` and ``disconnect`` handlers and
+middleware work with both.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable
+
+from gsio.broadcast import BroadcastOperator, RoomArg
+from gsio.exceptions import ConnectionClosed, ConnectionRefused
+
+if TYPE_CHECKING:
+    from gsio.conn import Conn
+    from gsio.server import Server
+
+__all__ = ["Namespace", "ParentNamespace"]
+
+log = logging.getLogger("gsio.socket")
+
+Handler = Callable[..., Any]
+
+
+class Namespace:
+    """A Socket.IO namespace. Get one with ``sio.of("/chat")``, or subclass it and define
+    ``on_<event>`` methods (``on_connect``, ``on_chat``, ...), then ``sio.register(Chat("/chat"))``.
+    """
+
+    def __init__(self, name: str = "/") -> None:
+        self.name = name
+        self.server: Server | None = None
+        self.conns: dict[str, Conn] = {}
+        self.handlers: dict[str, Handler] = {}
+        self.middlewares: list[Handler] = []
+        self.blocking: Handler | None = None
+        self.adapter: Any = None
+        self._ack_ids = itertools.count(0)
+        self._ack_params: dict[Handler, bool] = {}
+        for attr in dir(type(self)):
+            if attr.startswith("on_") and callable(getattr(type(self), attr)):
+                self.handlers[attr[3:]] = getattr(self, attr)
+
+    def bind(self, server: Server) -> None:
+        """Attach to a server (done by ``sio.of()`` and ``sio.register()``)."""
+        self.server = server
+        self.adapter = server.adapter_factory(self)
+
+    def targets(self) -> Iterator[Namespace]:
+        yield self
+
+    def next_ack_id(self) -> int:
+        return next(self._ack_ids)
+
+    # -- registering handlers -------------------------------------------------------------
+
+    def on(self, event: str, handler: Handler | None = None) -> Any:
+        """Register a handler for ``event``; usable as ``@nsp.on("chat")``.
+
+        - ``connect``: ``fn(conn, auth)`` (or ``fn(conn)``) runs before the client is answered;
+          raise :class:`~gsio.ConnectionRefused` (or return False) to refuse it.
+        - ``disconnect``: ``fn(conn, reason)`` (or ``fn(conn)``) runs once the client is gone.
+        - ``disconnecting``: ``fn(conn, reason)`` runs just before, while ``conn.rooms`` holds.
+        - ``*``: ``fn(conn, event, *args)``, for events without a handler of their own.
+        - any other event: ``fn(conn, *args)``. If the client asked for an ack, the return value
+          answers it (a tuple for several arguments); a handler with an ``ack`` parameter is
+          passed ``ack(*args)`` to call instead, at most once, whenever it likes.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self.handlers[event] = fn
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def handler(self, fn: Handler) -> Handler:
+        """Serve every connection with ``fn(conn)``, called in a greenlet of the connection's own
+        after it connected; when ``fn`` returns, the client is disconnected."""
+        self.blocking = fn
+        return fn
+
+    def use(self, fn: Handler) -> Handler:
+        """Add middleware ``fn(conn)``, run in order before ``connect``; raise
+        :class:`~gsio.ConnectionRefused` to refuse the client (it gets CONNECT_ERROR)."""
+        self.middlewares.append(fn)
+        return fn
+
+    # -- broadcasting ------------------------------------------------------------------------
+
+    @property
+    def _all(self) -> BroadcastOperator:
+        return BroadcastOperator(self)
+
+    def emit(self, event: str, *args: Any, callback: Callable | None = None) -> None:
+        """Emit to every connection of the namespace."""
+        self._all.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any) -> None:
+        self._all.emit("message", *args)
+
+    def to(self, *rooms: RoomArg) -> BroadcastOperator:
+        return self._all.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
+        return self._all.except_(*rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        return self._all.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self._all.local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self._all.timeout(seconds)
+
+    def fetch_sockets(self) -> list[Conn]:
+        return self._all.fetch_sockets()
+
+    def sockets_join(self, *rooms: RoomArg) -> None:
+        self._all.sockets_join(*rooms)
+
+    def sockets_leave(self, *rooms: RoomArg) -> None:
+        self._all.sockets_leave(*rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        self._all.disconnect_sockets(close)
+
+    # -- running a connection ----------------------------------------------------------------
+
+    def run(self, conn: Conn) -> None:
+        """The life of one connection, in its own greenlet: middleware, connect, the handler
+        (blocking or the event loop), then disconnecting/disconnect."""
+        try:
+            if not self._connect(conn):
+                return
+            conn.accept()
+            try:
+                (self.blocking or self._dispatch)(conn)
+            except ConnectionClosed:
+                pass
+            except Exception:
+                log.exception("%s: handler of %s failed", conn.id, self.name)
+            conn.disconnect()
+            self._call("disconnecting", conn, conn.closed_reason)
+            self.adapter.delete_all(conn.id)
+            self._call("disconnect", conn, conn.closed_reason)
+        finally:
+            self.adapter.delete_all(conn.id)
+            self.conns.pop(conn.id, None)
+
+    def _connect(self, conn: Conn) -> bool:
+        try:
+            for middleware in self.middlewares:
+                middleware(conn)
+            connect = self.handlers.get("connect")
+            if connect is not None:
+                args = (conn, conn.handshake.auth)[: _positional_count(connect, 2)]
+                if connect(*args) is False:
+                    raise ConnectionRefused("Connection refused")
+        except ConnectionRefused as exc:
+            conn.refuse(exc)
+            return False
+        except Exception:
+            log.exception("%s: connect handler of %s failed", conn.id, self.name)
+            conn.refuse(ConnectionRefused("Internal server error"))
+            return False
+        return True
+
+    def _call(self, event: str, conn: Conn, *args: Any) -> None:
+        fn = self.handlers.get(event)
+        if fn is None:
+            return
+        try:
+            fn(*(conn, *args)[: _positional_count(fn, 1 + len(args))])
+        except Exception:
+            log.exception("%s: %s handler of %s failed", conn.id, event, self.name)
+
+    def _dispatch(self, conn: Conn) -> None:
+        """The event-handler API: a loop over ``conn.receive()``."""
+        handlers = self.handlers
+        for message in conn:
+            fn = handlers.get(message.event)
+            args = message.args
+            if fn is None:
+                fn = handlers.get("*")
+                if fn is None:
+                    continue
+                args = [message.event, *args]
+            try:
+                if self._takes_ack(fn):
+                    fn(conn, *args, ack=message.reply)
+                    continue
+                result = fn(conn, *args)
+            except Exception:
+                log.exception("%s: handler for %r failed", conn.id, message.event)
+                continue
+            if message.wants_reply and not message.replied:
+                message.reply(*_ack_args(result))
+
+    def _takes_ack(self, fn: Handler) -> bool:
+        takes = self._ack_params.get(fn)
+        if takes is None:
+            try:
+                takes = "ack" in inspect.signature(fn).parameters
+            except (TypeError, ValueError):
+                takes = False
+            self._ack_params[fn] = takes
+        return takes
+
+
+class ParentNamespace(Namespace):
+    """A dynamic namespace: every name that ``matcher`` accepts becomes a child namespace that
+    shares this one's handlers and middleware. ``emit`` and the other broadcasts reach every
+    child. ``matcher`` is a compiled regex or ``callable(name, auth) -> bool``."""
+
+    def __init__(self, matcher: re.Pattern | Callable[[str, dict], bool]) -> None:
+        super().__init__(getattr(matcher, "pattern", repr(matcher)))
+        self.matcher = matcher
+        self.children: dict[str, Namespace] = {}
+
+    def bind(self, server: Server) -> None:
+        self.server = server
+
+    def matches(self, name: str, auth: dict) -> bool:
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.fullmatch(name) is not None
+        return bool(self.matcher(name, auth))
+
+    def child(self, name: str) -> Namespace:
+        namespace = self.children.get(name)
+        if namespace is None:
+            namespace = Namespace(name)
+            namespace.handlers = self.handlers
+            namespace.middlewares = self.middlewares
+            namespace.bind(self.server)  # type: ignore[arg-type]
+            namespace.blocking = self.blocking
+            self.children[name] = namespace
+            # As Node's createChild: the child is a namespace of the server from now on, so
+            # that sio.of(name) returns it (instead of making an empty one that shadows it).
+            self.server.namespaces[name] = namespace  # type: ignore[union-attr]
+        return namespace
+
+    def handler(self, fn: Handler) -> Handler:
+        self.blocking = fn
+        for child in self.children.values():
+            child.blocking = fn
+        return fn
+
+    def targets(self) -> Iterator[Namespace]:
+        return iter(list(self.children.values()))
+
+
+def _positional_count(fn: Handler, most: int) -> int:
+    """How many of ``most`` positional arguments ``fn`` takes."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return most
+    count = 0
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:
+            return most
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return min(count, most)
+
+
+def _ack_args(result: Any) -> tuple:
+    if result is None:
+        return ()
+    if isinstance(result, tuple):
+        return result
+    return (result,)

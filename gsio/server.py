@@ -1,0 +1,219 @@
+"""The Socket.IO v5 server."""
+
+from __future__ import annotations
+
+import json as stdlib_json
+import re
+from typing import Any, Callable
+
+from gsio.adapter import Adapter
+from gsio.broadcast import BroadcastOperator, RoomArg
+from gsio.client import Client
+from gsio.concurrency import Concurrency
+from gsio.conn import Conn
+from gsio.engine import Engine, EngineHandler, EngineSocket
+from gsio.namespace import Handler, Namespace, ParentNamespace
+from gsio.socketio import packet as sio_packet
+from gsio.socketio.packet import Packet
+
+__all__ = ["Server"]
+
+
+class _JSON:
+    """The default JSON codec: compact, UTF-8 (no ``\\u`` escapes), as Node writes it."""
+
+    dumps = staticmethod(sio_packet.dumps)
+    loads = staticmethod(stdlib_json.loads)
+
+
+class Server(EngineHandler):
+    """A Socket.IO server. Serve it with ``gsio.WSGIApp(sio)`` (beside another WSGI app if you
+    like) or ``sio.serve(host, port)``.
+
+    Two ways to write it, on the same server::
+
+        sio = gsio.Server()
+
+        @sio.handler                     # blocking: one call per connection
+        def echo(conn):
+            for msg in conn:
+                msg.reply(*msg.args)
+
+        @sio.of("/chat").on("say")       # event handlers
+        def say(conn, text):
+            conn.to("lobby").emit("said", text)
+
+    :param adapter: a callable ``adapter(namespace)`` making each namespace's adapter
+        (default: the in-process :class:`~gsio.adapter.Adapter`).
+    :param json: an object with ``dumps`` and ``loads`` used for every packet of this server
+        (default: the standard library's, compact and UTF-8).
+    :param connect_timeout: seconds a connection has to join a namespace before it is closed (45).
+    :param max_attachments: the most binary attachments one packet may announce (10).
+    :param max_namespace_length: the longest namespace name accepted (256).
+    :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
+        ``ping_timeout``, ``max_payload``, ``cors_allowed_origins``, ``async_mode``, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        adapter: Callable[[Namespace], Adapter] | None = None,
+        json: Any = None,
+        connect_timeout: float = 45.0,
+        max_attachments: int = 10,
+        max_namespace_length: int = 256,
+        **engine_options: Any,
+    ) -> None:
+        self.engine = Engine(self, **engine_options)
+        self.adapter_factory = adapter or Adapter
+        self.json = json or _JSON
+        self.connect_timeout = connect_timeout
+        self.max_attachments = max_attachments
+        self.max_namespace_length = max_namespace_length
+        self.namespaces: dict[str, Namespace] = {}
+        self.parents: list[ParentNamespace] = []
+        self._dumps = self.json.dumps
+        self.of("/")
+
+    @property
+    def concurrency(self) -> Concurrency:
+        return self.engine.concurrency
+
+    def encode(self, packet: Packet) -> list:
+        """Encode a packet with this server's JSON codec: text first, then attachments."""
+        return sio_packet.encode(packet, self._dumps)
+
+    # -- namespaces ---------------------------------------------------------------------------
+
+    def of(self, name: str | re.Pattern | Callable[[str, dict], bool]) -> Namespace:
+        """The namespace ``name``, created on first use. A compiled regex or a callable
+        ``(name, auth) -> bool`` makes a dynamic namespace: every matching name is served
+        with the handlers registered on what this returns."""
+        if isinstance(name, str):
+            if not name.startswith("/"):
+                name = "/" + name
+            namespace = self.namespaces.get(name)
+            if namespace is None:
+                namespace = self.register(Namespace(name))
+            return namespace
+        parent = ParentNamespace(name)
+        parent.bind(self)
+        self.parents.append(parent)
+        return parent
+
+    def register(self, namespace: Namespace) -> Namespace:
+        """Serve a :class:`Namespace` instance (a class-based namespace)."""
+        namespace.bind(self)
+        self.namespaces[namespace.name] = namespace
+        return namespace
+
+    def namespace_for(self, name: str, auth: dict) -> Namespace | None:
+        """The namespace a CONNECT for ``name`` joins, or None if there is none."""
+        namespace = self.namespaces.get(name)
+        if namespace is not None:
+            return namespace
+        for parent in self.parents:
+            if parent.matches(name, auth):
+                return parent.child(name)
+        return None
+
+    # -- the default namespace's API, on the server -----------------------------------------------
+
+    @property
+    def default(self) -> Namespace:
+        return self.namespaces["/"]
+
+    def on(self, event: str, handler: Handler | None = None, namespace: str = "/") -> Any:
+        """Register an event handler (see :meth:`Namespace.on`); usable as ``@sio.on("chat")``."""
+        return self.of(namespace).on(event, handler)
+
+    def handler(self, fn: Handler) -> Handler:
+        """Serve the default namespace with a blocking ``fn(conn)`` (see :meth:`Namespace.handler`)."""
+        return self.default.handler(fn)
+
+    def use(self, fn: Handler) -> Handler:
+        """Add middleware to the default namespace (see :meth:`Namespace.use`)."""
+        return self.default.use(fn)
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: RoomArg | None = None,
+        namespace: str = "/",
+        callback: Callable | None = None,
+    ) -> None:
+        """Emit to every connection of ``namespace``, or to the rooms (or socket ids) in ``to``."""
+        op = self.of(namespace)._all
+        if to is not None:
+            op = op.to(to)
+        op.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any, to: RoomArg | None = None, namespace: str = "/") -> None:
+        self.emit("message", *args, to=to, namespace=namespace)
+
+    def to(self, *rooms: RoomArg) -> BroadcastOperator:
+        return self.default.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
+        return self.default.except_(*rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        return self.default.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return self.default.local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self.default.timeout(seconds)
+
+    def fetch_sockets(self) -> list[Conn]:
+        return self.default.fetch_sockets()
+
+    def sockets_join(self, *rooms: RoomArg) -> None:
+        self.default.sockets_join(*rooms)
+
+    def sockets_leave(self, *rooms: RoomArg) -> None:
+        self.default.sockets_leave(*rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        self.default.disconnect_sockets(close)
+
+    def get_conn(self, conn_id: str, namespace: str = "/") -> Conn | None:
+        """The connection with this socket id, if it is connected to this process."""
+        return self.of(namespace).conns.get(conn_id)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def wsgi_app(self, wsgi_app: Callable | None = None) -> Any:
+        """A WSGI app serving this server (and ``wsgi_app`` for every other path)."""
+        from gsio.wsgi import WSGIApp
+
+        return WSGIApp(self, wsgi_app)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
+        """Serve on gevent's pywsgi with WebSocket support, forever (see :func:`gsio.serve`)."""
+        from gsio.wsgi import serve
+
+        serve(self, host, port, **kwargs)
+
+    def shutdown(self) -> None:
+        """Close every connection ("server shutting down") and the adapters."""
+        self.engine.shutdown()
+        for namespace in list(self.namespaces.values()):
+            namespace.adapter.close()
+
+    # -- EngineHandler --------------------------------------------------------------------------
+
+    def on_open(self, socket: EngineSocket) -> None:
+        socket.data = Client(self, socket)
+
+    def on_message(self, socket: EngineSocket, data: Any) -> None:
+        socket.data.on_message(data)
+
+    def on_close(self, socket: EngineSocket, reason: str) -> None:
+        socket.data.on_close(reason)
