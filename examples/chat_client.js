@@ -1,0 +1,12 @@
+// A terminal client for examples/chat.py:  node examples/chat_client.js NAME ROOM
+// (needs socket.io-client: npm install socket.io-client, or run from tests/js's node_modules)
+const { io } = require('socket.io-client');
+const [name = 'guest', room = 'lobby'] = process.argv.slice(2);
+const socket = io('http://127.0.0.1:5000', { auth: { name } });
+socket.on('connect_error', (err) => console.log('refused:', err.message, err.data || ''));
+socket.on('connect', async () => {
+  console.log('in rooms', await socket.emitWithAck('join', room));
+  process.stdin.on('data', (line) => socket.emit('say', room, String(line).trim()));
+});
+socket.on('joined', (m) => console.log(`* ${m.name} joined ${m.room}`));
+socket.on('said', (m) => console.log(`${m.name}@${m.room}: ${m.text}`));
