@@ -262,8 +262,11 @@ class Conn:
                 if conn is not self:
                     conn.disconnect()
         if self.closed_reason is None:
-            if self._pending is None:
-                self.client.send_packet(Packet(PacketType.DISCONNECT, self.namespace.name))
+            if self._pending is not None:
+                # From a connect handler: as Node's disconnect() in a "connection" handler, the
+                # client is connected (and gets what was emitted) first; unanswered, it hangs.
+                self.accept()
+            self.client.send_packet(Packet(PacketType.DISCONNECT, self.namespace.name))
             self.close("server namespace disconnect")
         if close:
             self.client.close("forced server close")
