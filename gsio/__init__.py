@@ -1,5 +1,6 @@
 """gsio: a Socket.IO v4 server for Python, on gevent and WSGI."""
 
+from gsio import debug
 from gsio.adapter import Adapter, BroadcastOptions
 from gsio.broadcast import BroadcastOperator
 from gsio.conn import Conn, Handshake, Message
@@ -17,6 +18,8 @@ from gsio.server import Server
 from gsio.wsgi import WSGIApp, serve
 
 __version__ = "0.1.0"
+
+debug.enable_from_environment()
 
 __all__ = [
     "Server",
