@@ -1,0 +1,92 @@
+"""gsio.testing.TestClient: against a Server it serves itself (threading mode here: pytest's
+process is not monkey-patched) and against a gsio server in another process."""
+
+import threading
+
+import pytest
+
+import gsio
+from gsio.testing import TestClient
+
+
+@pytest.fixture
+def sio():
+    sio = gsio.Server()
+
+    @sio.on("connect")
+    def connect(conn, auth):
+        if auth.get("token") != "ok":
+            raise gsio.ConnectionRefused("Not authorized", {"need": "token"})
+        conn.emit("welcome", conn.id)
+
+    @sio.on("echo")
+    def echo(conn, *args):
+        return args
+
+    @sio.on("ask")
+    def ask(conn, n):
+        return conn.call("question", n, timeout=5)
+
+    @sio.on("join")
+    def join(conn, room):
+        conn.join(room)
+        sio.to(room).emit("joined", room)
+
+    admin = sio.of("/admin")
+
+    @admin.on("whoami")
+    def whoami(conn):
+        return conn.namespace.name
+
+    yield sio
+    sio.shutdown()
+
+
+def test_connect_receive_and_call(sio):
+    with TestClient(sio, auth={"token": "ok"}) as client:
+        welcome = client.receive()
+        assert (welcome.name, welcome.args) == ("welcome", [client.sids["/"]])
+        assert client.call("echo", 1, "é", {"a": [None]}) == (1, "é", {"a": [None]})
+        assert client.call("echo", b"\x00\x01") == b"\x00\x01"
+        assert client.call("echo") is None
+        client.emit("join", "r1")
+        joined = client.receive()
+        assert (joined.name, joined.args) == ("joined", ["r1"])
+
+
+def test_reply_to_the_servers_call(sio):
+    with TestClient(sio, auth={"token": "ok"}) as client:
+        client.receive()  # welcome
+        answer = []
+        asking = threading.Thread(target=lambda: answer.append(client.call("ask", 41)))
+        asking.start()
+        question = client.receive()
+        assert (question.name, question.args) == ("question", [41])
+        question.reply(42)
+        asking.join(5)
+        assert answer == [42]  # the server's conn.call() got the reply and returned it
+
+
+def test_refused_connection_raises_with_message_and_data(sio):
+    with pytest.raises(gsio.ConnectionRefused) as refused:
+        TestClient(sio, auth={"token": "bad"})
+    assert refused.value.message == "Not authorized"
+    assert refused.value.data == {"need": "token"}
+
+
+def test_namespaces_and_disconnect(sio):
+    with TestClient(sio, auth={"token": "ok"}) as client:
+        client.connect("/admin")
+        assert client.call("whoami", namespace="/admin") == "/admin"
+        client.disconnect("/admin")
+        assert not client.is_connected("/admin")
+        assert client.is_connected("/")
+        with pytest.raises(gsio.ConnectionRefused, match="Invalid namespace"):
+            client.connect("/nowhere")
+
+
+def test_against_a_server_in_another_process(start_server):
+    server = start_server("blocking_app")
+    with TestClient(server.url) as client:
+        assert client.call("wait", 0.2) == "timeout"
+        assert client.call("bye") == "bye"
