@@ -140,24 +140,35 @@ class Namespace:
 
     def run(self, conn: Conn) -> None:
         """The life of one connection, in its own greenlet: middleware, connect, the handler
-        (blocking or the event loop), then disconnecting/disconnect."""
+        (blocking or the event loop), then disconnecting/disconnect; all of it inside the
+        server's ``context(conn)``, if it has one."""
+        context = self.server.context  # type: ignore[union-attr]
         try:
-            if not self._connect(conn):
-                return
-            conn.accept()
-            try:
-                (self.blocking or self._dispatch)(conn)
-            except ConnectionClosed:
-                pass
-            except Exception:
-                log.exception("%s: handler of %s failed", conn.id, self.name)
-            conn.disconnect()
-            self._call("disconnecting", conn, conn.closed_reason)
-            self.adapter.delete_all(conn.id)
-            self._call("disconnect", conn, conn.closed_reason)
+            if context is None:
+                self._live(conn)
+            else:
+                with context(conn):
+                    self._live(conn)
+        except Exception:
+            log.exception("%s: context of %s failed", conn.id, self.name)
         finally:
             self.adapter.delete_all(conn.id)
             self.conns.pop(conn.id, None)
+
+    def _live(self, conn: Conn) -> None:
+        if not self._connect(conn):
+            return
+        conn.accept()
+        try:
+            (self.blocking or self._dispatch)(conn)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("%s: handler of %s failed", conn.id, self.name)
+        conn.disconnect()
+        self._call("disconnecting", conn, conn.closed_reason)
+        self.adapter.delete_all(conn.id)
+        self._call("disconnect", conn, conn.closed_reason)
 
     def _connect(self, conn: Conn) -> bool:
         try:

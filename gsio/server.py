@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as stdlib_json
 import re
+from contextlib import AbstractContextManager
 from typing import Any, Callable
 
 from gsio.adapter import Adapter
@@ -50,6 +51,9 @@ class Server(EngineHandler):
     :param connect_timeout: seconds a connection has to join a namespace before it is closed (45).
     :param max_attachments: the most binary attachments one packet may announce (10).
     :param max_namespace_length: the longest namespace name accepted (256).
+    :param context: ``context(conn)`` returning a context manager that each connection's
+        handlers run inside (middleware, connect, events, disconnect), in the connection's own
+        greenlet: e.g. a Flask app and request context (see :func:`gsio.flask.init_app`).
     :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``cors_allowed_origins``, ``async_mode``, ...).
     """
@@ -62,6 +66,7 @@ class Server(EngineHandler):
         connect_timeout: float = 45.0,
         max_attachments: int = 10,
         max_namespace_length: int = 256,
+        context: Callable[[Conn], AbstractContextManager[Any]] | None = None,
         **engine_options: Any,
     ) -> None:
         self.engine = Engine(self, **engine_options)
@@ -70,6 +75,7 @@ class Server(EngineHandler):
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespace_length = max_namespace_length
+        self.context = context
         self.namespaces: dict[str, Namespace] = {}
         self.parents: list[ParentNamespace] = []
         self._dumps = self.json.dumps
