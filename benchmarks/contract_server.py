@@ -1,6 +1,9 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
-Usage: python benchmarks/contract_server.py PORT
+Usage: python benchmarks/contract_server.py PORT [--simple-websocket]
+
+--simple-websocket serves WebSocket with simple-websocket on plain pywsgi instead of
+gevent-websocket's handler (to compare the two backends).
 """
 
 from gevent import monkey
@@ -28,5 +31,6 @@ def broadcast(conn, count, payload):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ["PORT"])
-    gsio.serve(sio, "127.0.0.1", port)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    port = int(args[0] if args else os.environ["PORT"])
+    gsio.serve(sio, "127.0.0.1", port, websocket="--simple-websocket" not in sys.argv)

@@ -180,6 +180,8 @@ class EngineSocket:
         now = self._c.monotonic()
         for packet in packets:
             with self._lock:
+                if self.session.state is State.CLOSED:
+                    return  # what a client sends after the close is dropped, as the reference does
                 data = self.session.receive(packet, now)
             if data is not None:
                 handler.on_message(self, data)
@@ -356,7 +358,7 @@ class Engine:
             return self._finish(self.cors.preflight(environ), environ, start_response)
         query = parse_query(environ)
         try:
-            transport = self._check(environ, method, query)
+            transport = environ.pop("gsio.transport", None) or self._check(environ, method, query)
         except ProtocolError as exc:
             log.info(
                 "bad request (%s): %s %s?%s",
@@ -370,6 +372,19 @@ class Engine:
             return websocket.handle(self, environ, start_response, query.get("sid"))
         response = polling.handle(self, environ, method, query.get("sid"))
         return self._finish(response, environ, start_response)
+
+    def accepts(self, environ: dict) -> bool:
+        """Whether :meth:`handle_request` will serve this request rather than refuse it.
+
+        For a server that must commit to a WebSocket upgrade before the app runs
+        (gevent-websocket); the outcome is kept in the environ, so nothing is checked twice.
+        """
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            environ["gsio.transport"] = self._check(environ, method, parse_query(environ))
+        except ProtocolError:
+            return False
+        return True
 
     def _check(self, environ: dict, method: str, query: dict) -> str:
         if query.get("EIO") != "4":

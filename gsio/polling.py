@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from gsio.engineio.packet import NOOP, decode_payload, encode_payload
+from gsio.engineio.packet import CLOSE, NOOP, decode_payload, encode_payload
 from gsio.engineio.session import State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.http import Response, compress, error_response
@@ -56,11 +56,20 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
             with socket._lock:
                 packets = session.take_outbound()
                 if packets:
+                    if len(packets) > 1 and packets[-1] == CLOSE:
+                        # As the reference: what the server sent before it closed goes out
+                        # first, the CLOSE with the next poll. In one payload, socket.io-client
+                        # would see the close before the packets (it handles them a tick later).
+                        session.outbound.append(packets.pop())
                     break
-                if session.state is not State.OPEN:
-                    # Upgrading: end this poll so the client can pause polling; closed by the
-                    # client's CLOSE: the reference answers the pending poll with a NOOP.
-                    packets = [NOOP]
+                if session.state is State.UPGRADING:
+                    packets = [NOOP]  # end this poll so that the client can pause polling
+                    break
+                if session.state is State.CLOSED:
+                    # As the reference: a poll pending when the client sent CLOSE gets a NOOP,
+                    # one pending when the server closed without a word (ping timeout) a CLOSE.
+                    by_client = session.close_reason == "transport close"
+                    packets = [NOOP if by_client else CLOSE]
                     break
                 socket._wake.clear()
             if not socket._wake.wait(wait):
@@ -68,6 +77,8 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
                 break
     finally:
         session.get_active = False
+    if session.state is State.CLOSED and not session.outbound:
+        engine.forget(socket)  # it lingered for this GET
     body = encode_payload(packets).encode("utf-8")
     headers = [("Content-Type", "text/plain; charset=UTF-8")]
     if engine.http_compression:
@@ -84,7 +95,7 @@ def _post(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
             raise ProtocolError(
                 "binary payloads are not part of Engine.IO v4", reason="transport error"
             )
-        body = _read_body(environ, engine.max_payload)
+        # Active from the start: a second POST while this one's body is arriving overlaps too.
         with socket._lock:
             session.begin_post()
     except ProtocolError as exc:
@@ -92,6 +103,7 @@ def _post(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
         socket.terminate(exc.reason, notify_client=True)
         return error_response(exc.code, exc.status)
     try:
+        body = _read_body(environ, engine.max_payload)
         socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
@@ -115,13 +127,18 @@ def _read_body(environ: dict, limit: int) -> bytes:
     chunks = []
     size = 0
     while size < want:
-        chunk = stream.read(want - size)
+        try:
+            chunk = stream.read(want - size)
+        except (OSError, ValueError):  # the client left mid-body, or sent a bad chunk
+            raise ProtocolError("request body cut short", reason="transport error") from None
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
     if size > limit:
         raise PayloadTooLarge()
+    if size < length:  # the client left mid-body: a partial body is not delivered
+        raise ProtocolError("request body cut short", reason="transport error")
     return b"".join(chunks)
 
 

@@ -117,7 +117,9 @@ class TestClient:
         """Send an event."""
         self._send(Packet(PacketType.EVENT, namespace, [event, *args]))
 
-    def call(self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None) -> Any:
+    def call(
+        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+    ) -> Any:
         """Send an event and wait for the server's ack: its argument, a tuple of several, or
         None. Raises :class:`AckTimeout`."""
         ack_id = next(self._ack_ids)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket as socketlib
+import struct
 from typing import TYPE_CHECKING, Any, Callable, Union
 
 from gsio.engineio.packet import decode, encode
@@ -114,11 +115,16 @@ class GeventWebSocket:
             raise OSError(str(exc)) from None
 
     def close(self, code: int = 1000) -> None:
-        if not self._ws.closed:
-            try:
-                self._ws.close(code)
-            except Exception:  # the socket may be dead already
-                pass
+        ws = self._ws
+        if ws.closed:
+            return
+        try:
+            # Not ws.close(code): gevent-websocket 0.10 sends an empty close frame whatever the
+            # code, and the client would see 1005 instead of (say) 1009.
+            ws.send_frame(struct.pack("!H", code), opcode=ws.OPCODE_CLOSE)
+        except Exception:  # the socket may be dead already
+            pass
+        ws.closed = True
 
     def finish(self, start_response: Callable) -> list[bytes]:
         return []
@@ -136,18 +142,37 @@ class SimpleWebSocket:
             kwargs["thread_class"] = lambda target: _GreenThread(c, target)
             kwargs["event_class"] = c.event
         self._closed_error = simple_websocket.ConnectionClosed
-        self._ws = simple_websocket.Server(environ, **kwargs)
+        # simple-websocket closes the socket it is given when the session ends, but the WSGI
+        # server still owns it and writes its response on it: EBADF, which gunicorn logs as an
+        # error. It gets a duplicate; finish() shuts the original down.
+        self._sock = _server_socket(environ)
+        if self._sock is not None:
+            environ = dict(environ, **{"werkzeug.socket": _dup(self._sock)})
+        self._ws = _simple_server_class()(environ, **kwargs)
+        self._max = engine.max_payload
+        self._close_lock = c.lock()
         _nodelay(self._ws.sock)
 
     def receive(self) -> Data | None:
         try:
             data = self._ws.receive()
         except self._closed_error:
-            if self._ws.close_reason == 1009:
+            ws = self._ws
+            # simple-websocket closes with 1009 itself but does not record it: the message
+            # length it counted is left over the limit.
+            limit = ws.max_message_size
+            if ws.close_reason == 1009 or (limit and ws.incoming_message_len > limit):
                 raise PayloadTooLarge() from None
+            if ws.close_reason in (1002, 1007):  # wsproto refused a frame (as gevent's reader)
+                raise ProtocolError("websocket protocol error", reason="transport error") from None
             return None
         if data is None and not self._ws.connected:
             return None
+        if isinstance(data, str) and 4 * len(data) > self._max:
+            # simple-websocket counts a text message's characters; the limit is in bytes.
+            if len(data.encode("utf-8")) > self._max:
+                self.close(1009)
+                raise PayloadTooLarge()
         return data
 
     def send(self, data: Data) -> None:
@@ -157,19 +182,70 @@ class SimpleWebSocket:
             raise OSError(str(exc)) from None
 
     def close(self, code: int = 1000) -> None:
-        try:
-            self._ws.close(code)
-        except Exception:  # closed already
-            pass
+        # The writer and the reader may both close: the second waits until the first has sent
+        # the close frame, so that finish() cannot shut the socket down before it leaves.
+        with self._close_lock:
+            try:
+                self._ws.close(code)
+            except Exception:  # closed already
+                pass
 
     def finish(self, start_response: Callable) -> list[bytes]:
         # The server still owns the connection and will write a response and read the next
         # request on it: shut it down so that both fail quietly (EPIPE / EOF).
         try:
-            self._ws.sock.shutdown(socketlib.SHUT_RDWR)
+            (self._sock or self._ws.sock).shutdown(socketlib.SHUT_RDWR)
         except OSError:
             pass
         return Response(200, [("Connection", "close")])(start_response)
+
+
+def _server_socket(environ: dict) -> Any:
+    """The connection's socket as the WSGI server holds it (None if it cannot be found).
+
+    werkzeug and gunicorn put it in the environ; gevent's pywsgi and wsgiref (which Django's
+    runserver is built on) have it behind ``wsgi.input``, a file on the socket that pywsgi
+    wraps in an ``Input`` and Django in a ``LimitedStream``.
+    """
+    for key in ("werkzeug.socket", "gunicorn.socket"):
+        if environ.get(key) is not None:
+            return environ[key]
+    stream = environ.get("wsgi.input")
+    stream = getattr(stream, "rfile", stream)  # gevent's pywsgi
+    stream = getattr(getattr(stream, "_read", None), "__self__", stream)  # Django's LimitedStream
+    return getattr(getattr(stream, "raw", None), "_sock", None)
+
+
+def _dup(sock: Any) -> Any:
+    try:
+        return sock.dup()
+    except (NotImplementedError, OSError):  # an SSL socket cannot be duplicated
+        return sock
+
+
+_simple_server: Any = None
+
+
+def _simple_server_class() -> Any:
+    """simple-websocket's Server, made to wake a waiting ``receive()`` when its reader ends.
+
+    On a message over the limit (or a wsproto error) its reader sets the event before it marks
+    the connection closed: a ``receive()`` in another thread can see the event while still
+    connected, clear it and wait forever.
+    """
+    global _simple_server
+    if _simple_server is None:
+        import simple_websocket
+
+        class Server(simple_websocket.Server):
+            def _thread(self) -> None:
+                try:
+                    super()._thread()
+                finally:
+                    self.event.set()
+
+        _simple_server = Server
+    return _simple_server
 
 
 class _GreenThread:

@@ -1,0 +1,121 @@
+"""An Engine.IO echo server for the tests.
+
+Every message comes back as it came (text stays text, binary stays binary), except:
+
+- ``close``: the server closes the session (``socket.close()``);
+- ``burst:N`` (or ``burst:N:tag``): the server sends ``m0`` .. ``m{N-1}`` (``tag0`` ..) at once.
+
+Beside the Engine.IO path it answers:
+
+- ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
+- ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions.
+"""
+
+import common
+
+KIND = common.patch_for_kind()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+
+import gsio  # noqa: E402
+
+
+class Echo(gsio.EngineHandler):
+    def __init__(self):
+        self.reasons = {}
+
+    def on_message(self, socket, data):
+        if data == "close":
+            socket.close()
+        elif isinstance(data, str) and data.startswith("burst:"):
+            _, count, *tag = data.split(":")
+            prefix = tag[0] if tag else "m"
+            for i in range(int(count)):
+                socket.send(f"{prefix}{i}")
+        else:
+            socket.send(data)
+
+    def on_close(self, socket, reason):
+        self.reasons[socket.sid] = reason
+
+
+def make_info_app(engine, handler):
+    def info_app(environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path == "/reasons":
+            body = dict(handler.reasons)
+        elif path == "/sessions":
+            body = {
+                sid: {
+                    "transport": s.session.transport,
+                    "state": s.session.state.value,
+                    "get_active": s.session.get_active,
+                    "post_active": s.session.post_active,
+                }
+                for sid, s in list(engine.sockets.items())
+            }
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not Found"]
+        data = json.dumps(body).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    return info_app
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    common.add_common_arguments(parser)
+    parser.add_argument("--ping-interval", type=float, default=25.0)
+    parser.add_argument("--ping-timeout", type=float, default=20.0)
+    parser.add_argument("--max-payload", type=int, default=1_000_000)
+    parser.add_argument("--transports", default="polling,websocket")
+    parser.add_argument("--cors", default=None, help="'*' or a comma list of origins")
+    parser.add_argument("--cors-credentials", action="store_true")
+    parser.add_argument("--cookie", default=None)
+    parser.add_argument("--max-connections", type=int, default=None)
+    parser.add_argument("--allow-upgrades", dest="allow_upgrades", action="store_true")
+    parser.add_argument("--no-upgrades", dest="allow_upgrades", action="store_false")
+    parser.set_defaults(allow_upgrades=True)
+    parser.add_argument("--upgrade-timeout", type=float, default=10.0)
+    parser.add_argument("--deny-header", default=None, help="refuse requests with this header")
+    parser.add_argument("--compression-threshold", type=int, default=1024)
+    args = parser.parse_args()
+    common.setup_logging()
+
+    cors = args.cors
+    if cors is not None and cors != "*":
+        cors = cors.split(",")
+    allow_request = None
+    if args.deny_header:
+        key = "HTTP_" + args.deny_header.upper().replace("-", "_")
+
+        def allow_request(environ):
+            return key not in environ
+
+    handler = Echo()
+    engine = gsio.Engine(
+        handler,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
+        max_payload=args.max_payload,
+        transports=args.transports.split(","),
+        allow_upgrades=args.allow_upgrades,
+        upgrade_timeout=args.upgrade_timeout,
+        cors_allowed_origins=cors,
+        cors_credentials=args.cors_credentials,
+        cookie=args.cookie,
+        allow_request=allow_request,
+        max_connections=args.max_connections,
+        compression_threshold=args.compression_threshold,
+    )
+    app = gsio.WSGIApp(engine, make_info_app(engine, handler))
+    common.serve_app(app, args.kind, args.port)
+
+
+if __name__ == "__main__":
+    main()
