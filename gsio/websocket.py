@@ -191,6 +191,12 @@ class SimpleWebSocket:
                 pass
 
     def finish(self, start_response: Callable) -> list[bytes]:
+        from wsproto.connection import ConnectionState
+
+        # simple-websocket's reader answers the client's close frame after it has woken
+        # receive(): let the answer leave before the shutdown (the client would see none).
+        if self._ws.ws.state in (ConnectionState.REMOTE_CLOSING, ConnectionState.CLOSED):
+            self._ws.thread.join(1.0)
         # The server still owns the connection and will write a response and read the next
         # request on it: shut it down so that both fail quietly (EPIPE / EOF).
         try:
@@ -255,9 +261,14 @@ class _GreenThread:
         self._c = c
         self._target = target
         self.name = "gsio-websocket"
+        self._greenlet: Any = None
 
     def start(self) -> None:
-        self._c.spawn(self._target)
+        self._greenlet = self._c.spawn(self._target)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._greenlet is not None:
+            self._greenlet.join(timeout)
 
 
 def _nodelay(sock: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from typing import Any, Callable
+from wsgiref.handlers import BaseHandler as _WsgirefHandler
 
 from gsio.engine import Engine
 from gsio.http import Response, error_response
@@ -33,6 +34,8 @@ class WSGIApp:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
         if path == self.path or path + "/" == self.path:
+            if isinstance(getattr(start_response, "__self__", None), _WsgirefHandler):
+                start_response = _without_connection_header(start_response)
             try:
                 return self.engine.handle_request(environ, start_response)
             except Exception:
@@ -46,6 +49,19 @@ class WSGIApp:
         if self.wsgi_app is not None:
             return self.wsgi_app(environ, start_response)
         return Response(404, [("Content-Type", "text/plain")], b"Not Found")(start_response)
+
+
+def _without_connection_header(start_response: Callable) -> Callable:
+    """wsgiref's server (Django's runserver) raises AssertionError on a hop-by-hop header from
+    the app, as PEP 3333 has it; gsio sends ``Connection: close`` where it means to end the
+    connection. wsgiref closes it anyway after a request that asked for that, and after a
+    WebSocket session the socket is shut down."""
+
+    def start(status: str, headers: list, exc_info: Any = None) -> Any:
+        headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 def serve(
@@ -86,10 +102,35 @@ def serve(
     # Accepted sockets inherit TCP_NODELAY: each response leaves at once, without Nagle's wait.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
+    gsio_app = find_wsgi_app(wsgi)
+    if websocket and gsio_app is not None:
+        server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
     server.logger = logging.getLogger("gsio.access")
     server.serve_forever()
     return server
+
+
+def find_wsgi_app(app: Any) -> WSGIApp | None:
+    """The :class:`WSGIApp` that ``app`` is, or a Flask app's ``wsgi_app`` that is one
+    (:func:`gsio.flask.init_app`); None otherwise (e.g. behind other middleware)."""
+    for candidate in (app, getattr(app, "wsgi_app", None)):
+        if isinstance(candidate, WSGIApp):
+            return candidate
+    return None
+
+
+def refused_upgrade(wsgi: WSGIApp, environ: dict) -> bool:
+    """gevent-websocket's ``pre_start_hook``: True sends a WebSocket request to the app as plain
+    HTTP. gevent-websocket answers 101 before the app runs, so a request the engine refuses
+    (unknown sid, protocol version, origin, allow_request) would get a 101 and a close instead
+    of the 400/403 JSON error that the reference sends."""
+    path = environ.get("PATH_INFO", "")
+    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        return False
+    if path != wsgi.path and path + "/" != wsgi.path:
+        return False
+    return not wsgi.engine.accepts(environ)
 
 
 def _require_gevent(engine: Engine) -> None:

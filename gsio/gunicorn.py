@@ -1,0 +1,46 @@
+"""A gunicorn worker class for gsio::
+
+    gunicorn -k gsio.gunicorn.GeventWebSocketWorker -w 1 module:app
+
+It is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
+gevent's pywsgi with gevent-websocket's handler, the fastest way to serve gsio on gunicorn),
+with what :func:`gsio.serve` adds to that same server:
+
+- gevent-websocket answers ``101 Switching Protocols`` before the app runs, so a WebSocket
+  request gsio refuses (an unknown session id, an Origin that ``cors_allowed_origins``
+  refuses, ``allow_request``, ``max_connections``) would get a 101 and a close frame. Here it
+  gets the protocol's HTTP error (400 or 403 with ``{"code":N,"message":...}``), as it does
+  from ``gsio.serve`` and the other workers. This needs the gsio app to be gunicorn's app
+  (a :class:`gsio.WSGIApp`) or a Flask app's ``wsgi_app`` (:func:`gsio.flask.init_app`);
+  behind other middleware the plain behaviour remains.
+- gevent-websocket's handler logs every request on its own logger; here on ``gsio.access``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
+from gunicorn.workers.ggevent import PyWSGIServer
+
+from gsio.wsgi import find_wsgi_app, refused_upgrade
+
+__all__ = ["GeventWebSocketWorker"]
+
+
+class _Server(PyWSGIServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = logging.getLogger("gsio.access")
+        self.gsio_app = find_wsgi_app(self.application)
+
+    def pre_start_hook(self, handler: Any) -> bool:
+        """True sends a WebSocket request to the app as plain HTTP (see gevent-websocket)."""
+        return self.gsio_app is not None and refused_upgrade(self.gsio_app, handler.environ)
+
+
+class GeventWebSocketWorker(_GeventWebSocketWorker):
+    """gevent-websocket's gunicorn worker, answering refused WebSocket requests as gsio does."""
+
+    server_class = _Server
