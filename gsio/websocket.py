@@ -335,7 +335,19 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
         log.info("%s: refused a second websocket", socket.sid)
         return
     c = engine.concurrency
-    timer = c.call_later(engine.upgrade_timeout, lambda: c.spawn(ws.close))
+
+    def timed_out() -> None:
+        # Abort here, not when the reader notices: it only wakes once the peer answers the close.
+        with socket._lock:
+            if socket.ws is ws:
+                return  # the upgrade finished just in time
+            session.abort_upgrade()
+        log.info(
+            "%s: no upgrade within %s s; staying on polling", socket.sid, engine.upgrade_timeout
+        )
+        ws.close()
+
+    timer = c.call_later(engine.upgrade_timeout, lambda: c.spawn(timed_out))
     try:
         if ws.receive() != "2probe":
             return

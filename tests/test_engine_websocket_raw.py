@@ -26,10 +26,11 @@ def q(**params):
 class RawWebSocket:
     """A minimal WebSocket client: frames in and out, nothing hidden."""
 
-    def __init__(self, port, path, upgrade=True):
+    def __init__(self, port, path, upgrade=True, headers=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
         head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         if upgrade:
             head += (
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -318,6 +319,32 @@ def test_probe_without_upgrade_packet(server, wait_for):
     assert ws.until_close() == ([], 1000)
     wait_for(lambda: session_state(server, sid)["state"] == "open", message="the aborted upgrade")
     _still_polling(server, sid)
+
+
+def test_upgrade_timeout_closes_the_probe_and_keeps_polling(start_server, kind, wait_for):
+    """A "2probe", the "3probe", then nothing: after upgrade_timeout the probe socket is
+    closed and the session goes on over polling."""
+    server = start_server("engine_app", "--upgrade-timeout", "0.5", kind=kind, shared=True)
+    sid = polling_handshake(server)
+    ws = RawWebSocket(server.port, q(EIO=4, transport="websocket", sid=sid))
+    ws.send_text("2probe")
+    assert ws.recv() == "3probe"
+    assert ws.until_close() == ([], 1000)
+    wait_for(lambda: session_state(server, sid)["state"] == "open", message="the aborted upgrade")
+    _still_polling(server, sid)
+
+
+def test_websocket_from_a_refused_origin_gets_403(start_server, kind):
+    """With cors_allowed_origins set, the Origin of a WebSocket request is checked too: a
+    browser does not enforce CORS on WebSocket, so the server must."""
+    server = start_server("engine_app", "--cors", "http://good.example", kind=kind, shared=True)
+    path = q(EIO=4, transport="websocket")
+    refused = RawWebSocket(server.port, path, headers={"Origin": "http://evil.example"})
+    assert refused.status == 403
+    assert json.loads(refused.body()) == {"code": 4, "message": "Forbidden"}
+    allowed = RawWebSocket(server.port, path, headers={"Origin": "http://good.example"})
+    assert allowed.status == 101
+    assert allowed.recv().startswith("0{")
 
 
 def _still_polling(server, sid):
