@@ -15,7 +15,7 @@ from gsio.exceptions import (
 )
 from gsio.namespace import Namespace
 from gsio.server import Server
-from gsio.wsgi import WSGIApp, serve
+from gsio.wsgi import WSGIApp, make_server, serve
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
     "EngineSocket",
     "WSGIApp",
     "serve",
+    "make_server",
     "GsioError",
     "ProtocolError",
     "PayloadTooLarge",

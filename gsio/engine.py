@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from gsio import concurrency
-from gsio.engineio.packet import CLOSE, Packet, PacketType
+from gsio.engineio.packet import CLOSE, Packet, PacketType, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
 from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
@@ -139,7 +139,7 @@ class EngineSocket:
                         self._writing = False
                         break
                 for packet in packets:
-                    ws.send(_frame(packet))
+                    ws.send(encode(packet))
         except Exception as exc:  # the peer is gone: the reader sees it too
             with self._lock:
                 self._writing = False
@@ -221,13 +221,6 @@ class EngineSocket:
             self.engine.handler.on_close(self, self.session.close_reason or reason)
         except Exception:
             log.exception("%s: on_close handler failed", self.sid)
-
-
-def _frame(packet: Packet) -> Data:
-    data = packet.data
-    if isinstance(data, bytes):
-        return data
-    return "0123456"[packet.type] + data
 
 
 def _default_sid() -> str:

@@ -235,28 +235,18 @@ class TestClient:
 
     def _serve(self, app: Any) -> str:
         """Serve ``app`` on a free loopback port in the background; returns its URL."""
-        import socket
+        from gsio.wsgi import as_wsgi, make_server
 
-        from gsio.engine import Engine
-        from gsio.wsgi import WSGIApp
-
-        engine = app if isinstance(app, Engine) else getattr(app, "engine", None)
-        wsgi = WSGIApp(app) if engine is not None and not isinstance(app, WSGIApp) else app
+        wsgi = as_wsgi(app)
+        engine = getattr(wsgi, "engine", None)
         if engine is not None and engine.concurrency.name == "gevent":
-            from gevent import pywsgi
-            from geventwebsocket.handler import WebSocketHandler
-
-            listener = socket.socket()
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(128)
-            server = pywsgi.WSGIServer(listener, wsgi, handler_class=WebSocketHandler, log=None)
-            server.logger = __import__("logging").getLogger("gsio.access")
+            server = make_server(wsgi, "127.0.0.1", 0)
             server.start()
             self._server = server.stop
-            return f"http://127.0.0.1:{listener.getsockname()[1]}"
-        from werkzeug.serving import make_server
+            return f"http://127.0.0.1:{server.server_port}"
+        from werkzeug.serving import make_server as werkzeug_server
 
-        server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        server = werkzeug_server("127.0.0.1", 0, wsgi, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         self._server = server.shutdown

@@ -10,7 +10,7 @@ from wsgiref.handlers import BaseHandler as _WsgirefHandler
 from gsio.engine import Engine
 from gsio.http import Response, error_response
 
-__all__ = ["WSGIApp", "serve"]
+__all__ = ["WSGIApp", "serve", "make_server", "as_wsgi"]
 
 log = logging.getLogger("gsio.engine")
 
@@ -64,16 +64,24 @@ def _without_connection_header(start_response: Callable) -> Callable:
     return start
 
 
-def serve(
+def as_wsgi(app: Any) -> Any:
+    """``app`` as a WSGI callable: a Server or an Engine is wrapped in a :class:`WSGIApp`."""
+    if isinstance(app, WSGIApp) or not (isinstance(app, Engine) or hasattr(app, "engine")):
+        return app
+    return WSGIApp(app)
+
+
+def make_server(
     app: Any,
     host: str = "127.0.0.1",
     port: int = 5000,
     *,
-    websocket: bool | str = True,
+    websocket: bool = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
 ) -> Any:
-    """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi, forever.
+    """A gevent pywsgi server for ``app`` (a Server, an Engine or a WSGI app), not started yet:
+    call ``serve_forever()`` or ``start()`` on it. :func:`serve` is this, served forever.
 
     :param websocket: True to use gevent-websocket's handler (the fast path); False to serve
         WebSocket with simple-websocket on the plain pywsgi handler.
@@ -82,10 +90,7 @@ def serve(
     """
     from gevent import pywsgi
 
-    if isinstance(app, WSGIApp) or not (isinstance(app, Engine) or hasattr(app, "engine")):
-        wsgi = app
-    else:
-        wsgi = WSGIApp(app)
+    wsgi = as_wsgi(app)
     engine = getattr(wsgi, "engine", None)
     if engine is not None:
         _require_gevent(engine)
@@ -107,6 +112,23 @@ def serve(
         server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
     server.logger = logging.getLogger("gsio.access")
+    return server
+
+
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    *,
+    websocket: bool = True,
+    access_log: Any = None,
+    listener: socket.socket | None = None,
+) -> Any:
+    """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi, forever; the
+    parameters are :func:`make_server`'s."""
+    server = make_server(
+        app, host, port, websocket=websocket, access_log=access_log, listener=listener
+    )
     server.serve_forever()
     return server
 

@@ -71,11 +71,7 @@ def serve_app(app, kind, port):
     if kind == "werkzeug":
         from werkzeug.serving import make_server
 
-        if not isinstance(app, gsio.WSGIApp) and (
-            isinstance(app, gsio.Engine) or hasattr(app, "engine")
-        ):
-            app = gsio.WSGIApp(app)
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        server = make_server("127.0.0.1", port, gsio.wsgi.as_wsgi(app), threaded=True)
         _ready(server.port)
         server.serve_forever()
         return
