@@ -71,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     import gsio
 
     app = _demo_app() if args.command == "demo" else _load(args.target)
+    server = gsio.make_server(app, args.host, args.port)  # bound and listening from here on
     print(f"gsio {gsio.__version__} serving on http://{args.host}:{args.port}", flush=True)
     try:
-        gsio.serve(app, args.host, args.port)
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
 
