@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -30,38 +28,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 JS = TESTS / "js"
 
+sys.path.insert(0, str(TESTS / "servers"))
+from process import CapturedProcess, request  # noqa: E402
+
 KINDS = ["pywsgi-ws", "pywsgi", "werkzeug"]
 
 READY_TIMEOUT = 15.0
 
 
-class ServerProcess:
-    """One server subprocess, its combined stdout and stderr collected as it runs."""
+class ServerProcess(CapturedProcess):
+    """One ``tests/servers/<script>.py`` subprocess, ready once it printed ``READY <port>``."""
 
     def __init__(self, script: str, args: tuple[str, ...], kind: str) -> None:
         self.script = script
         self.args = args
         self.kind = kind
         self.port: int | None = None
-        self._lines: list[str] = []
-        self._lock = threading.Lock()
         self._ready = threading.Event()
         path = TESTS / "servers" / f"{script}.py"
         if not path.exists():
             pytest.fail(f"no test server script {path}")
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        self.command = [sys.executable, str(path), "--kind", kind, "--port", "0", *args]
-        self.proc = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: killed as a whole
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        super().__init__([sys.executable, str(path), "--kind", kind, "--port", "0", *args], ROOT)
         if not self._ready.wait(READY_TIMEOUT) or self.port is None:
             self.stop()
             pytest.fail(
@@ -69,35 +56,13 @@ class ServerProcess:
                 f" output:\n{self.output()}"
             )
 
-    def _read(self) -> None:
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace")
-            with self._lock:
-                self._lines.append(line)
-            if self.port is None and line.startswith("READY "):
-                self.port = int(line.split()[1])
-                self._ready.set()
-        self._ready.set()  # EOF: the process ended
+    def on_line(self, line: str) -> None:
+        if self.port is None and line.startswith("READY "):
+            self.port = int(line.split()[1])
+            self._ready.set()
 
-    def output(self, start: int = 0) -> str:
-        with self._lock:
-            return "".join(self._lines[start:])
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self._lines)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.alive():
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(10)
-        self._reader.join(5)
+    def on_exit(self) -> None:
+        self._ready.set()
 
 
 class Server:
@@ -118,13 +83,7 @@ class Server:
 
     def request(self, method: str, path: str, body: bytes | None = None, headers=None):
         """One HTTP request on a fresh connection: ``(status, headers, body)``."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
+        return request(self.port, method, path, body, headers)
 
     def get_json(self, path: str):
         status, _, body = self.request("GET", path)

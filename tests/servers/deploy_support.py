@@ -8,21 +8,16 @@ if the server died, printed a Traceback, or logged an error (``[ERROR]``, gunico
 """
 
 import base64
-import http.client
 import os
 import random
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
+from process import ROOT, CapturedProcess, request  # noqa: F401 (ROOT: re-exported for the tests)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT = 20.0
 
 
@@ -45,37 +40,11 @@ def free_port():
             return port
 
 
-class Process:
+class Process(CapturedProcess):
     def __init__(self, command, cwd, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [part.replace("{port}", str(self.port)) for part in command]
-        full_env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **(env or {}))
-        self._lines = []
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            self.command,
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: killed as a whole
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self._lock:
-                self._lines.append(raw.decode("utf-8", "replace"))
-
-    def output(self):
-        with self._lock:
-            return "".join(self._lines)
-
-    def alive(self):
-        return self.proc.poll() is None
+        super().__init__([part.replace("{port}", str(self.port)) for part in command], cwd, env)
 
     def wait_ready(self):
         deadline = time.monotonic() + READY_TIMEOUT
@@ -95,13 +64,7 @@ class Process:
 
     def request(self, method, path, body=None, headers=None):
         """One HTTP request on a fresh connection: ``(status, headers, body)``."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
+        return request(self.port, method, path, body, headers)
 
     def problems(self):
         output = self.output()
@@ -111,15 +74,6 @@ class Process:
             if bad in output:
                 return f"printed {bad}"
         return None
-
-    def stop(self):
-        if self.alive():
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(10)
-        self._reader.join(5)
 
 
 def running(command, cwd, **attributes):
