@@ -7,6 +7,7 @@ from gsio.conn import Conn, Handshake, Message
 from gsio.engine import Engine, EngineHandler, EngineSocket
 from gsio.exceptions import (
     AckTimeout,
+    ClusterTimeout,
     ConnectionClosed,
     ConnectionRefused,
     GsioError,
@@ -20,6 +21,29 @@ from gsio.wsgi import WSGIApp, make_server, serve
 __version__ = "0.1.0"
 
 debug.enable_from_environment()
+
+_CLUSTER = {
+    "create_redis_adapter": "gsio.cluster.redis",
+    "RedisAdapter": "gsio.cluster.redis",
+    "Emitter": "gsio.cluster.emitter",
+    "RemoteConn": "gsio.cluster.remote",
+}
+
+
+def __getattr__(name: str) -> object:
+    # The cluster needs redis and msgpack (gsio[redis]); import it only when asked for.
+    module = _CLUSTER.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gsio' has no attribute {name!r}")
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise ImportError(
+            f"gsio.{name} needs redis and msgpack: pip install gsio[redis] ({exc})"
+        ) from exc
+
 
 __all__ = [
     "Server",
@@ -42,5 +66,10 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionRefused",
     "AckTimeout",
+    "ClusterTimeout",
+    "create_redis_adapter",
+    "RedisAdapter",
+    "Emitter",
+    "RemoteConn",
     "__version__",
 ]

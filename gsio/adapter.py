@@ -15,6 +15,8 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
+from gsio.socketio.packet import Packet, PacketType
+
 if TYPE_CHECKING:
     from gsio.conn import Conn
     from gsio.namespace import Namespace
@@ -52,6 +54,10 @@ class Adapter:
 
     def close(self) -> None:
         """Release what the adapter holds (connections to a broker, ...)."""
+
+    def server_count(self) -> int:
+        """How many servers share this namespace (1 without a cluster)."""
+        return 1
 
     # -- membership --------------------------------------------------------------------
 
@@ -106,9 +112,11 @@ class Adapter:
 
     # -- delivery ------------------------------------------------------------------------
 
-    def broadcast(self, parts: list, opts: BroadcastOptions) -> None:
-        """Deliver an encoded packet (``parts`` from :func:`gsio.socketio.packet.encode`) to the
-        local sockets ``opts`` selects. One failing recipient does not stop the rest."""
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Deliver ``packet`` (an EVENT) to the sockets ``opts`` selects. It is encoded once
+        and the same parts go to every recipient; one failing recipient does not stop the
+        rest."""
+        parts = self.namespace.server.encode(packet)
         volatile = opts.flags.get("volatile", False)
         for conn in self._conns(opts):
             try:
@@ -118,15 +126,19 @@ class Adapter:
 
     def broadcast_with_ack(
         self,
-        packet_for: Callable[[], tuple[int, list]],
+        packet: Packet,
         opts: BroadcastOptions,
         client_count: Callable[[int], None],
         on_ack: Callable[[list], None],
     ) -> None:
-        """Deliver a packet that asks for an ack. ``packet_for()`` returns ``(ack_id, parts)``
-        (one id for the whole broadcast); ``client_count(n)`` is told how many sockets got it,
-        and ``on_ack(args)`` is called with each socket's answer."""
-        ack_id, parts = packet_for()
+        """Deliver ``packet`` asking each socket for an ack (one ack id for the whole
+        broadcast); ``client_count(n)`` is told how many sockets got it (once per server of
+        the cluster), and ``on_ack(args)`` is called with each socket's answer."""
+        namespace = self.namespace
+        ack_id = namespace.next_ack_id()
+        parts = namespace.server.encode(
+            Packet(PacketType.EVENT, namespace.name, packet.data, ack_id)
+        )
         count = 0
         for conn in self._conns(opts):
             conn.expect_ack(ack_id, on_ack)
@@ -153,3 +165,18 @@ class Adapter:
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         for conn in self._conns(opts):
             conn.disconnect(close=close)
+
+    # -- between the servers of a cluster ------------------------------------------------------
+
+    def server_side_emit(
+        self,
+        event: str,
+        args: list,
+        callback: Callable[[Exception | None, list], None] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Emit ``event`` to the other servers of the cluster (their ``on_server_side``
+        handlers); with ``callback``, ``callback(err, responses)`` gets one answer per server.
+        Alone, there is no other server: the callback gets ``(None, [])`` at once."""
+        if callback is not None:
+            callback(None, [])

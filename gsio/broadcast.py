@@ -101,7 +101,7 @@ class BroadcastOperator:
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])
-                namespace.adapter.broadcast(namespace.server.encode(packet), self._options)
+                namespace.adapter.broadcast(packet, self._options)
             return
         timeout = self._flags.get("timeout")
         if timeout is None:
@@ -178,16 +178,14 @@ class _AckCollector:
         namespaces = list(self.op._namespace.targets())
         c = self.op._namespace.server.concurrency
         self.timer = c.call_later(self.timeout, lambda: c.spawn(self._timed_out))
-        self.expected_servers = len(namespaces)
+        local = self.op._flags.get("local", False)
+        self.expected_servers = sum(
+            1 if local else namespace.adapter.server_count() for namespace in namespaces
+        )
         for namespace in namespaces:
-
-            def packet_for(namespace: Namespace = namespace) -> tuple[int, list]:
-                ack_id = namespace.next_ack_id()
-                packet = Packet(PacketType.EVENT, namespace.name, [self.event, *self.args], ack_id)
-                return ack_id, namespace.server.encode(packet)
-
+            packet = Packet(PacketType.EVENT, namespace.name, [self.event, *self.args])
             namespace.adapter.broadcast_with_ack(
-                packet_for, self.op._options, self._client_count, self._on_ack
+                packet, self.op._options, self._client_count, self._on_ack
             )
 
     def _client_count(self, count: int) -> None:

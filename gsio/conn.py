@@ -71,6 +71,19 @@ class Handshake:
         self.secure = environ.get("wsgi.url_scheme") == "https"
         self.xdomain = "origin" in headers
 
+    def as_dict(self) -> dict[str, Any]:
+        """The handshake as Node's ``socket.handshake`` object (what a cluster exchanges)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Handshake:
+        """A handshake received from another server (missing fields are empty)."""
+        handshake = cls.__new__(cls)
+        for name in cls.__slots__:
+            default: Any = {} if name in ("headers", "query", "auth") else ""
+            setattr(handshake, name, values.get(name, default))
+        return handshake
+
     def __repr__(self) -> str:
         return f"Handshake(address={self.address!r}, auth={self.auth!r}, query={self.query!r})"
 

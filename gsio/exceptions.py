@@ -12,6 +12,7 @@ Everything gsio raises derives from :class:`GsioError`:
 - :class:`ConnectionRefused`: raised by a connect handler or middleware to refuse a client;
   the client receives a CONNECT_ERROR with ``message`` and ``data``.
 - :class:`AckTimeout`: the client did not acknowledge in time.
+- :class:`ClusterTimeout`: other servers of a cluster did not all answer a request in time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionRefused",
     "AckTimeout",
+    "ClusterTimeout",
 ]
 
 
@@ -81,3 +83,12 @@ class ConnectionRefused(GsioError):
 
 class AckTimeout(GsioError, TimeoutError):
     """A client did not acknowledge an event within the timeout."""
+
+
+class ClusterTimeout(GsioError, TimeoutError):
+    """Other servers of the cluster did not all answer in time (``fetch_sockets``,
+    ``server_side_call``); ``responses`` holds the answers that came."""
+
+    def __init__(self, message: str, responses: list | None = None) -> None:
+        super().__init__(message)
+        self.responses = responses if responses is not None else []

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from gsio.broadcast import BroadcastOperator, RoomArg
 from gsio.exceptions import ConnectionClosed, ConnectionRefused
+from gsio.socketio.packet import RESERVED_EVENTS
 
 if TYPE_CHECKING:
     from gsio.conn import Conn
@@ -41,6 +42,7 @@ class Namespace:
         self.handlers: dict[str, Handler] = {}
         self.middlewares: list[Handler] = []
         self.blocking: Handler | None = None
+        self.server_side_handlers: dict[str, Handler] = {}
         self.adapter: Any = None
         self._ack_ids = itertools.count(0)
         self._ack_params: dict[Handler, bool] = {}
@@ -91,6 +93,63 @@ class Namespace:
         :class:`~gsio.ConnectionRefused` to refuse the client (it gets CONNECT_ERROR)."""
         self.middlewares.append(fn)
         return fn
+
+    def on_server_side(self, event: str, handler: Handler | None = None) -> Any:
+        """Register ``fn(*args)`` for ``event`` emitted by another server of the cluster with
+        :meth:`server_side_emit` (or Node's ``io.serverSideEmit``); usable as a decorator. It
+        runs in a greenlet of its own; if the sender waits for answers, the return value is
+        this server's answer."""
+
+        def register(fn: Handler) -> Handler:
+            self.server_side_handlers[event] = fn
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Emit ``event`` to the other servers of the cluster (not to clients)."""
+        _check_server_side(event)
+        self.adapter.server_side_emit(event, list(args))
+
+    def server_side_call(self, event: str, *args: Any, timeout: float | None = None) -> list:
+        """Emit ``event`` to the other servers and wait for every one's answer; returns them.
+        Raises :class:`~gsio.AckTimeout` past ``timeout`` (default: the adapter's request
+        timeout), with the answers that came as ``.responses``."""
+        _check_server_side(event)
+        done = self.server.concurrency.event()  # type: ignore[union-attr]
+        outcome: list[Any] = []
+
+        def finished(err: Any, responses: list) -> None:
+            outcome.extend((err, responses))
+            done.set()
+
+        self.adapter.server_side_emit(event, list(args), finished, timeout)
+        done.wait()
+        err, responses = outcome
+        if err is not None:
+            err.responses = responses
+            raise err
+        return responses
+
+    def receive_server_side(self, args: list, reply: Callable[[Any], None] | None) -> None:
+        """Run the handler for a server-side event that arrived (called by the adapter)."""
+        if not args or not isinstance(args[0], str):
+            return
+        fn = self.server_side_handlers.get(args[0])
+        if fn is None:
+            log.debug("server-side event %r on %s has no handler", args[0], self.name)
+            return
+
+        def run() -> None:
+            try:
+                result = fn(*args[1:])
+            except Exception:
+                log.exception("server-side handler for %r failed", args[0])
+                return
+            if reply is not None:
+                reply(result)
+
+        self.server.concurrency.spawn(run)  # type: ignore[union-attr]
 
     # -- broadcasting ------------------------------------------------------------------------
 
@@ -254,6 +313,7 @@ class ParentNamespace(Namespace):
             namespace = Namespace(name)
             namespace.handlers = self.handlers
             namespace.middlewares = self.middlewares
+            namespace.server_side_handlers = self.server_side_handlers
             namespace.bind(self.server)  # type: ignore[arg-type]
             namespace.blocking = self.blocking
             self.children[name] = namespace
@@ -270,6 +330,11 @@ class ParentNamespace(Namespace):
 
     def targets(self) -> Iterator[Namespace]:
         return iter(list(self.children.values()))
+
+
+def _check_server_side(event: str) -> None:
+    if not isinstance(event, str) or event in RESERVED_EVENTS:
+        raise ValueError(f"{event!r} cannot be emitted")
 
 
 def _positional_count(fn: Handler, most: int) -> int:

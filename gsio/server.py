@@ -189,6 +189,24 @@ class Server(EngineHandler):
     def disconnect_sockets(self, close: bool = False) -> None:
         self.default.disconnect_sockets(close)
 
+    def on_server_side(
+        self, event: str, handler: Handler | None = None, namespace: str = "/"
+    ) -> Any:
+        """Handle ``event`` from another server of the cluster (see
+        :meth:`Namespace.on_server_side`)."""
+        return self.of(namespace).on_server_side(event, handler)
+
+    def server_side_emit(self, event: str, *args: Any, namespace: str = "/") -> None:
+        """Emit to the other servers of the cluster, as Node's ``io.serverSideEmit``."""
+        self.of(namespace).server_side_emit(event, *args)
+
+    def server_side_call(
+        self, event: str, *args: Any, timeout: float | None = None, namespace: str = "/"
+    ) -> list:
+        """Emit to the other servers and return their answers (see
+        :meth:`Namespace.server_side_call`)."""
+        return self.of(namespace).server_side_call(event, *args, timeout=timeout)
+
     def get_conn(self, conn_id: str, namespace: str = "/") -> Conn | None:
         """The connection with this socket id, if it is connected to this process."""
         return self.of(namespace).conns.get(conn_id)

@@ -29,6 +29,7 @@ TESTS = ROOT / "tests"
 JS = TESTS / "js"
 
 sys.path.insert(0, str(TESTS / "servers"))
+sys.path.insert(0, str(TESTS))
 from process import CapturedProcess, request  # noqa: E402
 
 KINDS = ["pywsgi-ws", "pywsgi", "werkzeug"]
@@ -218,3 +219,44 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         print(f"\nCI=true: {skipped} test(s) skipped; every test must run in CI", file=sys.stderr)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def redis_server():
+    """A fresh redis-server on a free loopback port (``.port``, ``.url``, ``.kill()``,
+    ``.start()``), stopped after the test."""
+    from redis_server import RedisServer
+
+    try:
+        server = RedisServer()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clients():
+    """Real socket.io-client sockets driven from the test (see ``cluster_support.Clients``)."""
+    from cluster_support import Clients
+
+    driver = Clients()
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture
+def node_server():
+    """Factory: ``node_server(redis_url, name) -> NodeServer`` (socket.io + redis adapter)."""
+    from cluster_support import NodeServer
+
+    started = []
+
+    def start(redis_url: str, name: str = "node"):
+        server = NodeServer(redis_url, name)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

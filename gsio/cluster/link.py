@@ -1,0 +1,231 @@
+"""One process's connection to Redis: a publisher and one pub/sub reader, both reconnecting.
+
+Every adapter made by one :func:`gsio.create_redis_adapter` factory shares a :class:`RedisLink`:
+
+- **Publishing never blocks the caller.** :meth:`RedisLink.publish` queues the message; one
+  publisher greenlet (or thread) sends what is queued in a pipeline, in order. While Redis is
+  away the queue holds up to ``max_pending`` messages (the oldest are dropped past that, with
+  one warning), and they go out once it is back.
+- **One pub/sub connection** carries the channels and patterns of every namespace, read by one
+  greenlet that hands each message to the handler its adapter registered.
+- **Faults**: if Redis goes away, both log one warning, retry with exponential backoff (0.1 s
+  doubling to ``max_backoff``, with jitter), subscribe again, and log when they are back. Local
+  clients are not disturbed meanwhile: a broadcast still reaches this process's sockets at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from gsio.concurrency import Concurrency
+
+__all__ = ["RedisLink"]
+
+log = logging.getLogger("gsio.redis")
+
+Handler = Callable[[str, bytes], None]
+
+_BATCH = 512  # messages per pipeline round trip
+
+
+class RedisLink:
+    """A Redis client for publishing and a pub/sub subscription, shared by adapters.
+
+    :param client: a ``redis.Redis`` (bytes responses, i.e. ``decode_responses=False``).
+    :param max_pending: messages held while Redis is unreachable.
+    :param max_backoff: the longest wait between reconnection attempts, in seconds.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        concurrency: Concurrency,
+        max_pending: int = 10_000,
+        max_backoff: float = 5.0,
+    ) -> None:
+        import redis
+
+        self.client = client
+        self.c = concurrency
+        self.max_pending = max_pending
+        self.max_backoff = max_backoff
+        self._errors = (redis.RedisError, OSError)
+        self._channels: dict[str, Handler] = {}
+        self._patterns: dict[str, Handler] = {}
+        self._pubsub: Any = None
+        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._wake = concurrency.event()
+        self._closed = False
+        self._dropped = 0
+        self._workers = [concurrency.spawn(self._listen), concurrency.spawn(self._publish_loop)]
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def subscribe(self, channels: list[str], patterns: list[str], handler: Handler) -> None:
+        """Hand messages on ``channels`` and ``patterns`` to ``handler(channel, data)``."""
+        for channel in channels:
+            self._channels[channel] = handler
+        for pattern in patterns:
+            self._patterns[pattern] = handler
+        pubsub = self._pubsub
+        if pubsub is not None:  # else the listener subscribes once it is connected
+            try:
+                if channels:
+                    pubsub.subscribe(*channels)
+                if patterns:
+                    pubsub.psubscribe(*patterns)
+            except self._errors:
+                pass  # the listener notices too, and subscribes everything again
+
+    def unsubscribe(self, channels: list[str], patterns: list[str]) -> None:
+        for channel in channels:
+            self._channels.pop(channel, None)
+        for pattern in patterns:
+            self._patterns.pop(pattern, None)
+        pubsub = self._pubsub
+        if pubsub is not None:
+            try:
+                if channels:
+                    pubsub.unsubscribe(*channels)
+                if patterns:
+                    pubsub.punsubscribe(*patterns)
+            except self._errors:
+                pass
+
+    def _listen(self) -> None:
+        delay = 0.0
+        while not self._closed:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                channels, patterns = list(self._channels), list(self._patterns)
+                if channels:
+                    pubsub.subscribe(*channels)
+                if patterns:
+                    pubsub.psubscribe(*patterns)
+                self._pubsub = pubsub
+                if delay:
+                    log.warning("redis subscriber: connected again")
+                delay = 0.0
+                while not self._closed:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._dispatch(message)
+            except self._errors as exc:
+                self._pubsub = None
+                if not delay:
+                    log.warning("redis subscriber: connection lost (%s); reconnecting", exc)
+                delay = self._pause(delay)
+            finally:
+                self._pubsub = None
+                try:
+                    pubsub.close()
+                except self._errors:
+                    pass
+
+    def _dispatch(self, message: dict) -> None:
+        kind = message.get("type")
+        channel = _text(message.get("channel"))
+        if kind == "pmessage":
+            handler = self._patterns.get(_text(message.get("pattern")))
+        elif kind == "message":
+            handler = self._channels.get(channel)
+        else:
+            return
+        data = message.get("data")
+        if handler is None or not isinstance(data, bytes):
+            return
+        try:
+            handler(channel, data)
+        except Exception:  # a bug in a handler must not stop the cluster traffic
+            log.exception("handling a message on %s failed", channel)
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def publish(self, channel: str, data: bytes) -> None:
+        """Queue ``data`` for ``channel``; it is sent soon, in order, and never blocks."""
+        outbox = self._outbox
+        outbox.append((channel, data))
+        if len(outbox) > self.max_pending:
+            outbox.popleft()
+            if not self._dropped:
+                log.warning(
+                    "redis unreachable: %d messages queued, dropping the oldest", len(outbox)
+                )
+            self._dropped += 1
+        if self.c.in_home_thread():
+            self._wake.set()
+        else:
+            self.c.call_soon_threadsafe(self._wake.set)
+
+    def _publish_loop(self) -> None:
+        delay = 0.0
+        outbox = self._outbox
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while outbox:
+                batch = [outbox.popleft() for _ in range(min(len(outbox), _BATCH))]
+                try:
+                    pipe = self.client.pipeline(transaction=False)
+                    for channel, data in batch:
+                        pipe.publish(channel, data)
+                    pipe.execute()
+                except self._errors as exc:
+                    outbox.extendleft(reversed(batch))
+                    if self._closed:
+                        return
+                    if not delay:
+                        log.warning("redis publisher: %s; retrying", exc)
+                    delay = self._pause(delay)
+                    continue
+                if delay:
+                    log.warning("redis publisher: connected again")
+                    delay = 0.0
+                if self._dropped:
+                    log.warning("redis publisher: %d messages were dropped", self._dropped)
+                    self._dropped = 0
+            if self._closed:
+                return
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def numsub(self, channel: str) -> int:
+        """How many connections subscribe to ``channel`` (raises ``redis.RedisError``)."""
+        return int(self.client.pubsub_numsub(channel)[0][1])
+
+    def _pause(self, delay: float) -> float:
+        delay = min(max(delay * 2, 0.1), self.max_backoff)
+        self.c.sleep(delay * random.uniform(0.5, 1.0))
+        return delay
+
+    def close(self, flush_timeout: float = 2.0) -> None:
+        """Send what is queued (waiting up to ``flush_timeout``), then stop."""
+        if self._closed:
+            return
+        deadline = self.c.monotonic() + flush_timeout
+        while self._outbox and self.c.monotonic() < deadline:
+            self.c.sleep(0.01)
+        self._closed = True
+        self._wake.set()
+        for worker in self._workers:
+            _join(worker, 2.0)
+        try:
+            self.client.close()
+        except self._errors:
+            pass
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else ""
+
+
+def _join(worker: Any, timeout: float) -> None:
+    join = getattr(worker, "join", None)
+    if join is not None:
+        join(timeout)

@@ -1,0 +1,483 @@
+"""The Redis adapter: one namespace's rooms and broadcasts across a cluster of servers.
+
+Wire-compatible with Node's ``@socket.io/redis-adapter`` v8 (see :mod:`gsio.cluster.messages`),
+so gsio and Node servers can share one cluster, and ``@socket.io/redis-emitter`` (or
+:class:`gsio.Emitter`) can reach all of them.
+
+What this process does itself goes through the in-process :class:`~gsio.adapter.Adapter` at
+once; what the other servers must do is published. What arrives from them is checked and handed
+to the same local methods, so a broadcast from here and one from elsewhere take one path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any, Callable
+
+from gsio.adapter import Adapter, BroadcastOptions
+from gsio.cluster import messages as wire
+from gsio.cluster.link import RedisLink
+from gsio.cluster.messages import Channels, RequestType
+from gsio.cluster.remote import RemoteConn
+from gsio.conn import Handshake
+from gsio.exceptions import ClusterTimeout, ProtocolError
+from gsio.socketio.packet import Packet
+
+if TYPE_CHECKING:
+    from gsio.conn import Conn
+    from gsio.namespace import Namespace
+
+__all__ = ["RedisAdapter", "create_redis_adapter"]
+
+log = logging.getLogger("gsio.redis")
+
+
+def _uid() -> str:
+    return secrets.token_urlsafe(6)
+
+
+def create_redis_adapter(
+    url: str | Any = "redis://127.0.0.1:6379/0",
+    *,
+    key: str = "socket.io",
+    requests_timeout: float = 5.0,
+    publish_on_specific_response_channel: bool = False,
+    max_pending: int = 10_000,
+    **redis_options: Any,
+) -> Callable[[Namespace], RedisAdapter]:
+    """An adapter factory for ``gsio.Server(adapter=...)`` that joins the servers sharing one
+    Redis into a cluster, as Node's ``createAdapter(pubClient, subClient)``::
+
+        sio = gsio.Server(adapter=gsio.create_redis_adapter("redis://127.0.0.1:6379/0"))
+
+    :param url: a Redis URL, or a ``redis.Redis`` client (with ``decode_responses=False``).
+    :param key: the prefix of the channel names; the same on every server (Node's ``key``).
+    :param requests_timeout: seconds to wait for the other servers' answers (``fetch_sockets``,
+        ``server_side_call``), as Node's ``requestsTimeout``.
+    :param publish_on_specific_response_channel: answer requests on the requester's own
+        channel, as Node's option of that name.
+    :param max_pending: messages held for Redis while it is unreachable.
+    :param redis_options: passed to ``redis.Redis.from_url``.
+    """
+    link: list[RedisLink] = []
+
+    def factory(namespace: Namespace) -> RedisAdapter:
+        if not link:
+            if isinstance(url, str):
+                import redis
+
+                options = {"socket_connect_timeout": 2.0, "socket_keepalive": True}
+                options.update(redis_options)
+                client = redis.Redis.from_url(url, **options)
+            else:
+                client = url
+            link.append(RedisLink(client, namespace.server.concurrency, max_pending))
+        return RedisAdapter(
+            namespace,
+            link[0],
+            key=key,
+            requests_timeout=requests_timeout,
+            publish_on_specific_response_channel=publish_on_specific_response_channel,
+        )
+
+    return factory
+
+
+class _Request:
+    """A request this server waits on: answers gathered until ``expected`` came."""
+
+    __slots__ = ("kind", "expected", "answers", "done", "finish")
+
+    def __init__(self, kind: RequestType, expected: int, done: Any = None) -> None:
+        self.kind = kind
+        self.expected = expected
+        self.answers: list[Any] = []
+        self.done = done
+        self.finish: Callable[[Exception | None], None] | None = None
+
+
+class RedisAdapter(Adapter):
+    """The adapter of one namespace in a cluster sharing one Redis. Make it with
+    :func:`create_redis_adapter`."""
+
+    def __init__(
+        self,
+        namespace: Namespace,
+        link: RedisLink,
+        *,
+        key: str = "socket.io",
+        requests_timeout: float = 5.0,
+        publish_on_specific_response_channel: bool = False,
+    ) -> None:
+        super().__init__(namespace)
+        self.link = link
+        self.uid = _uid()
+        self.channels = Channels(key, namespace.name, self.uid)
+        self.requests_timeout = requests_timeout
+        self.specific_responses = publish_on_specific_response_channel
+        self._requests: dict[str, _Request] = {}
+        self._ack_requests: dict[str, tuple[Callable, Callable]] = {}
+        ch = self.channels
+        self._subscriptions = (
+            [ch.request, ch.response, ch.specific_response],
+            [ch.broadcast + "*"],
+        )
+        link.subscribe(*self._subscriptions, self._on_message)
+
+    def close(self) -> None:
+        self.link.unsubscribe(*self._subscriptions)
+
+    def server_count(self) -> int:
+        try:
+            return max(self.link.numsub(self.channels.request), 1)
+        except self.link._errors as exc:
+            log.warning("redis: cannot count the servers (%s); this one only", exc)
+            return 1
+
+    # -- this server's operations: done here, published for the others ----------------------
+
+    def _publish(self, message: dict[str, Any], channel: str | None = None) -> None:
+        self.link.publish(channel or self.channels.request, wire.encode_request(message))
+
+    def _opts(self, opts: BroadcastOptions) -> dict[str, list[str]]:
+        return {"rooms": list(opts.rooms), "except": list(opts.except_rooms)}
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        if not opts.flags.get("local"):
+            self.link.publish(
+                self.channels.for_rooms(opts.rooms),
+                wire.encode_broadcast(self.uid, packet, opts.rooms, opts.except_rooms, opts.flags),
+            )
+        super().broadcast(packet, opts)
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        client_count: Callable[[int], None],
+        on_ack: Callable[[list], None],
+    ) -> None:
+        if not opts.flags.get("local"):
+            request_id = _uid()
+            self._ack_requests[request_id] = (client_count, on_ack)
+            request = wire.broadcast_request(
+                self.uid, request_id, packet, opts.rooms, opts.except_rooms, opts.flags
+            )
+            self._publish(request)
+            # As Node: no way to know when every remote ack came, so forget after the timeout.
+            self.namespace.server.concurrency.call_later(
+                opts.flags.get("timeout") or self.requests_timeout,
+                lambda: self._ack_requests.pop(request_id, None),
+            )
+        super().broadcast_with_ack(packet, opts, client_count, on_ack)
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
+        rooms = list(rooms)
+        super().add_sockets(opts, rooms)
+        if not opts.flags.get("local"):
+            self._publish(
+                {
+                    "uid": self.uid,
+                    "type": RequestType.REMOTE_JOIN,
+                    "opts": self._opts(opts),
+                    "rooms": rooms,
+                }
+            )
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
+        rooms = list(rooms)
+        super().del_sockets(opts, rooms)
+        if not opts.flags.get("local"):
+            self._publish(
+                {
+                    "uid": self.uid,
+                    "type": RequestType.REMOTE_LEAVE,
+                    "opts": self._opts(opts),
+                    "rooms": rooms,
+                }
+            )
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        if not opts.flags.get("local"):
+            self._publish(
+                {
+                    "uid": self.uid,
+                    "type": RequestType.REMOTE_DISCONNECT,
+                    "opts": self._opts(opts),
+                    "close": close,
+                }
+            )
+        super().disconnect_sockets(opts, close)
+
+    def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """The selected sockets of every server: :class:`~gsio.Conn` for this server's,
+        :class:`~gsio.cluster.remote.RemoteConn` for the others'. Raises
+        :class:`~gsio.ClusterTimeout` if a server does not answer within ``requests_timeout``."""
+        local: list[Any] = super().fetch_sockets(opts)
+        if opts.flags.get("local"):
+            return local
+        servers = self.server_count()
+        if servers <= 1:
+            return local
+        request_id = _uid()
+        pending = _Request(RequestType.REMOTE_FETCH, servers - 1, self._concurrency.event())
+        self._requests[request_id] = pending
+        self._publish(
+            {
+                "uid": self.uid,
+                "requestId": request_id,
+                "type": RequestType.REMOTE_FETCH,
+                "opts": self._opts(opts),
+            }
+        )
+        timeout = opts.flags.get("timeout") or self.requests_timeout
+        if not pending.done.wait(timeout):
+            self._requests.pop(request_id, None)
+            raise ClusterTimeout(
+                "timeout reached while waiting for fetch_sockets response", pending.answers
+            )
+        return local + pending.answers
+
+    def server_side_emit(
+        self,
+        event: str,
+        args: list,
+        callback: Callable[[Exception | None, list], None] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        data = [event, *args]
+        if callback is None:
+            self._publish({"uid": self.uid, "type": RequestType.SERVER_SIDE_EMIT, "data": data})
+            return
+        others = self.server_count() - 1
+        if others <= 0:
+            callback(None, [])
+            return
+        request_id = _uid()
+        pending = _Request(RequestType.SERVER_SIDE_EMIT, others)
+        self._requests[request_id] = pending
+
+        def finish(error: Exception | None) -> None:
+            if self._requests.pop(request_id, None) is not None:
+                timer.cancel()
+                callback(error, pending.answers)
+
+        pending.finish = finish
+        c = self._concurrency
+        timer = c.call_later(
+            timeout or self.requests_timeout,
+            lambda: c.spawn(
+                finish,
+                ClusterTimeout(
+                    f"timeout reached: only {len(pending.answers)} responses received out of "
+                    f"{others}"
+                ),
+            ),
+        )
+        self._publish(
+            {
+                "uid": self.uid,
+                "requestId": request_id,
+                "type": RequestType.SERVER_SIDE_EMIT,
+                "data": data,
+            }
+        )
+
+    @property
+    def _concurrency(self) -> Any:
+        return self.namespace.server.concurrency
+
+    # -- what arrives from the others ---------------------------------------------------------
+
+    def _on_message(self, channel: str, data: bytes) -> None:
+        ch = self.channels
+        try:
+            if channel.startswith(ch.response):
+                self._on_response(wire.decode_request(data))
+            elif channel == ch.request:
+                self._on_request(wire.decode_request(data))
+            else:
+                room = ch.room_of(channel)
+                if room is None or room and room not in self.rooms:
+                    return  # not ours, or a room without a socket here: left unread, as Node
+                self._on_broadcast(data)
+        except ProtocolError as exc:
+            log.warning("redis: dropped a malformed message on %s: %s", channel, exc.message)
+
+    def _on_broadcast(self, data: bytes) -> None:
+        message = wire.decode_broadcast(data, self.namespace.name)
+        if message.uid == self.uid:
+            return
+        opts = BroadcastOptions(
+            message.rooms, message.except_rooms, {"volatile": bool(message.flags.get("volatile"))}
+        )
+        Adapter.broadcast(self, message.packet, opts)
+
+    def _respond(self, request: dict[str, Any], response: dict[str, Any]) -> None:
+        channel = self.channels.response
+        if self.specific_responses and isinstance(request.get("uid"), str):
+            channel = f"{channel}{request['uid']}#"
+        self._publish(response, channel)
+
+    def _on_request(self, request: dict[str, Any]) -> None:
+        kind = request.get("type")
+        request_id = request.get("requestId")
+        if request_id is not None and (
+            request_id in self._requests or request_id in self._ack_requests
+        ):
+            return  # our own request, back from Redis
+        if kind in (
+            RequestType.REMOTE_JOIN,
+            RequestType.REMOTE_LEAVE,
+            RequestType.REMOTE_DISCONNECT,
+        ):
+            if request.get("uid") != self.uid:
+                self._on_membership(kind, request)
+        elif kind == RequestType.REMOTE_FETCH:
+            opts = BroadcastOptions(*wire.options(request))
+            sockets = [_describe(conn) for conn in Adapter.fetch_sockets(self, opts)]
+            self._respond(request, {"requestId": request_id, "sockets": sockets})
+        elif kind == RequestType.SOCKETS:
+            rooms, _ = wire.options({"opts": {"rooms": request.get("rooms")}})
+            ids = list(self.socket_ids(BroadcastOptions(rooms)))
+            self._respond(request, {"requestId": request_id, "sockets": ids})
+        elif kind == RequestType.ALL_ROOMS:
+            self._respond(request, {"requestId": request_id, "rooms": list(self.rooms)})
+        elif kind == RequestType.SERVER_SIDE_EMIT:
+            if request.get("uid") != self.uid:
+                self._on_server_side(request)
+        elif kind == RequestType.BROADCAST:
+            self._on_broadcast_request(request)
+
+    def _on_membership(self, kind: RequestType, request: dict[str, Any]) -> None:
+        if "opts" not in request:  # the one-socket form of older Node adapters
+            conn = self.namespace.conns.get(wire.field(request, "sid", str))
+            if conn is not None:
+                if kind == RequestType.REMOTE_DISCONNECT:
+                    conn.disconnect(bool(request.get("close")))
+                elif kind == RequestType.REMOTE_JOIN:
+                    conn.join(wire.field(request, "room", str))
+                else:
+                    conn.leave(wire.field(request, "room", str))
+                self._respond(request, {"requestId": request.get("requestId")})
+            return
+        opts = BroadcastOptions(*wire.options(request))
+        if kind == RequestType.REMOTE_DISCONNECT:
+            Adapter.disconnect_sockets(self, opts, bool(request.get("close")))
+        elif kind == RequestType.REMOTE_JOIN:
+            Adapter.add_sockets(self, opts, wire.rooms_field(request))
+        else:
+            Adapter.del_sockets(self, opts, wire.rooms_field(request))
+
+    def _on_server_side(self, request: dict[str, Any]) -> None:
+        args = wire.data_field(request)
+        if not isinstance(args, list) or not args or not isinstance(args[0], str):
+            raise ProtocolError("server-side emit data is not [event, ...args]")
+        request_id = request.get("requestId")
+        reply = None
+        if request_id is not None:
+            answered = []
+
+            def reply(result: Any) -> None:
+                if answered:
+                    return
+                answered.append(True)
+                response = {
+                    "type": RequestType.SERVER_SIDE_EMIT,
+                    "requestId": request_id,
+                    "data": result,
+                }
+                try:
+                    self._publish(response, self.channels.response)
+                except (TypeError, ValueError):
+                    log.error("server-side answer to %r is not JSON: %r", args[0], result)
+
+        self.namespace.receive_server_side(args, reply)
+
+    def _on_broadcast_request(self, request: dict[str, Any]) -> None:
+        request_id = wire.field(request, "requestId", str)
+        packet = wire.packet_field(request, self.namespace.name)
+        rooms, except_rooms = wire.options(request)
+
+        def client_count(count: int) -> None:
+            self._respond(
+                request,
+                {
+                    "type": RequestType.BROADCAST_CLIENT_COUNT,
+                    "requestId": request_id,
+                    "clientCount": count,
+                },
+            )
+
+        def on_ack(args: list) -> None:
+            self._respond(
+                request,
+                {
+                    "type": RequestType.BROADCAST_ACK,
+                    "requestId": request_id,
+                    "packet": args[0] if args else None,
+                },
+            )
+
+        Adapter.broadcast_with_ack(
+            self, packet, BroadcastOptions(rooms, except_rooms), client_count, on_ack
+        )
+
+    def _on_response(self, response: dict[str, Any]) -> None:
+        request_id = response.get("requestId")
+        acks = self._ack_requests.get(request_id)  # type: ignore[arg-type]
+        if acks is not None:
+            if response.get("type") == RequestType.BROADCAST_CLIENT_COUNT:
+                acks[0](wire.field(response, "clientCount", int))
+            elif response.get("type") == RequestType.BROADCAST_ACK:
+                acks[1]([wire.data_field({"data": response.get("packet")})])
+            return
+        pending = self._requests.get(request_id)  # type: ignore[arg-type]
+        if pending is None:
+            return
+        if pending.kind == RequestType.REMOTE_FETCH:
+            sockets = response.get("sockets")
+            if not isinstance(sockets, list):
+                raise ProtocolError("a fetch response without sockets")
+            pending.answers.extend(self._remote(entry) for entry in sockets)
+            pending.expected -= 1
+            if pending.expected <= 0:
+                self._requests.pop(request_id, None)  # type: ignore[arg-type]
+                pending.done.set()
+        elif pending.kind == RequestType.SERVER_SIDE_EMIT:
+            pending.answers.append(wire.data_field(response))
+            if len(pending.answers) >= pending.expected and pending.finish is not None:
+                pending.finish(None)
+
+    def _remote(self, entry: Any) -> RemoteConn:
+        if not isinstance(entry, dict):
+            raise ProtocolError("a fetched socket is not a map")
+        handshake = entry.get("handshake") or {}
+        rooms = entry.get("rooms") or []
+        if not isinstance(handshake, dict) or not isinstance(rooms, list):
+            raise ProtocolError("a fetched socket's handshake or rooms are malformed")
+        return RemoteConn(
+            self.namespace,
+            wire.field(entry, "id", str),
+            Handshake.from_dict(handshake),
+            {str(room) for room in rooms},
+            entry.get("data"),
+        )
+
+
+def _describe(conn: Conn) -> dict[str, Any]:
+    """A local socket as a fetch response carries it (Node's shape)."""
+    data = conn.data
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        log.warning("%s: conn.data is not JSON; other servers see null", conn.id)
+        data = None
+    return {
+        "id": conn.id,
+        "handshake": conn.handshake.as_dict(),
+        "rooms": list(conn.rooms),
+        "data": data,
+    }

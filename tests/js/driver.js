@@ -1,0 +1,130 @@
+// Real socket.io-client sockets driven from a test, one JSON command per stdin line; one JSON
+// answer per command on stdout: {"id": <the command's id>, "ok": <value>} or {"id", "error"}.
+//
+//   {"op": "connect", "name": "a", "url": "http://127.0.0.1:PORT/chat", "transport": "websocket",
+//    "auth": {...}, "answer": {"poll": <value>}}     -> the socket id once connected
+//   {"op": "call", "name", "event", "args": [...]}    -> the ack's arguments (a list)
+//   {"op": "emit", "name", "event", "args": [...]}    -> null
+//   {"op": "events", "name"}                          -> the events received since the last
+//        "events" as [event, ...args], binaries as {"bin": hex}; a disconnect shows as
+//        ["__disconnect", reason], a reconnect as ["__connect", id]
+//   {"op": "close", "name"}                           -> null
+// transport: "websocket", "polling" or "default" (polling then the upgrade). "answer" makes the
+// socket ack an event with a fixed value. "reconnect": true turns reconnection on.
+"use strict";
+
+const readline = require("readline");
+const { io } = require("socket.io-client");
+
+const sockets = new Map();
+const received = new Map();
+
+function pic(value) {
+  if (Buffer.isBuffer(value)) return { bin: value.toString("hex") };
+  if (value instanceof ArrayBuffer) return { bin: Buffer.from(value).toString("hex") };
+  if (Array.isArray(value)) return value.map(pic);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = pic(v);
+    return out;
+  }
+  return value === undefined ? null : value;
+}
+
+// Arguments from the test: {"$bin": hex} is a Buffer.
+function unpic(value) {
+  if (Array.isArray(value)) return value.map(unpic);
+  if (value && typeof value === "object") {
+    if (typeof value.$bin === "string") return Buffer.from(value.$bin, "hex");
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = unpic(v);
+    return out;
+  }
+  return value;
+}
+
+function transports(mode) {
+  if (mode === "websocket") return { transports: ["websocket"] };
+  if (mode === "polling") return { transports: ["polling"] };
+  return {};
+}
+
+const ops = {
+  connect(cmd) {
+    const socket = io(cmd.url, {
+      ...transports(cmd.transport || "websocket"),
+      forceNew: true,
+      reconnection: !!cmd.reconnect,
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 500,
+      auth: cmd.auth || {},
+      timeout: 5000,
+    });
+    sockets.set(cmd.name, socket);
+    const log = [];
+    received.set(cmd.name, log);
+    socket.onAny((event, ...args) => {
+      const last = args[args.length - 1];
+      if (typeof last === "function") {
+        args.pop();
+        const answers = cmd.answer || {};
+        last(event in answers ? answers[event] : `${cmd.name}:${event}`);
+      }
+      log.push([event, ...pic(args)]);
+    });
+    socket.on("disconnect", (reason) => log.push(["__disconnect", reason]));
+    return new Promise((resolve, reject) => {
+      let first = true;
+      socket.on("connect", () => {
+        if (first) {
+          first = false;
+          resolve(socket.id);
+        } else {
+          log.push(["__connect", socket.id]);
+        }
+      });
+      socket.on("connect_error", (err) => {
+        if (first && !cmd.reconnect) reject(new Error(`connect_error: ${err.message}`));
+      });
+    });
+  },
+  call(cmd) {
+    const socket = sockets.get(cmd.name);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ack for ${cmd.event}`)), cmd.timeout || 10000);
+      socket.emit(cmd.event, ...unpic(cmd.args || []), (...answer) => {
+        clearTimeout(timer);
+        resolve(pic(answer));
+      });
+    });
+  },
+  emit(cmd) {
+    sockets.get(cmd.name).emit(cmd.event, ...unpic(cmd.args || []));
+    return null;
+  },
+  events(cmd) {
+    const log = received.get(cmd.name) || [];
+    return log.splice(0, log.length);
+  },
+  close(cmd) {
+    const socket = sockets.get(cmd.name);
+    if (socket) socket.close();
+    return null;
+  },
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on("line", async (line) => {
+  let cmd;
+  try {
+    cmd = JSON.parse(line);
+    const value = await ops[cmd.op](cmd);
+    process.stdout.write(JSON.stringify({ id: cmd.id, ok: value === undefined ? null : value }) + "\n");
+  } catch (err) {
+    process.stdout.write(JSON.stringify({ id: cmd && cmd.id, error: String(err.message || err) }) + "\n");
+  }
+});
+rl.on("close", () => {
+  for (const socket of sockets.values()) socket.close();
+  setTimeout(() => process.exit(0), 200).unref();
+});
