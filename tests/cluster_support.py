@@ -60,10 +60,10 @@ class Clients:
         return json.loads(result[0])
 
     def connect(self, name, port, nsp="/", transport="websocket", auth=None, answer=None,
-                reconnect=False, host="127.0.0.1"):
+                reconnect=False, host="127.0.0.1", **options):
         url = f"http://{host}:{port}{nsp if nsp != '/' else ''}"
         return self._do("connect", name=name, url=url, transport=transport, auth=auth or {},
-                        answer=answer or {}, reconnect=reconnect)
+                        answer=answer or {}, reconnect=reconnect, **options)
 
     def call(self, name, event, *args, timeout=10.0):
         return self._do("call", timeout + 5, name=name, event=event, args=_wire(args),

@@ -13,6 +13,7 @@
 // socket ack an event with a fixed value. "reconnect": true turns reconnection on.
 "use strict";
 
+const http = require("http");
 const readline = require("readline");
 const { io } = require("socket.io-client");
 
@@ -59,6 +60,9 @@ const ops = {
       reconnectionDelayMax: 500,
       auth: cmd.auth || {},
       timeout: 5000,
+      // "localAddress": connect from this loopback address (polling), for a balancer that
+      // hashes the client's address.
+      ...(cmd.localAddress ? { agent: new http.Agent({ localAddress: cmd.localAddress }) } : {}),
     });
     sockets.set(cmd.name, socket);
     const log = [];

@@ -1,0 +1,84 @@
+"""Several gsio processes behind a real nginx: the two set-ups that work.
+
+- Polling (and the upgrade) needs sticky sessions: every request of an Engine.IO session must
+  reach the process that holds it. nginx hashes the client's address to a backend.
+- WebSocket-only clients need nothing: a session lives on one TCP connection.
+
+Broadcasts cross the processes through Redis in both.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cluster_support import wait_cluster
+
+ADDRESSES = [f"127.0.0.{n}" for n in range(2, 10)]
+
+
+@pytest.fixture
+def backends(redis_server, start_server):
+    g1 = start_server("cluster_app", "--redis", redis_server.url, "--name", "g1")
+    g2 = start_server("cluster_app", "--redis", redis_server.url, "--name", "g2")
+    wait_cluster(redis_server.port, 2)
+    return [g1.port, g2.port]
+
+
+@pytest.fixture
+def nginx():
+    from nginx_server import Nginx
+
+    started = []
+
+    def start(ports, balance="hash $remote_addr consistent"):
+        try:
+            server = Nginx(ports, balance)
+        except RuntimeError as exc:
+            pytest.skip(str(exc))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.mark.parametrize("transport", ["polling", "default"])
+def test_sticky_sessions_carry_polling_clients(backends, nginx, clients, transport):
+    proxy = nginx(backends)
+    names = [f"c{i}" for i in range(len(ADDRESSES))]
+    for name, address in zip(names, ADDRESSES):
+        clients.connect(name, proxy.port, transport=transport, localAddress=address)
+    servers = {name: clients.call(name, "whoami")[0]["server"] for name in names}
+    # The hash spreads these addresses over both processes (else the test proves nothing).
+    assert set(servers.values()) == {"g1", "g2"}, servers
+    for name in names:
+        assert clients.call(name, "join", "sticky") == [["sticky"]]
+    assert clients.call(names[0], "to_room", "sticky", "news", "across") == [True]
+    for name in names:
+        assert clients.wait_events(name, 1, event="news") == [["news", "across"]]
+    # Sessions stay where they are: several more round trips each, still connected.
+    for _ in range(3):
+        for name in names:
+            assert clients.call(name, "whoami")[0]["server"] == servers[name]
+    for name in names:
+        assert not [e for e in clients.events(name) if e[0] == "__disconnect"]
+
+
+def test_websocket_only_clients_need_no_sticky_sessions(backends, nginx, clients):
+    proxy = nginx(backends, balance="")  # round robin
+    names = [f"w{i}" for i in range(6)]
+    for name in names:
+        clients.connect(name, proxy.port, transport="websocket")
+    servers = {clients.call(name, "whoami")[0]["server"] for name in names}
+    assert servers == {"g1", "g2"}
+    assert clients.call(names[0], "to_all", "news", "everyone") == [True]
+    for name in names:
+        assert clients.wait_events(name, 1, event="news") == [["news", "everyone"]]
+
+
+def test_polling_without_sticky_sessions_fails(backends, nginx, clients):
+    """The control: round robin sends a session's next request to the other process, which
+    answers 400 "Session ID unknown", so the client cannot connect."""
+    proxy = nginx(backends, balance="")
+    with pytest.raises(pytest.fail.Exception, match="connect_error"):
+        clients.connect("lost", proxy.port, transport="polling")
