@@ -1,8 +1,8 @@
-// A terminal client for examples/chat.py:  node examples/chat_client.js NAME ROOM
+// A terminal client for examples/chat.py:  node examples/chat_client.js NAME ROOM [URL]
 // (needs socket.io-client: npm install socket.io-client, or run from tests/js's node_modules)
 const { io } = require('socket.io-client');
-const [name = 'guest', room = 'lobby'] = process.argv.slice(2);
-const socket = io('http://127.0.0.1:5000', { auth: { name } });
+const [name = 'guest', room = 'lobby', url = 'http://127.0.0.1:5000'] = process.argv.slice(2);
+const socket = io(url, { auth: { name } });
 socket.on('connect_error', (err) => console.log('refused:', err.message, err.data || ''));
 socket.on('connect', async () => {
   console.log('in rooms', await socket.emitWithAck('join', room));
