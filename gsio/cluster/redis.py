@@ -68,7 +68,17 @@ def create_redis_adapter(
             if isinstance(url, str):
                 import redis
 
-                options = {"socket_connect_timeout": 2.0, "socket_keepalive": True}
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                # One quick retry: the link's own loops reconnect with backoff, and a request
+                # (server_count) must fail fast while Redis is away.
+                options = {
+                    "socket_connect_timeout": 2.0,
+                    "socket_keepalive": True,
+                    "retry": Retry(NoBackoff(), 1),
+                    "health_check_interval": 30,  # notices a dead pub/sub connection
+                }
                 options.update(redis_options)
                 client = redis.Redis.from_url(url, **options)
             else:
