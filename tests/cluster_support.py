@@ -18,7 +18,7 @@ import time
 
 import pytest
 from conftest import JS, ROOT, _wait_for
-from process import CapturedProcess
+from process import CapturedProcess, request
 from redis_server import RedisServer  # noqa: F401  (re-exported for the tests)
 
 
@@ -60,10 +60,13 @@ class Clients:
         return json.loads(result[0])
 
     def connect(self, name, port, nsp="/", transport="websocket", auth=None, answer=None,
-                reconnect=False, host="127.0.0.1", **options):
+                reconnect=False, host="127.0.0.1", silent=(), **options):
+        """Connect socket ``name``; its id. It acks every event with ``"<name>:<event>"``, or
+        ``answer[event]``, except the events in ``silent``, which it never acks."""
         url = f"http://{host}:{port}{nsp if nsp != '/' else ''}"
         return self._do("connect", name=name, url=url, transport=transport, auth=auth or {},
-                        answer=answer or {}, reconnect=reconnect, **options)
+                        answer=_wire(answer or {}), reconnect=reconnect, silent=list(silent),
+                        **options)
 
     def call(self, name, event, *args, timeout=10.0):
         return self._do("call", timeout + 5, name=name, event=event, args=_wire(args),
@@ -91,6 +94,19 @@ class Clients:
     def close(self, name):
         return self._do("close", name=name)
 
+    def repeat(self, name, event, *args, interval=0.02):
+        """Emit ``event`` every ``interval`` seconds, a counter appended to ``args``."""
+        return self._do("repeat", name=name, event=event, args=_wire(args),
+                        interval=int(interval * 1000))
+
+    def stop_repeat(self, name):
+        """Stop :meth:`repeat`; how many were emitted."""
+        return self._do("stop_repeat", name=name)
+
+    def close_all(self):
+        """Close and forget every socket."""
+        return self._do("close_all")
+
     def stop(self):
         try:
             self.proc.stdin.close()
@@ -113,11 +129,13 @@ def _wire(value):
 class NodeServer(CapturedProcess):
     """``tests/js/cluster_server.js`` on a free port."""
 
-    def __init__(self, redis_url: str, name: str = "node") -> None:
+    def __init__(self, redis_url: str, name: str = "node", *args: str) -> None:
         self.port = None
+        self.name = name
         self._ready = threading.Event()
         super().__init__(
-            ["node", str(JS / "cluster_server.js"), "--redis", redis_url, "--name", name], ROOT
+            ["node", str(JS / "cluster_server.js"), "--redis", redis_url, "--name", name, *args],
+            ROOT,
         )
         if not self._ready.wait(15):
             self.stop()
@@ -147,3 +165,172 @@ def wait_cluster(redis_port: int, servers: int, nsp: str = "/", timeout: float =
         timeout,
         f"{servers} servers subscribed to {channel}",
     )
+
+
+class Cluster:
+    """A redis-server of its own and the servers of one cluster on it, with a client driver:
+    for a module's tests (``scope="module"``) or for one test that breaks things.
+
+    ``gsio`` maps server names to ``(kind, *extra arguments)`` of tests/servers/cluster_app.py;
+    ``node`` names tests/js/cluster_server.js servers (``node_args`` passed to each). Between
+    tests, :meth:`begin` marks the servers' output and :meth:`check` fails on a dead server or
+    a Traceback printed since (unless the server's name is in ``expect_traceback``).
+    """
+
+    def __init__(self, gsio=None, node=(), node_args=()):
+        from conftest import ServerProcess
+
+        try:
+            self.redis = RedisServer()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        self.gsio: dict = {}
+        self.node: dict = {}
+        self.clients = None
+        self._marks: dict = {}
+        self._buffers: dict = {}
+        self._tokens = iter(range(1, 1 << 30))
+        self.expect_traceback: set = set()
+        try:
+            for name, (kind, *args) in (gsio or {}).items():
+                self.gsio[name] = ServerProcess(
+                    "cluster_app", ("--redis", self.redis.url, "--name", name, *args), kind
+                )
+            for name in node:
+                self.node[name] = NodeServer(self.redis.url, name, *node_args)
+            self.clients = Clients()
+            self.wait()
+        except BaseException:
+            self.stop()
+            raise
+        self.begin()
+
+    @property
+    def servers(self) -> dict:
+        return {**self.gsio, **self.node}
+
+    def port(self, server: str) -> int:
+        return self.servers[server].port
+
+    def wait(self, servers=None, timeout=10.0):
+        """Until ``servers`` (all by default) subscribe on ``/`` and ``/chat``."""
+        count = len(self.servers) if servers is None else servers
+        for nsp in ("/", "/chat"):
+            wait_cluster(self.redis.port, count, nsp, timeout)
+        # The broadcast patterns are subscribed after the request channels: wait for them too.
+        _wait_for(
+            lambda: pattern_subscriptions(self.redis.port) >= 2 * count,
+            timeout,
+            f"{count} servers' broadcast patterns",
+        )
+
+    # -- between tests ---------------------------------------------------------------------
+
+    def begin(self):
+        self._marks = {name: server.mark() for name, server in self.servers.items()}
+        self._buffers = {}
+        self.expect_traceback = set()
+
+    def output(self, server: str) -> str:
+        """What ``server`` printed since :meth:`begin`."""
+        return self.servers[server].output(self._marks.get(server, 0))
+
+    def check(self):
+        problems = []
+        for name, server in self.servers.items():
+            output = self.output(name)
+            if not server.alive():
+                problems.append(f"server {name} exited; output:\n{output}")
+            elif "Traceback" in output and name not in self.expect_traceback:
+                problems.append(f"server {name} printed a Traceback:\n{output}")
+        if problems:
+            pytest.fail("\n\n".join(problems), pytrace=False)
+
+    def end(self):
+        """Close every socket, then :meth:`check`."""
+        if self.clients is not None:
+            self.clients.close_all()
+        self.check()
+
+    def stop(self):
+        if self.clients is not None:
+            self.clients.stop()
+        for server in self.servers.values():
+            server.stop()
+        if getattr(self, "redis", None) is not None:
+            self.redis.stop()
+
+    # -- sockets and what they got -----------------------------------------------------------
+
+    def connect(self, name: str, server: str, nsp: str = "/", **options) -> str:
+        """Socket ``name`` on ``server`` (see :meth:`Clients.connect`); its id."""
+        self._buffers[name] = []
+        return self.clients.connect(name, self.port(server), nsp, **options)
+
+    def call(self, name: str, event: str, *args, timeout: float = 10.0):
+        """The first argument of the ack of ``event`` emitted by socket ``name``."""
+        answer = self.clients.call(name, event, *args, timeout=timeout)
+        return answer[0] if answer else None
+
+    def _pull(self, name: str) -> list:
+        buffer = self._buffers.setdefault(name, [])
+        buffer.extend(self.clients.events(name))
+        return buffer
+
+    def take(self, name: str, count: int, event=None, timeout: float = 10.0, where=None) -> list:
+        """The first ``count`` events of ``name`` (only those named ``event``, and for which
+        ``where(event)`` is true, if given; the others stay), waiting up to ``timeout``; fails
+        with what came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            buffer = self._pull(name)
+            matching = [
+                i
+                for i, e in enumerate(buffer)
+                if (event is None or e[0] == event) and (where is None or where(e))
+            ]
+            if len(matching) >= count:
+                chosen = set(matching[:count])
+                self._buffers[name] = [e for i, e in enumerate(buffer) if i not in chosen]
+                return [buffer[i] for i in sorted(chosen)]
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} got {len(matching)} of {count} {event or ''} events: {buffer}")
+            time.sleep(0.01)
+
+    def settle(self, sender: str, names, timeout: float = 10.0) -> dict:
+        """Socket ``sender`` broadcasts a marker to its whole namespace; once each of ``names``
+        got it, everything its server sent before has arrived too (Redis keeps one publisher's
+        messages in order). Returns ``{name: [events before the marker]}`` and consumes them."""
+        token = next(self._tokens)
+        assert self.call(sender, "to_all", "__mark", token) is True
+        seen = {}
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                buffer = self._pull(name)
+                if ["__mark", token] in buffer:
+                    at = buffer.index(["__mark", token])
+                    seen[name] = [e for e in buffer[:at] if e[0] != "__mark"]
+                    self._buffers[name] = buffer[at + 1 :]
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{name} did not get the marker from {sender}: {buffer}")
+                time.sleep(0.01)
+        return seen
+
+    def log(self, server: str) -> dict:
+        """``GET /log`` of ``server``."""
+        status, _, body = request(self.port(server), "GET", "/log")
+        assert status == 200, (server, status, body)
+        return json.loads(body)
+
+
+def pattern_subscriptions(redis_port: int) -> int:
+    """How many pattern subscriptions all clients hold (PUBSUB NUMPAT counts unique patterns)."""
+    import redis
+
+    client = redis.Redis(port=redis_port, socket_connect_timeout=2)
+    try:
+        return sum(int(c.get("psub", 0)) for c in client.client_list())
+    finally:
+        client.close()

@@ -1,7 +1,7 @@
 // The Node twin of tests/servers/cluster_app.py: npm socket.io with @socket.io/redis-adapter,
 // the same events, so that a cluster test can mix gsio and Node servers on one redis-server.
 //
-//   node cluster_server.js --redis redis://127.0.0.1:PORT/0 --name NAME
+//   node cluster_server.js --redis redis://127.0.0.1:PORT/0 --name NAME [--requests-timeout S]
 //
 // Listens on a free 127.0.0.1 port and prints "READY <port>".
 "use strict";
@@ -37,7 +37,11 @@ async function main() {
     res.writeHead(404);
     res.end("not found");
   });
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub), pingInterval: 5000 });
+  const requestsTimeout = Math.round(parseFloat(arg("requests-timeout", "5")) * 1000);
+  const io = new Server(httpServer, {
+    adapter: createAdapter(pub, sub, { requestsTimeout }),
+    pingInterval: 5000,
+  });
 
   for (const name of ["/", "/chat"]) {
     const nsp = io.of(name);

@@ -9,8 +9,14 @@
 //        "events" as [event, ...args], binaries as {"bin": hex}; a disconnect shows as
 //        ["__disconnect", reason], a reconnect as ["__connect", id]
 //   {"op": "close", "name"}                           -> null
+//   {"op": "repeat", "name", "event", "args": [...], "interval": ms} -> null; emits the event
+//        every interval ms, a counter from 0 after the args (and an ack callback that ignores
+//        the answer), until "stop_repeat"
+//   {"op": "stop_repeat", "name"}                     -> how many were emitted
+//   {"op": "close_all"}                               -> null; closes and forgets every socket
 // transport: "websocket", "polling" or "default" (polling then the upgrade). "answer" makes the
-// socket ack an event with a fixed value. "reconnect": true turns reconnection on.
+// socket ack an event with a fixed value; "silent": [event, ...] never acks those events (for
+// the ack timeout paths). "reconnect": true turns reconnection on.
 "use strict";
 
 const http = require("http");
@@ -19,6 +25,7 @@ const { io } = require("socket.io-client");
 
 const sockets = new Map();
 const received = new Map();
+const repeats = new Map();
 
 function pic(value) {
   if (Buffer.isBuffer(value)) return { bin: value.toString("hex") };
@@ -72,7 +79,9 @@ const ops = {
       if (typeof last === "function") {
         args.pop();
         const answers = cmd.answer || {};
-        last(event in answers ? answers[event] : `${cmd.name}:${event}`);
+        if (!(cmd.silent || []).includes(event)) {
+          last(event in answers ? unpic(answers[event]) : `${cmd.name}:${event}`);
+        }
       }
       log.push([event, ...pic(args)]);
     });
@@ -113,6 +122,30 @@ const ops = {
   close(cmd) {
     const socket = sockets.get(cmd.name);
     if (socket) socket.close();
+    return null;
+  },
+  repeat(cmd) {
+    const socket = sockets.get(cmd.name);
+    const state = { count: 0 };
+    state.timer = setInterval(() => {
+      socket.emit(cmd.event, ...unpic(cmd.args || []), state.count++, () => {});
+    }, cmd.interval || 20);
+    repeats.set(cmd.name, state);
+    return null;
+  },
+  stop_repeat(cmd) {
+    const state = repeats.get(cmd.name);
+    if (!state) return 0;
+    clearInterval(state.timer);
+    repeats.delete(cmd.name);
+    return state.count;
+  },
+  close_all() {
+    for (const state of repeats.values()) clearInterval(state.timer);
+    repeats.clear();
+    for (const socket of sockets.values()) socket.close();
+    sockets.clear();
+    received.clear();
     return null;
   },
 };

@@ -39,6 +39,7 @@ options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
 
+common.setup_logging()
 sio = gsio.Server(
     adapter=gsio.create_redis_adapter(options.redis, requests_timeout=options.requests_timeout),
     ping_interval=5,
@@ -46,7 +47,7 @@ sio = gsio.Server(
 
 
 def _sorted(values):
-    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True))
+    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, default=repr))
 
 
 def register(nsp):
