@@ -8,8 +8,9 @@ Every adapter made by one :func:`gsio.create_redis_adapter` factory shares a :cl
   one warning), and they go out once it is back.
 - **One pub/sub connection** carries the channels and patterns of every namespace, read by one
   greenlet that hands each message to the handler its adapter registered.
-- **Faults**: if Redis goes away, both log one warning, retry with exponential backoff (0.1 s
-  doubling to ``max_backoff``, with jitter), subscribe again, and log when they are back. Local
+- **Faults**: if Redis goes away, the link logs one warning ("connection lost"), both retry
+  with exponential backoff (0.1 s doubling to ``max_backoff``, with jitter), the reader
+  subscribes again, and the link logs one line ("connected again") once either is back. Local
   clients are not disturbed meanwhile: a broadcast still reaches this process's sockets at once.
 """
 
@@ -61,6 +62,8 @@ class RedisLink:
         self._wake = concurrency.event()
         self._closed = False
         self._dropped = 0
+        self._down = False  # between a "connection lost" and a "connected again"
+        self._state = concurrency.lock()
         self._workers = [concurrency.spawn(self._listen), concurrency.spawn(self._publish_loop)]
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -107,8 +110,7 @@ class RedisLink:
                 if patterns:
                     pubsub.psubscribe(*patterns)
                 self._pubsub = pubsub
-                if delay:
-                    log.warning("redis subscriber: connected again")
+                self._back()
                 delay = 0.0
                 while not self._closed:
                     message = pubsub.get_message(timeout=1.0)
@@ -116,8 +118,7 @@ class RedisLink:
                         self._dispatch(message)
             except self._errors as exc:
                 self._pubsub = None
-                if not delay:
-                    log.warning("redis subscriber: connection lost (%s); reconnecting", exc)
+                self._lost(exc)
                 delay = self._pause(delay)
             finally:
                 self._pubsub = None
@@ -178,13 +179,11 @@ class RedisLink:
                     outbox.extendleft(reversed(batch))
                     if self._closed:
                         return
-                    if not delay:
-                        log.warning("redis publisher: %s; retrying", exc)
+                    self._lost(exc)
                     delay = self._pause(delay)
                     continue
-                if delay:
-                    log.warning("redis publisher: connected again")
-                    delay = 0.0
+                self._back()
+                delay = 0.0
                 if self._dropped:
                     log.warning("redis publisher: %d messages were dropped", self._dropped)
                     self._dropped = 0
@@ -196,6 +195,21 @@ class RedisLink:
     def numsub(self, channel: str) -> int:
         """How many connections subscribe to ``channel`` (raises ``redis.RedisError``)."""
         return int(self.client.pubsub_numsub(channel)[0][1])
+
+    def _lost(self, exc: Exception) -> None:
+        """Log that Redis went away, once for the reader and the publisher together."""
+        with self._state:
+            if self._down or self._closed:
+                return
+            self._down = True
+        log.warning("redis: connection lost (%s); reconnecting", exc)
+
+    def _back(self) -> None:
+        with self._state:
+            if not self._down:
+                return
+            self._down = False
+        log.warning("redis: connected again")
 
     def _pause(self, delay: float) -> float:
         delay = min(max(delay * 2, 0.1), self.max_backoff)

@@ -67,7 +67,6 @@ def create_redis_adapter(
         if not link:
             if isinstance(url, str):
                 import redis
-
                 from redis.backoff import NoBackoff
                 from redis.retry import Retry
 
