@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from datetime import datetime, timezone
+import re
 from typing import Any
 
 import msgpack
@@ -37,6 +37,9 @@ __all__ = [
     "encode_request",
     "decode_request",
 ]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RequestType(enum.IntEnum):
@@ -134,7 +137,14 @@ def encode_request(message: dict[str, Any]) -> bytes:
         message = {**message, "type": int(kind)}
     if kind in (RequestType.BROADCAST, RequestType.BROADCAST_ACK):
         return msgpack.packb(message, use_bin_type=True)
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    # Never NaN or Infinity, which JSON.parse refuses: ValueError instead.
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a client's "\ud800" escape decodes to one) has no UTF-8 form:
+        # escape it, as JSON.stringify does.
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
 
 
 def broadcast_request(
@@ -156,38 +166,106 @@ def broadcast_request(
 
 # -- decoding ----------------------------------------------------------------------------------
 
-_MAX_DEPTH = 32
+#: How deeply values may nest (a message deeper than this is dropped). msgpack itself stops at
+#: 1024; this stays well below Python's recursion limit, which encoding for clients needs.
+_MAX_DEPTH = 256
+
+#: What notepack's older encoder wrote for ``undefined`` (fixext 1, type 0), still decoded by
+#: today's: ``undefined`` is then null in an array and an absent key in an object, as in JSON.
+_UNDEFINED = msgpack.ExtType(0, b"\x00")
+
+#: The range of a JavaScript Date (a later one is an Invalid Date: null in JSON).
+_MAX_DATE_MS = 8.64e15
+
+
+def _ext(code: int, data: bytes) -> Any:
+    if code == 0 and len(data) == 1:
+        return _UNDEFINED
+    raise ProtocolError(f"unsupported msgpack extension type {code}")
 
 
 def _unpack(raw: bytes) -> Any:
     try:
-        return msgpack.unpackb(raw, raw=False, strict_map_key=False, timestamp=0)
+        return msgpack.unpackb(raw, raw=False, strict_map_key=False, timestamp=0, ext_hook=_ext)
+    except ProtocolError:
+        raise
     except Exception as exc:  # msgpack raises several unrelated types for bad input
         raise ProtocolError(f"not msgpack: {exc}") from None
 
 
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(f"{name} in JSON")
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON as Node's ``JSON.parse`` takes it: no NaN or Infinity."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ProtocolError("malformed JSON") from None
+
+
+def js_date(timestamp: msgpack.Timestamp) -> str | None:
+    """A msgpack timestamp (what notepack makes of a JavaScript ``Date``) as the ISO 8601 text
+    ``JSON.stringify`` gives the Date that notepack decodes it to: milliseconds truncated, a
+    six-digit signed year outside 0..9999, and None (JSON's null) for an Invalid Date."""
+    # Node computes the milliseconds in doubles: the same operations give the same result.
+    ms = timestamp.seconds * 1e3 + timestamp.nanoseconds / 1e6
+    if not abs(ms) <= _MAX_DATE_MS:
+        return None
+    ms = int(ms)  # TimeClip truncates toward zero
+    days, ms = divmod(ms, 86_400_000)
+    year, month, day = _civil(days)
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    seconds, ms = divmod(ms, 1000)
+    text = f"{year:04d}" if 0 <= year <= 9999 else f"{'-' if year < 0 else '+'}{abs(year):06d}"
+    return f"{text}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}Z"
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """The proleptic Gregorian (year, month, day) ``days`` after 1970-01-01, for any year."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, day
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)  # as a JavaScript object (and json.dumps) makes of it
+    raise ProtocolError("a map key that is neither a string nor an integer")
+
+
 def _clean(value: Any, depth: int = 0) -> Any:
-    """A msgpack value made JSON-able as Node would send it, or ProtocolError."""
-    if depth > _MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
+    """A msgpack (or JSON) value made what Node would send on as JSON, or ProtocolError:
+    a Date becomes its ISO text, NaN and Infinity null, ``undefined`` null (an absent key in a
+    map), integer map keys strings; anything else that is not JSON or binary is refused."""
     if value is None or isinstance(value, (str, bool, int, bytes)):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ProtocolError("NaN or Infinity in a value")
-        return value
+        return value if math.isfinite(value) else None  # as JSON.stringify
+    if depth >= _MAX_DEPTH:
+        raise ProtocolError("value nested too deeply")
     if isinstance(value, list):
         return [_clean(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ProtocolError("a map key that is not a string")
-            out[key] = _clean(item, depth + 1)
-        return out
-    if isinstance(value, msgpack.Timestamp):  # a JavaScript Date: JSON makes it ISO 8601
-        moment = datetime.fromtimestamp(value.to_unix(), tz=timezone.utc)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {
+            _key(key): _clean(item, depth + 1)
+            for key, item in value.items()
+            if item is not _UNDEFINED
+        }
+    if value is _UNDEFINED:
+        return None
+    if isinstance(value, msgpack.Timestamp):
+        return js_date(value)
     raise ProtocolError(f"unsupported value of type {type(value).__name__}")
 
 
@@ -247,17 +325,13 @@ def decode_broadcast(raw: bytes, namespace: str) -> Broadcast:
 
 
 def decode_request(raw: bytes) -> dict[str, Any]:
-    """A request or response: a map with a known numeric ``type`` where one is given. The
-    fields each type uses are checked by :func:`field`, where they are read."""
-    if raw[:1] == b"{":
-        try:
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise ProtocolError("malformed JSON") from None
-    else:
-        value = _unpack(raw)
+    """A request or response: a map with a known numeric ``type`` where one is given, its
+    values checked as :func:`_clean` does. The fields each type uses are checked by
+    :func:`field` and the other readers below, where they are read."""
+    value = _loads(raw) if raw[:1] == b"{" else _unpack(raw)
     if not isinstance(value, dict):
         raise ProtocolError("a request is not a map")
+    value = _clean(value)
     kind = value.get("type")
     if kind is not None:
         if isinstance(kind, bool) or kind not in RequestType.__members__.values():
@@ -299,4 +373,5 @@ def packet_field(message: dict[str, Any], namespace: str) -> Packet:
 
 
 def data_field(message: dict[str, Any]) -> Any:
-    return _clean(message.get("data"))
+    """``message["data"]`` (checked by :func:`decode_request` already)."""
+    return message.get("data")
