@@ -277,6 +277,12 @@ class Cluster:
         buffer.extend(self.clients.events(name))
         return buffer
 
+    def drain(self, name: str) -> list:
+        """Every event of ``name`` so far, consumed."""
+        events = list(self._pull(name))
+        self._buffers[name] = []
+        return events
+
     def take(self, name: str, count: int, event=None, timeout: float = 10.0, where=None) -> list:
         """The first ``count`` events of ``name`` (only those named ``event``, and for which
         ``where(event)`` is true, if given; the others stay), waiting up to ``timeout``; fails
