@@ -307,8 +307,17 @@ class Cluster:
         """Socket ``sender`` broadcasts a marker to its whole namespace; once each of ``names``
         got it, everything its server sent before has arrived too (Redis keeps one publisher's
         messages in order). Returns ``{name: [events before the marker]}`` and consumes them."""
-        token = next(self._tokens)
+        token = self.token()
         assert self.call(sender, "to_all", "__mark", token) is True
+        return self.until_mark(names, token, timeout)
+
+    def token(self) -> int:
+        """A marker's token, new each time."""
+        return next(self._tokens)
+
+    def until_mark(self, names, token, timeout: float = 10.0) -> dict:
+        """``{name: [events before ["__mark", token]]}`` for each of ``names``, once each got
+        that marker (it and what came before are consumed)."""
         seen = {}
         deadline = time.monotonic() + timeout
         for name in names:
@@ -320,7 +329,7 @@ class Cluster:
                     self._buffers[name] = buffer[at + 1 :]
                     break
                 if time.monotonic() > deadline:
-                    pytest.fail(f"{name} did not get the marker from {sender}: {buffer}")
+                    pytest.fail(f"{name} did not get marker {token}: {buffer}")
                 time.sleep(0.01)
         return seen
 
