@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 
+import msgpack
 import pytest
+import redis
 from cluster_support import Cluster
 
 SERVERS = ("g1", "g2", "n1")
@@ -340,3 +342,31 @@ def test_polling_clients_in_the_cluster(cl, room, transport):
     assert cl.call("pg2", "ask_all", r, 5) == {
         "responses": sorted(f"{name}:poll" for name in [*polling, "wg1"])
     }
+
+
+def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room):
+    """A request with g1's uid that g1 no longer waits for (it waited in g1's queue while Redis
+    was away, say) is not done a second time by g1; the other servers do it."""
+    r = room("r")
+    members = one_each(cl, "m")
+    for name in members:
+        cl.call(name, "join", r)
+    uid = cl.log("g1")["uid"]
+    token = cl.token()
+    publisher = redis.Redis(port=cl.redis.port)
+    try:
+        request = {
+            "uid": uid,
+            "requestId": "late",
+            "type": 7,  # BROADCAST, asking for acks
+            "packet": {"type": 2, "data": ["poll", r], "nsp": "/"},
+            "opts": {"rooms": [r], "except": [], "flags": {"timeout": 1000}},
+        }
+        publisher.publish("socket.io-request#/#", msgpack.packb(request))
+        marker = {"type": 2, "data": ["__mark", token], "nsp": "/"}
+        opts = {"rooms": [], "except": [], "flags": {}}
+        publisher.publish("socket.io#/#", msgpack.packb(["emitter", marker, opts]))
+    finally:
+        publisher.close()
+    got = cl.until_mark(members, token)
+    assert got == {"mg1": [], "mg2": [["poll", r]], "mn1": [["poll", r]]}

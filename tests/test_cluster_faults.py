@@ -242,6 +242,7 @@ def test_redis_killed_and_restarted_under_traffic(make_cluster, kind):
     servers = ("g1", "g2", "n1")
     for server in servers:
         cl.connect(server, server)
+        cl.call(server, "join", "r")
     # Traffic: every socket broadcasts a tick to everyone every 50 ms.
     for server in servers:
         cl.clients.repeat(server, "to_all", "tick", server, interval=0.05)
@@ -261,6 +262,10 @@ def test_redis_killed_and_restarted_under_traffic(make_cluster, kind):
         assert cl.call(server, "to_all", "during", server) is True
         assert cl.take(server, 1, "during") == [["during", server]]
         cl.take(server, 10, "tick", where=lambda e, s=server: e[1] == s)
+    # A broadcast asking for acks counts this server only (Redis cannot say how many there
+    # are) and gets its own socket's answer at once; the request waits in the queue.
+    assert cl.call("g1", "ask_all", "r", 0.5) == {"responses": ["g1:poll"]}
+    assert cl.take("g1", 1, "poll") == [["poll", "r"]]
 
     cl.redis.start()
     cl.wait()
@@ -272,6 +277,11 @@ def test_redis_killed_and_restarted_under_traffic(make_cluster, kind):
         assert sorted(e[1] for e in got) == sorted(servers), server
     for server in servers:
         cl.clients.stop_repeat(server)
+    # The queued request went out once Redis was back (reaching the servers subscribed again
+    # by then: Redis keeps nothing for later), but not to g1's own socket a second time. (g1's
+    # fetch request went out after it: g1 had read its own request when the fetch returns.)
+    assert len(cl.call("g1", "fetch", "r")) == 3
+    assert [e for e in cl.drain("g1") if e[0] == "poll"] == []
     for server in ("g1", "g2"):
         output = cl.output(server)
         lost = [line for line in output.splitlines() if "connection lost" in line]

@@ -333,17 +333,21 @@ class RedisAdapter(Adapter):
     def _on_request(self, request: dict[str, Any]) -> None:
         kind = request.get("type")
         request_id = request.get("requestId")
-        if request_id is not None and (
-            request_id in self._requests or request_id in self._ack_requests
+        if request.get("uid") == self.uid or (
+            request_id is not None
+            and (request_id in self._requests or request_id in self._ack_requests)
         ):
-            return  # our own request, back from Redis
+            # Our own request, back from Redis: this server did its part already. (By uid too,
+            # not only by the requests still waiting: one that waited in the queue while Redis
+            # was away comes back after its timeout, and its broadcast would reach our sockets
+            # a second time.)
+            return
         if kind in (
             RequestType.REMOTE_JOIN,
             RequestType.REMOTE_LEAVE,
             RequestType.REMOTE_DISCONNECT,
         ):
-            if request.get("uid") != self.uid:
-                self._on_membership(kind, request)
+            self._on_membership(kind, request)
         elif kind == RequestType.REMOTE_FETCH:
             opts = BroadcastOptions(*wire.options(request))
             sockets = [_describe(conn) for conn in Adapter.fetch_sockets(self, opts)]
@@ -355,8 +359,7 @@ class RedisAdapter(Adapter):
         elif kind == RequestType.ALL_ROOMS:
             self._respond(request, {"requestId": request_id, "rooms": list(self.rooms)})
         elif kind == RequestType.SERVER_SIDE_EMIT:
-            if request.get("uid") != self.uid:
-                self._on_server_side(request)
+            self._on_server_side(request)
         elif kind == RequestType.BROADCAST:
             self._on_broadcast_request(request)
 

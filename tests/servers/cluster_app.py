@@ -18,7 +18,7 @@ Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true
   ``server_side_call``, acks with the sorted answers (or ``{"error": ...}``).
 
 Server-side handlers: ``hello(*args)`` answers ``"hello from NAME"`` and logs what came;
-``GET /log`` shows ``{"server_side": [...]}``.
+``GET /log`` shows ``{"server_side": [...], "uid": the adapter's uid in /}``.
 """
 
 import common
@@ -170,7 +170,7 @@ register(sio.of("/chat"))
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/log":
-        body = json.dumps(LOG).encode()
+        body = json.dumps({**LOG, "uid": sio.of("/").adapter.uid}).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
     start_response("404 Not Found", [("Content-Type", "text/plain")])
