@@ -5,7 +5,8 @@ Every adapter made by one :func:`gsio.create_redis_adapter` factory shares a :cl
 - **Publishing never blocks the caller.** :meth:`RedisLink.publish` queues the message; one
   publisher greenlet (or thread) sends what is queued in a pipeline, in order. While Redis is
   away the queue holds up to ``max_pending`` messages (the oldest are dropped past that, with
-  one warning), and they go out once it is back.
+  one warning), and they go out once it is back, in order; they reach the servers that are
+  subscribed again by then (Redis keeps nothing for a subscriber that is not there).
 - **One pub/sub connection** carries the channels and patterns of every namespace, read by one
   greenlet that hands each message to the handler its adapter registered.
 - **Faults**: if Redis goes away, the link logs one warning ("connection lost"), both retry
@@ -104,11 +105,21 @@ class RedisLink:
         while not self._closed:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                channels, patterns = list(self._channels), list(self._patterns)
-                if channels:
-                    pubsub.subscribe(*channels)
-                if patterns:
-                    pubsub.psubscribe(*patterns)
+                # Until nothing is missing: an adapter made meanwhile (subscribing yields) only
+                # added its channels to the dicts, as self._pubsub was still None.
+                done_channels: set[str] = set()
+                done_patterns: set[str] = set()
+                while True:
+                    channels = [c for c in list(self._channels) if c not in done_channels]
+                    patterns = [p for p in list(self._patterns) if p not in done_patterns]
+                    if not channels and not patterns:
+                        break
+                    if channels:
+                        pubsub.subscribe(*channels)
+                        done_channels.update(channels)
+                    if patterns:
+                        pubsub.psubscribe(*patterns)
+                        done_patterns.update(patterns)
                 self._pubsub = pubsub
                 self._back()
                 delay = 0.0
