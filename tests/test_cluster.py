@@ -64,6 +64,15 @@ def test_broadcast_reaches_every_server(cl, sender):
         assert cl.take(f"s{server}", 1) == [["news", "hello", {"n": 1}, {"bin": "0001"}]]
 
 
+@pytest.mark.parametrize("sender", ["g2", "n1"])
+def test_a_large_binary_broadcast(cl, sender):
+    blob = bytes(range(256)) * 1024  # 256 KiB: msgpack's bin 32
+    one_each(cl, "s")
+    assert cl.call(f"s{sender}", "to_all", "blob", {"data": blob, "size": len(blob)}) is True
+    for server in SERVERS:
+        assert cl.take(f"s{server}", 1) == [["blob", {"data": {"bin": blob.hex()}, "size": 262144}]]
+
+
 @pytest.mark.parametrize("sender", SERVERS)
 def test_room_reaches_its_members_on_every_server_and_nobody_else(cl, room, sender):
     members, others = one_each(cl, "m"), one_each(cl, "o")
@@ -307,6 +316,18 @@ def test_broadcast_acks_come_from_every_server(cl, room, asker):
     assert cl.settle("outside", ["outside"]) == {"outside": []}
 
 
+@pytest.mark.parametrize("asker", ["g2", "n1"])
+def test_broadcast_acks_when_some_servers_have_no_member(cl, room, asker):
+    """Every server says how many sockets it asked, none included: the acks of the members
+    complete the call, and a room without members anywhere completes at once."""
+    r = room("r")
+    cl.connect("only", "g1")
+    cl.call("only", "join", r)
+    cl.connect("asker", asker)
+    assert cl.call("asker", "ask_all", r, 5) == {"responses": ["only:poll"]}
+    assert cl.call("asker", "ask_all", room("nobody"), 5) == {"responses": []}
+
+
 @pytest.mark.parametrize("silent", SERVERS)
 @pytest.mark.parametrize("asker", ["g1", "n1"])
 def test_broadcast_ack_timeout_keeps_the_answers_that_came(cl, room, asker, silent):
@@ -370,3 +391,45 @@ def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room):
         publisher.close()
     got = cl.until_mark(members, token)
     assert got == {"mg1": [], "mg2": [["poll", r]], "mn1": [["poll", r]]}
+
+
+def test_answers_on_each_servers_own_channel():
+    """publish_on_specific_response_channel (Node's publishOnSpecificResponseChannel) on every
+    server: the answers to a request go to the requester's own channel, in a mixed cluster."""
+    cluster = Cluster(
+        {"g1": ("pywsgi-ws", "--specific-responses"), "g2": ("werkzeug", "--specific-responses")},
+        ["n1"],
+        node_args=("--specific-responses",),
+    )
+    listener = redis.Redis(port=cluster.redis.port).pubsub()
+    try:
+        listener.psubscribe("socket.io-response#/#*")
+        ids = {}
+        for server in SERVERS:
+            ids[server] = cluster.connect(server, server, auth={"user": server})
+            cluster.call(server, "join", "r")
+        own = {server: cluster.log(server)["uid"] for server in ("g1", "g2")}
+        for asker in SERVERS:
+            expected = _fetched(ids, SERVERS, SERVERS, "r")
+            assert cluster.call(asker, "fetch", "r") == expected
+            channels = []  # of the two other servers' answers
+            while len(channels) < 2:
+                message = listener.get_message(timeout=5)
+                assert message is not None, channels
+                if message["type"] == "pmessage":
+                    channels.append(message["channel"].decode())
+            assert len(set(channels)) == 1, channels  # both on the asker's own channel
+            channel = channels[0]
+            assert channel != "socket.io-response#/#"
+            if asker in own:
+                assert channel == f"socket.io-response#/#{own[asker]}#"
+            else:
+                assert channel not in {f"socket.io-response#/#{uid}#" for uid in own.values()}
+        assert cluster.call("g1", "server_call", "hello", 1) == ["hello from g2", "hello from n1"]
+        assert cluster.call("n1", "ask_all", "r", 5) == {
+            "responses": ["g1:poll", "g2:poll", "n1:poll"]
+        }
+        cluster.end()
+    finally:
+        listener.close()
+        cluster.stop()

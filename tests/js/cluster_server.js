@@ -2,6 +2,7 @@
 // the same events, so that a cluster test can mix gsio and Node servers on one redis-server.
 //
 //   node cluster_server.js --redis redis://127.0.0.1:PORT/0 --name NAME [--requests-timeout S]
+//     [--specific-responses]  (the adapter's publishOnSpecificResponseChannel)
 //
 // Listens on a free 127.0.0.1 port and prints "READY <port>".
 "use strict";
@@ -39,7 +40,10 @@ async function main() {
   });
   const requestsTimeout = Math.round(parseFloat(arg("requests-timeout", "5")) * 1000);
   const io = new Server(httpServer, {
-    adapter: createAdapter(pub, sub, { requestsTimeout }),
+    adapter: createAdapter(pub, sub, {
+      requestsTimeout,
+      publishOnSpecificResponseChannel: process.argv.includes("--specific-responses"),
+    }),
     pingInterval: 5000,
   });
 

@@ -1,7 +1,8 @@
 """A gsio server in a Redis cluster, for the cluster tests; tests/js/cluster_server.js is its
 Node twin (socket.io + @socket.io/redis-adapter) with the same events, so a test can mix them.
 
-``--redis URL`` and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``).
+``--redis URL`` and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
+``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``).
 Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true``):
 
 - ``whoami``: ``{"server": NAME, "id": sid}``; ``join(*rooms)`` / ``leave(room)``: ack rooms.
@@ -35,13 +36,18 @@ common.add_common_arguments(parser)
 parser.add_argument("--redis", required=True)
 parser.add_argument("--name", default="gsio")
 parser.add_argument("--requests-timeout", type=float, default=5.0)
+parser.add_argument("--specific-responses", action="store_true")
 options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
 
 common.setup_logging()
 sio = gsio.Server(
-    adapter=gsio.create_redis_adapter(options.redis, requests_timeout=options.requests_timeout),
+    adapter=gsio.create_redis_adapter(
+        options.redis,
+        requests_timeout=options.requests_timeout,
+        publish_on_specific_response_channel=options.specific_responses,
+    ),
     ping_interval=5,
 )
 
