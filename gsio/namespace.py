@@ -113,7 +113,7 @@ class Namespace:
 
     def server_side_call(self, event: str, *args: Any, timeout: float | None = None) -> list:
         """Emit ``event`` to the other servers and wait for every one's answer; returns them.
-        Raises :class:`~gsio.AckTimeout` past ``timeout`` (default: the adapter's request
+        Raises :class:`~gsio.ClusterTimeout` past ``timeout`` (default: the adapter's request
         timeout), with the answers that came as ``.responses``."""
         _check_server_side(event)
         done = self.server.concurrency.event()  # type: ignore[union-attr]
