@@ -287,3 +287,4 @@ def test_redis_killed_and_restarted_under_traffic(make_cluster, kind):
         lost = [line for line in output.splitlines() if "connection lost" in line]
         again = [line for line in output.splitlines() if "connected again" in line]
         assert len(lost) == 1 and len(again) == 1, output
+        assert len(output.splitlines()) == 2, output  # and nothing else

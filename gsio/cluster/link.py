@@ -207,6 +207,11 @@ class RedisLink:
         """How many connections subscribe to ``channel`` (raises ``redis.RedisError``)."""
         return int(self.client.pubsub_numsub(channel)[0][1])
 
+    @property
+    def down(self) -> bool:
+        """True from a "connection lost" to the "connected again"."""
+        return self._down
+
     def _lost(self, exc: Exception) -> None:
         """Log that Redis went away, once for the reader and the publisher together."""
         with self._state:

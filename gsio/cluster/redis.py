@@ -142,7 +142,8 @@ class RedisAdapter(Adapter):
         try:
             return max(self.link.numsub(self.channels.request), 1)
         except self.link._errors as exc:
-            log.warning("redis: cannot count the servers (%s); this one only", exc)
+            if not self.link.down:  # else the link said so already: no line per request
+                log.warning("redis: cannot count the servers (%s); this one only", exc)
             return 1
 
     # -- this server's operations: done here, published for the others ----------------------

@@ -22,6 +22,13 @@ const LOG = { server_side: [] };
 const sortJSON = (values) =>
   values.slice().sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
+// The adapter publishes without handling the promise: if Redis goes away while a PUBLISH waits
+// for its reply, node-redis rejects it and, unhandled, that would end the process (Node >= 15).
+// A production server would set this too; here it lets the Redis fault tests keep n1 running.
+process.on("unhandledRejection", (err) => {
+  console.error(`unhandled rejection: ${err && err.message}`);
+});
+
 async function main() {
   const pub = createClient({ url: arg("redis") });
   const sub = pub.duplicate();
