@@ -1,9 +1,10 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
-Usage: python benchmarks/contract_server.py PORT [--simple-websocket]
+Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
 
---simple-websocket serves WebSocket with simple-websocket on plain pywsgi instead of
-gevent-websocket's handler (to compare the two backends).
+By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
+--gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
+simple-websocket on plain pywsgi (to compare the backends).
 """
 
 from gevent import monkey
@@ -33,4 +34,9 @@ def broadcast(conn, count, payload):
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
-    gsio.serve(sio, "127.0.0.1", port, websocket="--simple-websocket" not in sys.argv)
+    websocket = True
+    if "--gevent-websocket" in sys.argv:
+        websocket = "gevent-websocket"
+    elif "--simple-websocket" in sys.argv:
+        websocket = False
+    gsio.serve(sio, "127.0.0.1", port, websocket=websocket)

@@ -60,6 +60,11 @@ class Concurrency:
         """Run ``fn()`` after ``delay`` seconds; it must return quickly and never block."""
         raise NotImplementedError
 
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` once the current greenlet (thread) yields; like a timer callback, it must
+        not block. Calls run in their order."""
+        raise NotImplementedError
+
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
         """Run ``fn()`` soon in this mode's own context; callable from any OS thread. Like a
         timer callback, ``fn`` must not block. Calls from one thread run in their order."""
@@ -109,6 +114,9 @@ class GeventConcurrency(Concurrency):
         watcher = self._hub.loop.timer(max(delay, 0.0))
         watcher.start(fn)
         return Timer(watcher.close)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        self._hub.loop.run_callback(fn)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
         self._pending.append(fn)  # list.append is atomic under the GIL
@@ -176,6 +184,9 @@ class ThreadingConcurrency(Concurrency):
             entry[0] = None
 
         return Timer(cancel)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        self.call_later(0.0, fn)
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
         fn()

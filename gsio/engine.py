@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from gsio import concurrency
-from gsio.engineio.packet import CLOSE, Packet, PacketType, encode
+from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
 from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
+from gsio.wsnative import message_frame as _frame_of
 
 __all__ = ["Engine", "EngineHandler", "EngineSocket"]
 
@@ -100,11 +101,46 @@ class EngineSocket:
             # An OS thread under gevent: gevent's objects belong to the hub's thread.
             self._c.call_soon_threadsafe(lambda: self.send_packet(packet))
             return not self.closed
+        ws = self.ws
+        if ws is not None and ws.buffered and self._direct():
+            ws.send_frames(_frame_of(encode(packet)))
+            return True
         with self._lock:
             if not self.session.send(packet):
                 return False
         self._kick()
         return True
+
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
+        """Send messages in order: an encoded Socket.IO packet (its text, then its attachments).
+
+        The same ``parts`` object may be passed for many sockets (a broadcast) and must not
+        change afterwards: on WebSocket its frames are made once for all of them. With
+        ``volatile``, nothing is sent to a client that has a backlog or is upgrading.
+        """
+        ws = self.ws
+        if ws is not None and ws.buffered and self._direct() and self._c.in_home_thread():
+            if volatile and ws.backlog:
+                return False
+            ws.send_frames(self.engine.frames_of(parts))
+            return True
+        session = self.session
+        if volatile and (
+            session.outbound
+            or session.state is not State.OPEN
+            or (ws is not None and ws.buffered and ws.backlog)
+        ):
+            return False
+        sent = True
+        for part in parts:
+            sent = self.send(part) and sent
+        return sent
+
+    def _direct(self) -> bool:
+        """Whether a message may go straight to a buffered WebSocket: the session is open on
+        it and nothing waits in the session's queue (it would have to go first)."""
+        session = self.session
+        return session.state is State.OPEN and not session.outbound
 
     def close(self, reason: str = "forced close") -> None:
         """Close the session from the server side: the client receives a CLOSE packet."""
@@ -114,8 +150,17 @@ class EngineSocket:
 
     def _kick(self) -> None:
         """Something was queued: wake the waiting GET, or make sure a WebSocket writer runs."""
-        if self.ws is None or self.session.state is State.UPGRADING:
+        ws = self.ws
+        if ws is None or self.session.state is State.UPGRADING:
             self._wake.set()
+            return
+        if ws.buffered:  # it queues and never blocks: hand it everything now
+            with self._lock:
+                packets = self.session.take_outbound()
+            if packets:
+                ws.send_frames(b"".join([_frame_of(encode(packet)) for packet in packets]))
+            if self.session.state is State.CLOSED:
+                ws.close()
             return
         with self._lock:
             if self._writing:
@@ -173,6 +218,17 @@ class EngineSocket:
         if outcome == "ping":
             self._kick()
         self._arm_timer()
+
+    def receive_frame(self, frame: Data) -> None:
+        """Feed one WebSocket frame's payload (an Engine.IO packet) to the session."""
+        if type(frame) is str:
+            if frame[:1] == "4" and self.session.state is State.OPEN:
+                self.engine.handler.on_message(self, frame[1:])  # the common case, made short
+                return
+        elif self.session.state is State.OPEN:
+            self.engine.handler.on_message(self, frame)  # a binary message
+            return
+        self.receive_packets((decode(frame),))
 
     def receive_packets(self, packets: Sequence[Packet]) -> None:
         """Feed packets from the client to the session; messages go to the handler."""
@@ -251,8 +307,9 @@ class Engine:
     :param http_compression: gzip or deflate polling responses the client accepts compressed.
     :param compression_threshold: the smallest polling response compressed, in bytes (1024).
     :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.concurrency`).
-    :param websocket: the WebSocket backend: None picks gevent-websocket's ``wsgi.websocket``
-        when the server provides it and simple-websocket otherwise; ``"simple-websocket"``
+    :param websocket: the WebSocket backend: None picks gsio's own frame layer under gsio's
+        pywsgi handler (``gsio.serve``), gevent-websocket's ``wsgi.websocket`` when the server
+        provides it, and simple-websocket otherwise; ``"simple-websocket"``
         forces the latter.
     """
 
@@ -304,6 +361,7 @@ class Engine:
         self.websocket = websocket
         self.sockets: dict[str, EngineSocket] = {}
         self._concurrency: concurrency.Concurrency | None = None
+        self._framed: tuple[Any, bytes] = (None, b"")  # the last parts framed, and their frames
 
     @property
     def concurrency(self) -> concurrency.Concurrency:
@@ -311,6 +369,16 @@ class Engine:
         if self._concurrency is None:
             self._concurrency = concurrency.select(self.async_mode)
         return self._concurrency
+
+    def frames_of(self, parts: Sequence[Data]) -> bytes:
+        """The WebSocket frames of these Engine.IO messages, made once for a broadcast: the
+        same ``parts`` object is handed over for every recipient."""
+        framed = self._framed
+        if framed[0] is parts:
+            return framed[1]
+        data = b"".join([_frame_of("4" + p if type(p) is str else p) for p in parts])
+        self._framed = (parts, data)
+        return data
 
     def forget(self, socket: EngineSocket) -> None:
         if self.sockets.get(socket.sid) is socket:

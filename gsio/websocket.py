@@ -1,4 +1,4 @@
-"""The WebSocket transport: direct sessions, the upgrade from polling, and two backends.
+"""The WebSocket transport: direct sessions, the upgrade from polling, and three backends.
 
 A backend is anything with this small interface:
 
@@ -7,10 +7,14 @@ A backend is anything with this small interface:
 - ``send(data: str | bytes)``: one text or binary message; raises ``OSError`` when the peer is gone.
 - ``close(code=1000)``: idempotent, never raises.
 - ``finish(start_response)``: what the WSGI app returns once the session is over.
+- ``buffered``: True if ``send()`` only queues (it never blocks); the engine then writes to it
+  directly, and it also has ``send_frames(data)`` (ready-made frames) and ``backlog``.
 
-:class:`GeventWebSocket` wraps gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its
-gunicorn worker); :class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from
-any other WSGI server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
+:class:`~gsio.wsnative.NativeWebSocket` is gsio's own, on the socket that gsio's pywsgi handler
+hands over (``gsio.serve``, ``gsio serve``): the fastest. :class:`GeventWebSocket` wraps
+gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its gunicorn worker);
+:class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from any other WSGI
+server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import socket as socketlib
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from gsio.engineio.packet import decode, encode
+from gsio import frames
+from gsio.engineio.packet import encode
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.http import Response
 
@@ -37,6 +42,8 @@ Data = Union[str, bytes]
 class GeventWebSocket:
     """gevent-websocket's ``wsgi.websocket``, read frame by frame so that nothing over
     ``max_payload`` is ever buffered."""
+
+    buffered = False
 
     def __init__(self, ws: Any, max_payload: int) -> None:
         from geventwebsocket.exceptions import ProtocolError as FrameError
@@ -132,6 +139,8 @@ class GeventWebSocket:
 
 class SimpleWebSocket:
     """simple-websocket's server on the raw socket the WSGI server gives up."""
+
+    buffered = False
 
     def __init__(self, environ: dict, engine: Engine) -> None:
         import simple_websocket
@@ -280,6 +289,9 @@ def _nodelay(sock: Any) -> None:
 
 def _accept(engine: Engine, environ: dict) -> Any | None:
     """The backend for this request, or None when it is not a WebSocket request we can take."""
+    take_over = environ.get("gsio.websocket")
+    if take_over is not None and engine.websocket != "simple-websocket":
+        return _native(engine, environ, take_over)
     ws = environ.get("wsgi.websocket")
     if ws is not None and engine.websocket != "simple-websocket":
         return GeventWebSocket(ws, engine.max_payload)
@@ -292,6 +304,24 @@ def _accept(engine: Engine, environ: dict) -> Any | None:
     except Exception as exc:  # an invalid handshake, or a server whose socket we cannot take
         log.info("websocket handshake failed: %r", exc)
         return None
+
+
+def _native(engine: Engine, environ: dict, take_over: Callable[[], tuple]) -> Any | None:
+    from gsio.wsnative import NativeWebSocket
+
+    try:
+        answer = frames.handshake_answer(
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("HTTP_UPGRADE", ""),
+            environ.get("HTTP_CONNECTION", ""),
+            environ.get("HTTP_SEC_WEBSOCKET_KEY", ""),
+            environ.get("HTTP_SEC_WEBSOCKET_VERSION", ""),
+        )
+    except ProtocolError as exc:
+        log.info("websocket handshake refused: %s", exc.message)
+        return None
+    sock, rfile = take_over()
+    return NativeWebSocket(sock, rfile, engine, answer)
 
 
 def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | None) -> Any:
@@ -378,13 +408,15 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
 
 
 def _read_loop(socket: EngineSocket, ws: Any) -> None:
+    receive = ws.receive
+    receive_frame = socket.receive_frame
     while not socket.closed:
         try:
-            frame = ws.receive()
+            frame = receive()
             if frame is None:
                 socket.terminate("transport close")
                 break
-            socket.receive_packets((decode(frame),))
+            receive_frame(frame)
         except ProtocolError as exc:
             log.info("%s: %s; closing the session", socket.sid, exc.message)
             socket.terminate(exc.reason, notify_client=not isinstance(exc, PayloadTooLarge))

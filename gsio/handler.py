@@ -1,0 +1,173 @@
+"""gsio's request handler for gevent's pywsgi (what :func:`gsio.serve` and ``gsio serve`` use).
+
+It is pywsgi's own handler with three changes:
+
+- A WebSocket request can be taken over by the application: the environ holds
+  ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
+  handshake itself, runs the session on the socket, and once it returns the handler writes no
+  response and closes the connection. gsio's WebSocket transport (:mod:`gsio.wsnative`) runs
+  on it.
+- Request headers are read by a small parser instead of the standard library's e-mail parser,
+  which costs more than the rest of a long-polling request.
+- A response's headers and body leave in one ``send()``, so that no response waits for a
+  delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
+
+The environ is what pywsgi builds; only the parsing under it is new.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gevent import pywsgi
+
+__all__ = ["WSGIHandler"]
+
+_MAX_LINE = 65536  # as http.client: the longest header line, and the most headers
+_MAX_HEADERS = 100
+_OMITTED = frozenset(("CONTENT_TYPE", "CONTENT_LENGTH"))  # environ keys without HTTP_
+
+
+class Headers:
+    """The request's headers, with the part of ``http.client.HTTPMessage``'s interface that
+    pywsgi uses (``get``, ``getheader``, ``typeheader``, ``headers``, ``status``)."""
+
+    __slots__ = ("items", "_first")
+
+    status = ""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self.items = items  # (name as sent, value stripped), in order
+        first: dict[str, str] = {}
+        for name, value in items:
+            first.setdefault(name.lower(), value)
+        self._first = first
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._first.get(name.lower(), default)
+
+    getheader = get
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._first
+
+    def __delitem__(self, name: str) -> None:
+        lower = name.lower()
+        self.items = [(k, v) for k, v in self.items if k.lower() != lower]
+        self._first.pop(lower, None)
+
+    @property
+    def typeheader(self) -> str | None:
+        return self._first.get("content-type")
+
+    @property
+    def headers(self) -> list[str]:
+        return [f"{name}: {value}\r\n" for name, value in self.items]
+
+
+def read_headers(readline: Callable[[int], bytes]) -> Headers:
+    """Read header lines up to the empty line; raises ValueError on a malformed header."""
+    items: list[tuple[str, str]] = []
+    while True:
+        line = readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise ValueError("header line too long")
+        if line == b"\r\n" or line == b"\n" or not line:
+            return Headers(items)
+        if line[0] in b" \t":  # obsolete line folding: a continuation of the previous value
+            if not items:
+                raise ValueError("folded line without a header")
+            name, value = items[-1]
+            items[-1] = (name, (value + " " + line.decode("latin-1").strip()).strip())
+            continue
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon or not name or name != name.strip():
+            raise ValueError(f"invalid header line {line[:100]!r}")
+        items.append((name, value.strip()))
+        if len(items) > _MAX_HEADERS:
+            raise ValueError("too many headers")
+
+
+class WSGIHandler(pywsgi.WSGIHandler):
+    """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
+
+    _taken = False
+
+    def read_request(self, raw_requestline: str) -> bool:
+        words = raw_requestline.split()
+        if len(words) != 3:
+            return bool(super().read_request(raw_requestline))  # HTTP/0.9 and errors
+        self.requestline = raw_requestline.rstrip()
+        self.command, self.path, self.request_version = words
+        if not self._check_http_version():
+            raise ValueError(f"invalid HTTP version {self.request_version!r}")
+        self.headers = headers = read_headers(self.rfile.readline)
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            del headers["content-length"]
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise ValueError(f"invalid Content-Length {length!r}")
+            content_length: int | None = int(length)
+            if content_length and self.command == "HEAD":
+                raise ValueError("Content-Length in a HEAD request")
+        else:
+            content_length = None
+        self.content_length = content_length
+        connection = headers.get("connection", "").lower()
+        if self.request_version == "HTTP/1.1":
+            self.close_connection = connection == "close"
+        else:
+            self.close_connection = connection != "keep-alive"
+        return True
+
+    def _headers(self) -> Any:
+        # pywsgi's environ keys: HTTP_<NAME>, names with "_" left out (they could pass for a
+        # header with "-"), Content-Type and Content-Length under their own keys only.
+        for name, value in self.headers.items:
+            if "_" in name:
+                continue
+            key = name.upper().replace("-", "_")
+            if key not in _OMITTED:
+                yield "HTTP_" + key, value
+
+    def run_application(self) -> None:
+        if "HTTP_UPGRADE" in self.environ:
+            self.environ["gsio.websocket"] = self._take_over
+        try:
+            super().run_application()
+        finally:
+            # The environ outlives the request in the app's sessions: no cycle through it.
+            self.environ.pop("gsio.websocket", None)
+
+    def _take_over(self) -> tuple[Any, Any]:
+        """The application takes the connection: no response will be written, and the
+        connection is closed once the application returns."""
+        self._taken = True
+        self.close_connection = True
+        self.code = 101
+        self._orig_status = "101 Switching Protocols"  # for the access log
+        return self.socket, self.rfile
+
+    def process_result(self) -> None:
+        if not self._taken:
+            super().process_result()
+
+    def _write_with_headers(self, data: bytes) -> None:
+        self.headers_sent = True
+        self.finalize_headers()
+        towrite = bytearray(b"HTTP/1.1 ")
+        towrite += self.status
+        towrite += b"\r\n"
+        for header, value in self.response_headers:
+            towrite += header
+            towrite += b": "
+            towrite += value
+            towrite += b"\r\n"
+        towrite += b"\r\n"
+        if data and not self.response_use_chunked:
+            towrite += data
+            self._sendall(towrite)
+        else:
+            self._sendall(towrite)
+            self._write(data)

@@ -1,0 +1,317 @@
+"""gsio's own WebSocket transport: the frame codec of :mod:`gsio.frames` on the connection's
+socket, which gsio's pywsgi handler (:mod:`gsio.handler`) hands over. Under gevent only.
+
+Reading: one ``recv()`` may bring several frames, all parsed at once; masks are removed by
+``websockets.speedups`` when it is installed (C), else by :func:`gsio.frames.unmask`.
+
+Writing never blocks and spawns nothing while the client keeps up. :meth:`send_frames` queues
+ready-made frames on the connection; a :class:`Flusher` writes every connection's queue in
+one ``send()`` once the running greenlet yields, or at once during a long burst (a broadcast
+loop), so that the first frames leave while the rest are still being queued. Only a connection
+whose kernel buffer is full gets a writer greenlet, until its backlog is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket as socketlib
+from collections import deque
+from typing import Any, Callable
+
+from gsio import frames
+from gsio.exceptions import PayloadTooLarge
+
+try:  # C unmasking, much faster than the pure-Python one on long messages
+    from websockets.speedups import apply_mask as _unmask
+except ImportError:  # pragma: no cover - depends on what is installed
+    _unmask = frames.unmask
+
+__all__ = ["NativeWebSocket", "Flusher", "message_frame", "CLOSE_TIMEOUT"]
+
+log = logging.getLogger("gsio.engine")
+
+#: Seconds to wait for the client's close frame after the server sent its own; then the
+#: connection is dropped.
+CLOSE_TIMEOUT = 3.0
+
+_RECV_SIZE = 65536
+# During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
+# queues are written once they hold this many frames per connection on average (plus a few):
+# 1 for the first write of a burst, so that the first frames leave early, then twice as many
+# each time up to the most, so that a long burst is written in batches.
+_BURST_FIRST = 1
+_BURST_MOST = 8
+_BURST_MIN = 64
+
+_text_frame = frames.text_frame
+_frame = frames.frame
+_OP_BINARY = frames.OP_BINARY
+_OP_PONG = frames.OP_PONG
+
+
+def message_frame(data: str | bytes) -> bytes:
+    """The frame of one Engine.IO message already encoded (text: ``str``, binary: ``bytes``)."""
+    if type(data) is str:
+        return _text_frame(data)
+    return _frame(_OP_BINARY, data)  # type: ignore[arg-type]
+
+
+class Flusher:
+    """Writes the frames that connections queued, one ``send()`` per connection, when the
+    running greenlet yields (or sooner, in a burst). One per event loop."""
+
+    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor")
+
+    def __init__(self, concurrency: Any) -> None:
+        self._c = concurrency
+        self._dirty: list[NativeWebSocket] = []
+        self._scheduled = False
+        self._queued = 0
+        self._factor = _BURST_FIRST
+
+    def add(self, ws: NativeWebSocket) -> None:
+        """``ws`` queued its first frame since it was last written."""
+        self._dirty.append(ws)
+        if not self._scheduled:
+            self._scheduled = True
+            self._c.call_soon(self._run)
+        self.more()
+
+    def more(self) -> None:
+        """One more frame queued."""
+        self._queued += 1
+        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
+            self.flush()
+            self._factor = min(self._factor * 2, _BURST_MOST)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        self._factor = _BURST_FIRST  # the burst, if any, is over
+        self.flush()
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        self._queued = 0
+        for ws in dirty:
+            ws._flush()
+
+
+_flushers: dict[int, Flusher] = {}
+
+
+def _flusher_for(concurrency: Any) -> Flusher:
+    flusher = _flushers.get(id(concurrency))
+    if flusher is None:
+        flusher = _flushers[id(concurrency)] = Flusher(concurrency)
+    return flusher
+
+
+class NativeWebSocket:
+    """A WebSocket backend (see :mod:`gsio.websocket`) on a socket taken from gsio's handler.
+
+    ``buffered``: :meth:`send` and :meth:`send_frames` queue and return at once, so the
+    engine writes to it directly, without a writer of its own.
+    """
+
+    buffered = True
+
+    __slots__ = (
+        "_sock",
+        "_raw",
+        "_rfile",
+        "_c",
+        "_flusher",
+        "_reader",
+        "_events",
+        "_out",
+        "_dirty",
+        "_writer",
+        "_close_sent",
+        "_close_received",
+        "_broken",
+        "_timer",
+    )
+
+    def __init__(self, sock: Any, rfile: Any, engine: Any, greeting: bytes) -> None:
+        """``sock`` and ``rfile`` come from the handler's take-over; ``greeting`` is the 101
+        answer, written at once and on its own (some clients, simple-websocket's among them,
+        read nothing past the handshake's answer until more data arrives)."""
+        self._sock = sock
+        # Writes try the non-blocking socket under gevent's first: it never waits. Not on TLS,
+        # where only the wrapper may write.
+        raw = getattr(sock, "_sock", None)
+        self._raw = None if raw is None or hasattr(sock, "_sslobj") else raw
+        self._rfile = rfile  # may hold bytes read past the request's headers
+        self._c = engine.concurrency
+        self._flusher = _flusher_for(self._c)
+        self._reader = frames.FrameReader(engine.max_payload, _unmask)
+        self._events: deque[Any] = deque()
+        self._out: list[bytes] = []
+        self._dirty = False
+        self._writer: Any = None
+        self._close_sent = False
+        self._close_received = False
+        self._broken = False
+        self._timer: Any = None
+        try:
+            sock.sendall(greeting)
+        except OSError:
+            self._broken = True
+
+    @property
+    def backlog(self) -> bool:
+        """True while frames wait to be written: as Node's "not writable" during a write, it
+        is what a volatile message is dropped for."""
+        return bool(self._out)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def receive(self) -> str | bytes | None:
+        """The next message; None once the connection is closed (the client's close frame is
+        answered). Raises :class:`PayloadTooLarge` or :class:`frames.FrameError` (after closing
+        with 1009, 1002 or 1007) for a frame the protocol does not allow."""
+        events = self._events
+        while True:
+            while events:
+                event = events.popleft()
+                kind = type(event)
+                if kind is str or kind is bytes:
+                    if self._close_sent:
+                        continue  # the server is closing: what the client still sends is dropped
+                    return event  # type: ignore[no-any-return]
+                if kind is frames.Ping:
+                    self.send_frames(_frame(_OP_PONG, event.payload))
+                elif kind is frames.Close:
+                    self._close_received = True
+                    self.close(1000 if event.code == 1005 else event.code)
+                    self._cancel_timer()
+                    return None
+            if self._close_received or self._broken:
+                return None
+            data = self._read()
+            if not data:
+                self._broken = True
+                self._cancel_timer()
+                return None
+            try:
+                events.extend(self._reader.feed(data))
+            except frames.FrameError as exc:
+                self.close(exc.close_code)
+                if exc.close_code == 1009:
+                    raise PayloadTooLarge() from None
+                raise
+
+    def _read(self) -> bytes:
+        try:
+            rfile = self._rfile
+            if rfile is None:
+                return self._sock.recv(_RECV_SIZE)  # type: ignore[no-any-return]
+            # The first read takes what the handler's buffered reader may hold already (a
+            # client may send frames right behind its handshake); then the buffer is freed.
+            self._rfile = None
+            data = rfile.read1(_RECV_SIZE)
+            rfile.close()
+            return data  # type: ignore[no-any-return]
+        except (OSError, ValueError):  # reset, or shut down under a pending read
+            return b""
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def send(self, data: str | bytes) -> None:
+        """Queue one text (``str``) or binary (``bytes``) message."""
+        self.send_frames(message_frame(data))
+
+    def send_frames(self, data: bytes) -> None:
+        """Queue ready-made frames (one or several, as bytes); never blocks. Dropped once the
+        close frame is queued or the connection is gone."""
+        if self._close_sent or self._broken:
+            return
+        self._out.append(data)
+        if self._writer is not None:
+            return  # the writer takes it with the rest
+        if self._dirty:
+            self._flusher.more()
+        else:
+            self._dirty = True
+            self._flusher.add(self)
+
+    def _flush(self) -> None:
+        """Write the queue in one non-blocking ``send()``; a writer takes what does not fit."""
+        self._dirty = False
+        out = self._out
+        if not out or self._writer is not None:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        sent = 0
+        if self._raw is not None:
+            try:
+                sent = self._raw.send(data)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                self._lost(exc)
+                return
+        if sent < len(data):
+            out.append(data[sent:])
+            self._writer = self._c.spawn(self._drain)
+
+    def _drain(self) -> None:
+        """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
+        out = self._out
+        try:
+            while out:
+                data = out[0] if len(out) == 1 else b"".join(out)
+                out.clear()
+                self._sock.sendall(data)
+        except OSError as exc:
+            self._lost(exc)
+        finally:
+            self._writer = None
+
+    def _lost(self, exc: Exception) -> None:
+        log.debug("websocket write failed: %r", exc)
+        self._broken = True
+        self._out.clear()
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self, code: int = 1000) -> None:
+        """Queue the close frame (once); the connection is dropped if the client has not
+        answered it within :data:`CLOSE_TIMEOUT` seconds."""
+        if self._close_sent:
+            return
+        self.send_frames(frames.close_frame(code))
+        self._close_sent = True
+        if not self._close_received and not self._broken:
+            self._timer = self._c.call_later(CLOSE_TIMEOUT, self._shutdown)
+
+    def finish(self, start_response: Callable) -> list[bytes]:
+        """After the session: let the queue leave, wait for the client's close frame (within
+        the close timeout), then shut the connection down. The handler writes no response."""
+        self.close()
+        try:
+            while not self._close_received and not self._broken:
+                self.receive()
+        except Exception:  # a bad frame after the close: the connection goes anyway
+            pass
+        if self._out and self._writer is None:
+            self._flush()
+        writer = self._writer
+        if writer is not None:
+            writer.join(CLOSE_TIMEOUT)
+        self._cancel_timer()
+        self._shutdown()
+        return []
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _shutdown(self) -> None:
+        # Runs in the hub from the close timer: wakes the reader (EOF) and any writer (EPIPE).
+        try:
+            self._sock.shutdown(socketlib.SHUT_RDWR)
+        except OSError:
+            pass
