@@ -13,8 +13,10 @@ This is the only module that imports gevent or threading; everything else asks a
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
+import queue
 import sys
 import time
 from typing import Any, Callable
@@ -74,6 +76,72 @@ class Concurrency:
         """False in an OS thread that must hand work over with :meth:`call_soon_threadsafe`."""
         return True
 
+    def read_waiter(self, sock: Any) -> Callable[[], None]:
+        """A callable that waits until ``sock`` has something to read (or is closed)."""
+        raise NotImplementedError
+
+
+class GreenQueue:
+    """An unbounded FIFO for greenlets: what gevent's ``Queue`` does for ``put`` and ``get``,
+    in a tenth of its memory (a connection's inbox is one of these) and no slower.
+
+    ``put`` never blocks; ``get(timeout=None)`` waits, raising :exc:`queue.Empty` on timeout.
+    Getters are woken from the event loop, in order, as gevent's queue does it.
+    """
+
+    __slots__ = ("_items", "_head", "_getters", "_loop", "_scheduled", "_waiter", "_timeout")
+
+    def __init__(self, loop: Any, waiter: Callable[[], Any], timeout: Any) -> None:
+        self._items: list[Any] = []
+        self._head = 0  # items before this index were taken
+        self._getters: list[Any] = []  # the Waiter of each greenlet waiting in get()
+        self._loop = loop
+        self._scheduled = False
+        self._waiter = waiter
+        self._timeout = timeout
+
+    def qsize(self) -> int:
+        return len(self._items) - self._head
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._getters and not self._scheduled:
+            self._scheduled = True
+            self._loop.run_callback(self._wake)
+
+    def _wake(self) -> None:
+        # In the event loop: switch to each waiting getter while there are items for them.
+        self._scheduled = False
+        while self._getters and self._head < len(self._items):
+            waiter = self._getters.pop(0)
+            waiter.switch(waiter)
+
+    def get(self, timeout: float | None = None) -> Any:
+        while True:
+            items = self._items
+            head = self._head
+            if head < len(items):
+                item = items[head]
+                if head + 1 == len(items):
+                    items.clear()
+                    self._head = 0
+                else:
+                    items[head] = None
+                    self._head = head + 1
+                return item
+            if timeout is not None and timeout <= 0:
+                raise queue.Empty
+            waiter = self._waiter()
+            timer = None if timeout is None else self._timeout.start_new(timeout, queue.Empty)
+            try:
+                self._getters.append(waiter)
+                waiter.get()
+            finally:
+                if timer is not None:
+                    timer.close()
+                if waiter in self._getters:
+                    self._getters.remove(waiter)
+
 
 class GeventConcurrency(Concurrency):
     name = "gevent"
@@ -82,10 +150,12 @@ class GeventConcurrency(Concurrency):
         import gevent
         import gevent.event
         import gevent.lock
-        import gevent.queue
+        import gevent.socket
         from gevent import monkey
+        from gevent.hub import Waiter
 
         self._gevent = gevent
+        self._Waiter = Waiter
         self._Event = gevent.event.Event
         self._Lock = gevent.lock.RLock
         self._hub = gevent.get_hub()
@@ -99,7 +169,7 @@ class GeventConcurrency(Concurrency):
         return self._gevent.spawn(fn, *args)
 
     def queue(self) -> Any:
-        return self._gevent.queue.Queue()
+        return GreenQueue(self._hub.loop, self._Waiter, self._gevent.Timeout)
 
     def event(self) -> Any:
         return self._Event()
@@ -124,6 +194,17 @@ class GeventConcurrency(Concurrency):
 
     def in_home_thread(self) -> bool:
         return self._get_ident() == self._main_ident
+
+    def read_waiter(self, sock: Any) -> Callable[[], None]:
+        # gevent's sockets wait on their own read watcher (what their recv() does on EAGAIN);
+        # anything else gets a watcher per wait.
+        wait = getattr(sock, "_wait", None)
+        event = getattr(sock, "_read_event", None)
+        if wait is not None and event is not None:
+            return functools.partial(wait, event)
+        wait_read = self._gevent.socket.wait_read
+        fileno = sock.fileno()
+        return lambda: wait_read(fileno)
 
     def _run_pending(self) -> None:
         pending, self._pending = self._pending, []
