@@ -17,6 +17,7 @@ The environ is what pywsgi builds; only the parsing under it is new.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from gevent import pywsgi
@@ -88,10 +89,35 @@ def read_headers(readline: Callable[[int], bytes]) -> Headers:
             raise ValueError("too many headers")
 
 
+class _Discarded:
+    """Stands for a request body that is not there any more (after a take-over)."""
+
+    def _discard(self) -> None:
+        pass
+
+
+_DISCARDED = _Discarded()
+_NO_HEADERS = Headers([])
+_NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
+_VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_date = [0, b""]  # the Date header's value, made once a second
+
+
+def _http_date(now: float) -> bytes:
+    second = int(now)
+    if _date[0] != second:
+        _date[0] = second
+        _date[1] = pywsgi.format_date_time(second)
+    return _date[1]  # type: ignore[return-value]
+
+
 class WSGIHandler(pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
+
+    def _check_http_version(self) -> bool:
+        return self.request_version in _VERSIONS or bool(super()._check_http_version())
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()
@@ -147,11 +173,56 @@ class WSGIHandler(pywsgi.WSGIHandler):
         self.close_connection = True
         self.code = 101
         self._orig_status = "101 Switching Protocols"  # for the access log
+        # What the request was made of is not needed any more; the session may be long.
+        self.headers = _NO_HEADERS
+        self.wsgi_input = _DISCARDED
         return self.socket, self.rfile
 
     def process_result(self) -> None:
         if not self._taken:
             super().process_result()
+
+    def log_request(self) -> None:
+        if not isinstance(self.server.log, _NOOP_LOG):
+            super().log_request()
+
+    def finalize_headers(self) -> None:
+        # pywsgi's, with the Date formatted once a second.
+        if self.provided_date is None:
+            self.response_headers.append((b"Date", _http_date(time.time())))
+        self.connection_upgraded = self.code == 101
+        if self.code not in (304, 204) and self.provided_content_length is None:
+            if hasattr(self.result, "__len__"):
+                total = sum(len(chunk) for chunk in self.result)
+                self.response_headers.append((b"Content-Length", str(total).encode("latin-1")))
+            else:
+                self.response_use_chunked = (
+                    not self.connection_upgraded and self.request_version != "HTTP/1.0"
+                )
+                if self.response_use_chunked:
+                    self.response_headers.append((b"Transfer-Encoding", b"chunked"))
+
+    def _sendall(self, data: bytes) -> None:
+        # pywsgi's, trying one non-blocking send() first: gevent's sendall() asks the kernel
+        # for the socket's buffer size (a system call) on every call.
+        raw = getattr(self.socket, "_sock", None)
+        if raw is None or hasattr(self.socket, "_sslobj"):
+            super()._sendall(data)
+            return
+        try:
+            sent = raw.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as ex:
+            self.status = f"socket error: {ex}"
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        if sent < len(data):
+            super()._sendall(memoryview(data)[sent:])
+            self.response_length += sent
+        else:
+            self.response_length += sent
 
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import socket as socketlib
-from collections import deque
 from typing import Any, Callable
 
 from gsio import frames
@@ -43,6 +42,7 @@ _BURST_FIRST = 1
 _BURST_MOST = 8
 _BURST_MIN = 64
 
+_NONE: list[Any] = []  # no events (never appended to)
 _text_frame = frames.text_frame
 _frame = frames.frame
 _OP_BINARY = frames.OP_BINARY
@@ -119,10 +119,13 @@ class NativeWebSocket:
         "_sock",
         "_raw",
         "_rfile",
+        "_wait_read",
+        "_drained",
         "_c",
         "_flusher",
         "_reader",
         "_events",
+        "_next",
         "_out",
         "_dirty",
         "_writer",
@@ -143,9 +146,12 @@ class NativeWebSocket:
         self._raw = None if raw is None or hasattr(sock, "_sslobj") else raw
         self._rfile = rfile  # may hold bytes read past the request's headers
         self._c = engine.concurrency
+        self._wait_read = self._c.read_waiter(sock) if self._raw is not None else None
+        self._drained = False  # the last read emptied the socket
         self._flusher = _flusher_for(self._c)
         self._reader = frames.FrameReader(engine.max_payload, _unmask)
-        self._events: deque[Any] = deque()
+        self._events: list[Any] = []  # what the last read brought, from _next on
+        self._next = 0
         self._out: list[bytes] = []
         self._dirty = False
         self._writer: Any = None
@@ -154,6 +160,10 @@ class NativeWebSocket:
         self._broken = False
         self._timer: Any = None
         try:
+            sent = self._raw.send(greeting) if self._raw is not None else 0
+            if sent < len(greeting):
+                sock.sendall(greeting[sent:])
+        except BlockingIOError:
             sock.sendall(greeting)
         except OSError:
             self._broken = True
@@ -170,22 +180,28 @@ class NativeWebSocket:
         """The next message; None once the connection is closed (the client's close frame is
         answered). Raises :class:`PayloadTooLarge` or :class:`frames.FrameError` (after closing
         with 1009, 1002 or 1007) for a frame the protocol does not allow."""
-        events = self._events
         while True:
-            while events:
-                event = events.popleft()
+            events = self._events
+            n = self._next
+            while n < len(events):
+                event = events[n]
+                n += 1
                 kind = type(event)
                 if kind is str or kind is bytes:
                     if self._close_sent:
                         continue  # the server is closing: what the client still sends is dropped
+                    self._next = n
                     return event  # type: ignore[no-any-return]
                 if kind is frames.Ping:
                     self.send_frames(_frame(_OP_PONG, event.payload))
                 elif kind is frames.Close:
+                    self._next = n
                     self._close_received = True
                     self.close(1000 if event.code == 1005 else event.code)
                     self._cancel_timer()
                     return None
+            self._events = _NONE
+            self._next = 0
             if self._close_received or self._broken:
                 return None
             data = self._read()
@@ -194,7 +210,7 @@ class NativeWebSocket:
                 self._cancel_timer()
                 return None
             try:
-                events.extend(self._reader.feed(data))
+                self._events = self._reader.feed(data)
             except frames.FrameError as exc:
                 self.close(exc.close_code)
                 if exc.close_code == 1009:
@@ -202,17 +218,30 @@ class NativeWebSocket:
                 raise
 
     def _read(self) -> bytes:
+        raw = self._raw
         try:
-            rfile = self._rfile
-            if rfile is None:
+            if self._rfile is not None:
+                # The first read takes what the handler's buffered reader may hold already (a
+                # client may send frames right behind its handshake); then its buffer is freed.
+                rfile, self._rfile = self._rfile, None
+                data = rfile.read1(_RECV_SIZE)
+                rfile.close()
+                return data  # type: ignore[no-any-return]
+            if raw is None:
                 return self._sock.recv(_RECV_SIZE)  # type: ignore[no-any-return]
-            # The first read takes what the handler's buffered reader may hold already (a
-            # client may send frames right behind its handshake); then the buffer is freed.
-            self._rfile = None
-            data = rfile.read1(_RECV_SIZE)
-            rfile.close()
+            if self._drained:
+                # The last read emptied the socket: a recv() now would most likely fail with
+                # EAGAIN, a wasted system call per message. Wait until there is something.
+                self._wait_read()
+            while True:
+                try:
+                    data = raw.recv(_RECV_SIZE)
+                    break
+                except BlockingIOError:
+                    self._wait_read()
+            self._drained = len(data) < _RECV_SIZE
             return data  # type: ignore[no-any-return]
-        except (OSError, ValueError):  # reset, or shut down under a pending read
+        except (OSError, ValueError):  # reset, or closed under a pending read
             return b""
 
     # -- writing ---------------------------------------------------------------------------
