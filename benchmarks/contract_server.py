@@ -5,14 +5,22 @@ Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
 simple-websocket on plain pywsgi (to compare the backends).
+
+Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
+``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
+``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first.
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import gc  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
+
+import greenlet  # noqa: E402
 
 import gsio  # noqa: E402
 
@@ -31,6 +39,36 @@ def broadcast(conn, count, payload):
     return count
 
 
+def rss_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def stats(environ, start_response):
+    if environ.get("PATH_INFO") != "/stats":
+        start_response("404 Not Found", [("Content-Length", "0")])
+        return [b""]
+    if "gc=1" in environ.get("QUERY_STRING", ""):
+        gc.collect()
+    objects = gc.get_objects()
+    body = json.dumps(
+        {
+            "rss_kib": rss_kib(),
+            "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
+            "sessions": len(sio.engine.sockets),
+            "conns": len(sio.of("/").conns),
+            "objects": len(objects),
+        }
+    ).encode()
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
@@ -39,4 +77,4 @@ if __name__ == "__main__":
         websocket = "gevent-websocket"
     elif "--simple-websocket" in sys.argv:
         websocket = False
-    gsio.serve(sio, "127.0.0.1", port, websocket=websocket)
+    gsio.serve(gsio.WSGIApp(sio, stats), "127.0.0.1", port, websocket=websocket)
