@@ -8,7 +8,8 @@ simple-websocket on plain pywsgi (to compare the backends).
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
-``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first.
+``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
+``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim).
 """
 
 from gevent import monkey
@@ -47,12 +48,25 @@ def rss_kib():
     return 0
 
 
+def _malloc_trim():
+    """Give the C heap's free memory back to the system (glibc), as RSS would show it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def stats(environ, start_response):
     if environ.get("PATH_INFO") != "/stats":
         start_response("404 Not Found", [("Content-Length", "0")])
         return [b""]
-    if "gc=1" in environ.get("QUERY_STRING", ""):
+    query = environ.get("QUERY_STRING", "")
+    if "gc=1" in query:
         gc.collect()
+    if "trim=1" in query:
+        _malloc_trim()
     objects = gc.get_objects()
     body = json.dumps(
         {
