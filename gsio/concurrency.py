@@ -80,6 +80,11 @@ class Concurrency:
         """A callable that waits until ``sock`` has something to read (or is closed)."""
         raise NotImplementedError
 
+    def watch_read(self, fileno: int, fn: Callable[[], None]) -> Timer:
+        """Call ``fn()`` each time the file descriptor has something to read (or is closed),
+        until the returned handle is cancelled. Like a timer callback, ``fn`` must not block."""
+        raise NotImplementedError
+
 
 class GreenQueue:
     """An unbounded FIFO for greenlets: what gevent's ``Queue`` does for ``put`` and ``get``,
@@ -205,6 +210,11 @@ class GeventConcurrency(Concurrency):
         wait_read = self._gevent.socket.wait_read
         fileno = sock.fileno()
         return lambda: wait_read(fileno)
+
+    def watch_read(self, fileno: int, fn: Callable[[], None]) -> Timer:
+        watcher = self._hub.loop.io(fileno, 1)  # 1: readable
+        watcher.start(fn)
+        return Timer(watcher.close)
 
     def _run_pending(self) -> None:
         pending, self._pending = self._pending, []

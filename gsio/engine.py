@@ -36,8 +36,15 @@ class EngineHandler:
     """What an :class:`Engine` calls. Override what you need; each method must return quickly.
 
     ``on_message`` is called in the order the client sent, from the request or reader that
-    received it: hand long work to another greenlet or thread.
+    received it, which under gsio's own WebSocket layer is the event loop itself: it must not
+    block (no I/O, no sleep, no waiting for other greenlets). Hand long work to another
+    greenlet or thread; a handler that must block sets :attr:`nonblocking` to False.
     """
+
+    #: ``on_open``/``on_message``/``on_close`` never block, so gsio's WebSocket layer may call
+    #: them from the event loop and keep no reader greenlet per connection. False: each
+    #: WebSocket connection keeps a greenlet that reads it and calls the handler.
+    nonblocking = True
 
     def on_open(self, socket: EngineSocket) -> None:
         """A session opened (the handshake was answered or is about to be)."""

@@ -165,6 +165,10 @@ class WSGIHandler(pywsgi.WSGIHandler):
         finally:
             # The environ outlives the request in the app's sessions: no cycle through it.
             self.environ.pop("gsio.websocket", None)
+            if self._taken:
+                # The connection is the application's (it has shut it down, or lives on in
+                # a socket of its own): pywsgi must not read from or close it.
+                self.socket = None
 
     def _take_over(self) -> tuple[Any, Any]:
         """The application takes the connection: no response will be written, and the

@@ -332,38 +332,40 @@ def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | N
             "400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "11")]
         )
         return [b"Bad Request"]
+    in_loop = False  # the event loop reads the connection from now on: it outlives the request
     try:
         if sid is None:
-            _serve_direct(engine, ws, environ)
+            in_loop = _serve_direct(engine, ws, environ)
         else:
             socket = engine.sockets.get(sid)
             if socket is not None:
-                _serve_upgrade(engine, socket, ws)
+                in_loop = _serve_upgrade(engine, socket, ws)
     except Exception:
         log.exception("websocket session failed")
     finally:
-        ws.close()
+        if not in_loop:
+            ws.close()
     return ws.finish(start_response)
 
 
-def _serve_direct(engine: Engine, ws: Any, environ: dict) -> None:
+def _serve_direct(engine: Engine, ws: Any, environ: dict) -> bool:
     socket = engine.open_session("websocket", environ)
     try:
         ws.send(encode(socket.session.open_packet()))  # the OPEN comes before anything else
     except OSError:
         socket.terminate("transport close")
-        return
+        return False
     socket.ws = ws
     engine.handler.on_open(socket)
     socket.start_heartbeat()
-    _read_loop(socket, ws)
+    return _read_loop(socket, ws)
 
 
-def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
+def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> bool:
     session = socket.session
     if session.transport != "polling" or not session.upgrades or socket.closed:
         log.info("%s: refused a second websocket", socket.sid)
-        return
+        return False
     c = engine.concurrency
 
     def timed_out() -> None:
@@ -380,19 +382,19 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
     timer = c.call_later(engine.upgrade_timeout, lambda: c.spawn(timed_out))
     try:
         if ws.receive() != "2probe":
-            return
+            return False
         try:
             with socket._lock:
                 answer = session.start_upgrade()
         except ProtocolError as exc:
             log.info("%s: %s", socket.sid, exc.message)
-            return
+            return False
         ws.send(encode(answer))
         socket._wake.set()  # the pending GET ends with a NOOP so that the client can pause
         if ws.receive() != "5":
             with socket._lock:
                 session.abort_upgrade()
-            return
+            return False
         with socket._lock:
             session.finish_upgrade()
             socket.ws = ws
@@ -400,14 +402,19 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
         log.info("%s: upgrade failed: %r", socket.sid, exc)
         with socket._lock:
             session.abort_upgrade()
-        return
+        return False
     finally:
         timer.cancel()
     socket._kick()  # what was queued while upgrading goes out first, in order
-    _read_loop(socket, ws)
+    return _read_loop(socket, ws)
 
 
-def _read_loop(socket: EngineSocket, ws: Any) -> None:
+def _read_loop(socket: EngineSocket, ws: Any) -> bool:
+    """Read the session's messages until it ends; True if the event loop reads them instead
+    (a backend that can, and a handler that never blocks): the request may end at once."""
+    in_loop = ws.buffered and getattr(socket.engine.handler, "nonblocking", False)
+    if in_loop and ws.read_in_loop(socket):
+        return True
     receive = ws.receive
     receive_frame = socket.receive_frame
     while not socket.closed:
@@ -422,3 +429,4 @@ def _read_loop(socket: EngineSocket, ws: Any) -> None:
             socket.terminate(exc.reason, notify_client=not isinstance(exc, PayloadTooLarge))
             break
     socket.join_writer()
+    return False

@@ -2,7 +2,12 @@
 socket, which gsio's pywsgi handler (:mod:`gsio.handler`) hands over. Under gevent only.
 
 Reading: one ``recv()`` may bring several frames, all parsed at once; masks are removed by
-``websockets.speedups`` when it is installed (C), else by :func:`gsio.frames.unmask`.
+``websockets.speedups`` when it is installed (C), else by :func:`gsio.frames.unmask`. Once a
+session is under way, the event loop reads the connection (:meth:`NativeWebSocket.read_in_loop`:
+a watcher on its socket calls the engine for each message), so no greenlet waits on it and the
+WSGI request that opened it ends: what a connection costs is its session, not a request's
+greenlet and stack. The blocking :meth:`NativeWebSocket.receive` serves the upgrade's probe and
+handlers that must block (``EngineHandler.nonblocking = False``).
 
 Writing never blocks and spawns nothing while the client keeps up. :meth:`send_frames` queues
 ready-made frames on the connection; a :class:`Flusher` writes every connection's queue in
@@ -18,7 +23,7 @@ import socket as socketlib
 from typing import Any, Callable
 
 from gsio import frames
-from gsio.exceptions import PayloadTooLarge
+from gsio.exceptions import PayloadTooLarge, ProtocolError
 
 try:  # C unmasking, much faster than the pure-Python one on long messages
     from websockets.speedups import apply_mask as _unmask
@@ -133,6 +138,9 @@ class NativeWebSocket:
         "_close_received",
         "_broken",
         "_timer",
+        "_esock",
+        "_watch",
+        "_ending",
     )
 
     def __init__(self, sock: Any, rfile: Any, engine: Any, greeting: bytes) -> None:
@@ -159,6 +167,9 @@ class NativeWebSocket:
         self._close_received = False
         self._broken = False
         self._timer: Any = None
+        self._esock: Any = None  # the session, once the event loop reads for it
+        self._watch: Any = None  # the read watcher then
+        self._ending = False  # the connection is being closed (in the loop)
         try:
             sent = self._raw.send(greeting) if self._raw is not None else 0
             if sent < len(greeting):
@@ -244,6 +255,117 @@ class NativeWebSocket:
         except (OSError, ValueError):  # reset, or closed under a pending read
             return b""
 
+    # -- reading in the event loop ----------------------------------------------------------
+
+    def read_in_loop(self, esock: Any) -> bool:
+        """From now on the event loop reads the connection and feeds ``esock`` (the engine's
+        session): the request's greenlet may end, and the connection outlives it. False (and
+        nothing changes) while a writer is busy with the socket."""
+        if self._writer is not None or self._broken or self._close_sent:
+            return False
+        sock = self._sock
+        early = b""
+        if self._rfile is not None:
+            # What the request's buffered reader holds, or one read that does not wait.
+            sock.settimeout(0.0)
+            try:
+                early = self._rfile.read1(_RECV_SIZE)
+            except (OSError, ValueError):
+                early = b""
+            self._rfile.close()
+            self._rfile = None
+            sock.settimeout(None)
+        # The WSGI server closes the socket it handed over once the request ends: keep the
+        # connection in a socket object of our own.
+        family, kind, proto = sock.family, sock.type, sock.proto
+        own = type(sock)(family, kind, proto, fileno=sock.detach())
+        self._sock = own
+        self._raw = own._sock
+        self._wait_read = None
+        self._esock = esock
+        self._watch = self._c.watch_read(own.fileno(), self._on_readable)
+        # Messages the blocking reads parsed but did not hand out (those right behind the
+        # upgrade's "5"), then what the request's reader held.
+        pending = self._events[self._next :]
+        self._events = _NONE
+        self._next = 0
+        if pending:
+            self._dispatch(pending)
+        if early and not self._ending:
+            self._on_data(early)
+        return True
+
+    def _on_readable(self) -> None:
+        # In the event loop: must not block.
+        try:
+            data = self._raw.recv(_RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        try:
+            self._on_data(data)
+        except Exception:  # a bug: the session ends, the loop goes on
+            log.exception("%s: websocket reader failed", self._esock.sid)
+            self._esock.terminate("transport error", notify_client=True)
+            self._end()
+
+    def _on_data(self, data: bytes) -> None:
+        esock = self._esock
+        if not data:  # the client is gone
+            self._broken = True
+            esock.terminate("transport close")
+            self._end()
+            return
+        try:
+            events = self._reader.feed(data)
+        except frames.FrameError as exc:
+            self.close(exc.close_code)
+            log.info("%s: %s; closing the session", esock.sid, exc.message)
+            esock.terminate(exc.reason, notify_client=exc.close_code != 1009)
+            return  # then the client's close frame, the end of the stream, or the close timer
+        self._dispatch(events)
+
+    def _dispatch(self, events: list[Any]) -> None:
+        esock = self._esock
+        for event in events:
+            kind = type(event)
+            if kind is str or kind is bytes:
+                if self._close_sent:
+                    continue  # the server is closing: what the client still sends is dropped
+                try:
+                    esock.receive_frame(event)
+                except ProtocolError as exc:
+                    log.info("%s: %s; closing the session", esock.sid, exc.message)
+                    esock.terminate(exc.reason, notify_client=True)
+            elif kind is frames.Ping:
+                self.send_frames(_frame(_OP_PONG, event.payload))
+            elif kind is frames.Close:
+                self._close_received = True
+                self.close(1000 if event.code == 1005 else event.code)
+                esock.terminate("transport close")
+                self._end()
+                return
+
+    def _end(self) -> None:
+        """Stop reading, let what is queued leave (the close frame), then close the socket."""
+        if self._ending:
+            return
+        self._ending = True
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        self._cancel_timer()
+        if self._out and self._writer is None:
+            self._flush()
+        if self._writer is None:  # else the writer closes it once the queue is written
+            self._close_socket()
+
+    def _close_socket(self) -> None:
+        self._shutdown()
+        self._sock.close()
+        self._broken = True
+
     # -- writing ---------------------------------------------------------------------------
 
     def send(self, data: str | bytes) -> None:
@@ -297,6 +419,8 @@ class NativeWebSocket:
             self._lost(exc)
         finally:
             self._writer = None
+            if self._ending:
+                self._close_socket()
 
     def _lost(self, exc: Exception) -> None:
         log.debug("websocket write failed: %r", exc)
@@ -317,7 +441,11 @@ class NativeWebSocket:
 
     def finish(self, start_response: Callable) -> list[bytes]:
         """After the session: let the queue leave, wait for the client's close frame (within
-        the close timeout), then shut the connection down. The handler writes no response."""
+        the close timeout), then shut the connection down. The handler writes no response.
+        When the event loop reads the connection, the request ends here and the session goes
+        on."""
+        if self._esock is not None:
+            return []
         self.close()
         try:
             while not self._close_received and not self._broken:
@@ -339,7 +467,8 @@ class NativeWebSocket:
             self._timer = None
 
     def _shutdown(self) -> None:
-        # Runs in the hub from the close timer: wakes the reader (EOF) and any writer (EPIPE).
+        # Runs in the hub from the close timer: wakes the reader (EOF: in the loop, the watcher
+        # fires and the connection ends) and any writer (EPIPE).
         try:
             self._sock.shutdown(socketlib.SHUT_RDWR)
         except OSError:

@@ -96,3 +96,21 @@ def test_read_waiter_wakes_when_data_arrives(c):
     assert woke == [b"hi"]
     a.close()
     b.close()
+
+
+def test_watch_read_calls_back_until_cancelled(c):
+    from gevent import socket
+
+    a, b = socket.socketpair()
+    got = []
+    handle = c.watch_read(a.fileno(), lambda: got.append(a.recv(10)))
+    b.sendall(b"one")
+    gevent.sleep(0.05)
+    b.sendall(b"two")
+    gevent.sleep(0.05)
+    handle.cancel()
+    b.sendall(b"three")
+    gevent.sleep(0.05)
+    assert got == [b"one", b"two"]
+    a.close()
+    b.close()

@@ -126,6 +126,20 @@ def test_upgrade_by_hand(server, wait_for):
     assert wait_reason(server, wait_for, sid) == "transport close"
 
 
+def test_messages_right_behind_the_upgrade_packet(server, wait_for):
+    """A client flushes what it buffered during the upgrade right after the "5": in the same
+    TCP segment, none of it may be lost."""
+    sid = polling_handshake(server)
+    ws = RawWebSocket(server.port, q(EIO=4, transport="websocket", sid=sid))
+    ws.send_text("2probe")
+    assert ws.recv() == "3probe"
+    burst = b"".join(ws.frame(0x1, text) for text in ("5", "4one", "4two", "4three"))
+    ws.sock.sendall(burst + ws.frame(0x2, b"\x00four"))
+    assert [ws.recv() for _ in range(4)] == ["4one", "4two", "4three", b"\x00four"]
+    ws.close()
+    assert wait_reason(server, wait_for, sid) == "transport close"
+
+
 def test_upgrade_with_simple_websocket_client(server, wait_for):
     """The same upgrade with a real WebSocket client library."""
     sid = polling_handshake(server)

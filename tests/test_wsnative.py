@@ -4,7 +4,8 @@ What every backend must do is in test_engine_websocket_raw.py, run on each serve
 against the ``gsio`` kind, what gsio's frame layer does on top: refuse what RFC 6455 says a
 server must refuse (unmasked frames, reserved bits and opcodes, bad control frames) with 1002,
 answer pings and close frames, take frames in any chunking, and drop a client that never
-answers the close frame.
+answers the close frame. Each runs with the event loop reading the connections (the default)
+and with a greenlet per connection (a handler with ``nonblocking = False``).
 """
 
 import json
@@ -18,9 +19,18 @@ from rawws import RawWebSocket
 PATH = "/socket.io/?EIO=4&transport=websocket"
 
 
+# The event loop reads each connection (the handler never blocks), or a greenlet does.
+READERS = {"loop": (), "greenlet": ("--blocking-handler",)}
+
+
+@pytest.fixture(params=list(READERS))
+def reader(request):
+    return READERS[request.param]
+
+
 @pytest.fixture
-def server(start_server):
-    return start_server("engine_app", kind="gsio", shared=True)
+def server(start_server, reader):
+    return start_server("engine_app", *reader, kind="gsio", shared=True)
 
 
 def open_direct(server, **kwargs):
@@ -105,8 +115,8 @@ def test_protocol_errors_close_with_1002(server, wait_for, frame):
     assert wait_reason(server, wait_for, sid) == "transport error"
 
 
-def test_a_header_over_the_limit_is_refused_before_its_payload(start_server, wait_for):
-    small = start_server("engine_app", "--max-payload", "1000", kind="gsio", shared=True)
+def test_a_header_over_the_limit_is_refused_before_its_payload(start_server, reader, wait_for):
+    small = start_server("engine_app", "--max-payload", "1000", *reader, kind="gsio", shared=True)
     ws, sid = open_direct(small)
     # Announce 100 MB and send none of it: the server must not wait for (or buffer) it.
     ws.sock.sendall(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 100_000_000) + b"abcd")
