@@ -40,10 +40,10 @@ CLOSE_TIMEOUT = 3.0
 
 _RECV_SIZE = 65536
 # During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
-# queues are written once they hold this many frames per connection on average (plus a few):
-# 1 for the first write of a burst, so that the first frames leave early, then twice as many
-# each time up to the most, so that a long burst is written in batches.
-_BURST_FIRST = 1
+# queues are written once they hold this many frames per connection on average, plus
+# _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
+# clients get theirs at once), then 1, 2, 4, up to _BURST_MOST, so that a long burst is
+# written in batches of several frames per send().
 _BURST_MOST = 8
 _BURST_MIN = 64
 
@@ -72,7 +72,7 @@ class Flusher:
         self._dirty: list[NativeWebSocket] = []
         self._scheduled = False
         self._queued = 0
-        self._factor = _BURST_FIRST
+        self._factor = 0
 
     def add(self, ws: NativeWebSocket) -> None:
         """``ws`` queued its first frame since it was last written."""
@@ -87,11 +87,11 @@ class Flusher:
         self._queued += 1
         if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
             self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST)
+            self._factor = min(self._factor * 2, _BURST_MOST) or 1
 
     def _run(self) -> None:
         self._scheduled = False
-        self._factor = _BURST_FIRST  # the burst, if any, is over
+        self._factor = 0  # the burst, if any, is over
         self.flush()
 
     def flush(self) -> None:
