@@ -9,13 +9,15 @@ simple-websocket on plain pywsgi (to compare the backends).
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
 ``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
-``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim).
+``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim),
+``?types=1`` adds the most numerous kinds of tracked objects.
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import collections  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -68,15 +70,17 @@ def stats(environ, start_response):
     if "trim=1" in query:
         _malloc_trim()
     objects = gc.get_objects()
-    body = json.dumps(
-        {
-            "rss_kib": rss_kib(),
-            "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
-            "sessions": len(sio.engine.sockets),
-            "conns": len(sio.of("/").conns),
-            "objects": len(objects),
-        }
-    ).encode()
+    result = {
+        "rss_kib": rss_kib(),
+        "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
+        "sessions": len(sio.engine.sockets),
+        "conns": len(sio.of("/").conns),
+        "objects": len(objects),
+    }
+    if "types=1" in query:  # the most numerous kinds of tracked objects
+        counts = collections.Counter(type(o).__qualname__ for o in objects)
+        result["types"] = dict(counts.most_common(40))
+    body = json.dumps(result).encode()
     start_response(
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     )
