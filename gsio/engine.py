@@ -82,8 +82,10 @@ class EngineSocket:
         self.engine = engine
         self.session = session
         self._c = engine.concurrency
-        self._lock = self._c.lock()
-        self._wake = self._c.event()  # set when a waiting GET has something to take
+        # Guards the session's state; nothing blocks or yields while it is held.
+        self._lock = self._c.state_lock()
+        # Set when a waiting GET has something to take: polling sessions only.
+        self._wake: Any = self._c.event() if session.transport == "polling" else None
         self._timer: Any = None
         self.ws: Any = None  # the WebSocket backend once the session is on WebSocket
         self._writing = False
@@ -159,7 +161,8 @@ class EngineSocket:
         """Something was queued: wake the waiting GET, or make sure a WebSocket writer runs."""
         ws = self.ws
         if ws is None or self.session.state is State.UPGRADING:
-            self._wake.set()
+            if self._wake is not None:
+                self._wake.set()
             return
         if ws.buffered:  # it queues and never blocks: hand it everything now
             with self._lock:
@@ -276,7 +279,8 @@ class EngineSocket:
                 )
         if not linger:
             self.engine.forget(self)
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         if self.ws is not None:
             self._kick()
         log.debug("%s: closed (%s)", self.sid, self.session.close_reason)

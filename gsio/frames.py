@@ -97,6 +97,9 @@ def unmask(data: bytes, key: bytes) -> bytes:
     return (int.from_bytes(data, "little") ^ mask).to_bytes(n, "little")
 
 
+_NO_FRAGMENTS: list[bytes] = []  # never appended to: a continuation needs a message first
+
+
 class FrameReader:
     """Parses the frames a client sends.
 
@@ -123,22 +126,23 @@ class FrameReader:
     def __init__(self, max_payload: int, unmask: Callable[[bytes, bytes], bytes] = unmask) -> None:
         self.max_payload = max_payload
         self._unmask = unmask
-        self._chunks: list[bytes] = []  # what arrived but is not a complete frame yet
+        self._chunks: list[bytes] | None = None  # what arrived but is no complete frame yet
         self._have = 0  # their total length
         self._need = 2  # the length that can hold the next frame, as far as known
         self._frag_op = 0  # the opcode of the fragmented message under way, 0 if none
-        self._frags: list[bytes] = []
+        self._frags: list[bytes] = _NO_FRAGMENTS
         self._frag_size = 0
 
     def feed(self, data: bytes) -> list[Event]:
         """Take the next bytes from the client; returns the events they complete."""
-        if self._chunks:
-            self._chunks.append(data)
+        chunks = self._chunks
+        if chunks:
+            chunks.append(data)
             self._have += len(data)
             if self._have < self._need:
                 return []
-            data = b"".join(self._chunks)
-            self._chunks = []
+            data = b"".join(chunks)
+            self._chunks = None
         events: list[Event] = []
         pos = self._parse(data, events)
         rest = len(data) - pos
@@ -195,7 +199,7 @@ class FrameReader:
                     events.append(_message(opcode, payload))
                 else:
                     self._frag_op = opcode
-                    self._frags = [payload]
+                    self._frags = [payload]  # a new list: the idle reader shares an empty one
                     self._frag_size = length
             elif opcode == OP_CONTINUATION:
                 if not self._frag_op:
@@ -205,7 +209,7 @@ class FrameReader:
                 if b0 & 0x80:
                     events.append(_message(self._frag_op, b"".join(self._frags)))
                     self._frag_op = 0
-                    self._frags = []
+                    self._frags = _NO_FRAGMENTS
                     self._frag_size = 0
             elif opcode == OP_PING:
                 events.append(Ping(payload))

@@ -89,14 +89,27 @@ def read_headers(readline: Callable[[int], bytes]) -> Headers:
             raise ValueError("too many headers")
 
 
-class _Discarded:
-    """Stands for a request body that is not there any more (after a take-over)."""
+class _NoBody:
+    """The body of a taken-over request (``wsgi.input``, and pywsgi's reader of it): there is
+    none, and the connection's reader is the application's."""
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int = -1) -> bytes:
+        return b""
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> Any:
+        return iter(())
 
     def _discard(self) -> None:
         pass
 
 
-_DISCARDED = _Discarded()
+_NO_BODY = _NoBody()
 _NO_HEADERS = Headers([])
 _NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
@@ -177,9 +190,11 @@ class WSGIHandler(pywsgi.WSGIHandler):
         self.close_connection = True
         self.code = 101
         self._orig_status = "101 Switching Protocols"  # for the access log
-        # What the request was made of is not needed any more; the session may be long.
+        # What the request was made of is not needed any more; the session may be long, and
+        # its environ lives as long.
         self.headers = _NO_HEADERS
-        self.wsgi_input = _DISCARDED
+        self.wsgi_input = _NO_BODY
+        self.environ["wsgi.input"] = _NO_BODY
         return self.socket, self.rfile
 
     def process_result(self) -> None:

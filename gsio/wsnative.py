@@ -261,8 +261,8 @@ class NativeWebSocket:
         """From now on the event loop reads the connection and feeds ``esock`` (the engine's
         session): the request's greenlet may end, and the connection outlives it. False (and
         nothing changes) while a writer is busy with the socket."""
-        if self._writer is not None or self._broken or self._close_sent:
-            return False
+        if self._writer is not None or self._broken or self._close_sent or self._raw is None:
+            return False  # a busy writer, or TLS: the TLS state lives in the server's socket
         sock = self._sock
         early = b""
         if self._rfile is not None:
@@ -276,11 +276,11 @@ class NativeWebSocket:
             self._rfile = None
             sock.settimeout(None)
         # The WSGI server closes the socket it handed over once the request ends: keep the
-        # connection in a socket object of our own.
+        # connection in a socket object of our own, a plain (non-blocking) one: the loop's
+        # watcher waits for it, and a writer, when there is one, waits with wait_write.
         family, kind, proto = sock.family, sock.type, sock.proto
-        own = type(sock)(family, kind, proto, fileno=sock.detach())
-        self._sock = own
-        self._raw = own._sock
+        own = type(self._raw)(family, kind, proto, sock.detach())
+        self._sock = self._raw = own
         self._wait_read = None
         self._esock = esock
         self._watch = self._c.watch_read(own.fileno(), self._on_readable)
@@ -410,11 +410,20 @@ class NativeWebSocket:
     def _drain(self) -> None:
         """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
         out = self._out
+        raw = self._raw
         try:
             while out:
                 data = out[0] if len(out) == 1 else b"".join(out)
                 out.clear()
-                self._sock.sendall(data)
+                if raw is None:
+                    self._sock.sendall(data)
+                    continue
+                view = memoryview(data)
+                while view:
+                    try:
+                        view = view[raw.send(view) :]
+                    except BlockingIOError:
+                        self._c.wait_write(raw.fileno())
         except OSError as exc:
             self._lost(exc)
         finally:
