@@ -198,8 +198,18 @@ class WSGIHandler(pywsgi.WSGIHandler):
         return self.socket, self.rfile
 
     def process_result(self) -> None:
-        if not self._taken:
-            super().process_result()
+        if self._taken:
+            return
+        result = self.result
+        if type(result) is list and self.status and not self.headers_sent and self.code != 304:
+            # The common case (gsio's responses, most frameworks'): a list of bytes, written
+            # with the headers in one send() instead of a write() per chunk.
+            body = result[0] if len(result) == 1 else b"".join(result)
+            if body and self.code == 204:
+                raise self.ApplicationError("The 204 response must have no body")
+            self._write_with_headers(body)
+            return
+        super().process_result()
 
     def log_request(self) -> None:
         if not isinstance(self.server.log, _NOOP_LOG):
