@@ -116,14 +116,13 @@ class GreenQueue:
     Getters are woken from the event loop, in order, as gevent's queue does it.
     """
 
-    __slots__ = ("_items", "_head", "_getters", "_loop", "_scheduled", "_waiter", "_timeout")
+    __slots__ = ("_items", "_head", "_getters", "_loop", "_waiter", "_timeout")
 
     def __init__(self, loop: Any, waiter: Callable[[], Any], timeout: Any) -> None:
         self._items: list[Any] = []
         self._head = 0  # items before this index were taken
         self._getters: list[Any] = []  # the Waiter of each greenlet waiting in get()
         self._loop = loop
-        self._scheduled = False
         self._waiter = waiter
         self._timeout = timeout
 
@@ -132,16 +131,12 @@ class GreenQueue:
 
     def put(self, item: Any) -> None:
         self._items.append(item)
-        if self._getters and not self._scheduled:
-            self._scheduled = True
-            self._loop.run_callback(self._wake)
-
-    def _wake(self) -> None:
-        # In the event loop: switch to each waiting getter while there are items for them.
-        self._scheduled = False
-        while self._getters and self._head < len(self._items):
-            waiter = self._getters.pop(0)
-            waiter.switch(waiter)
+        getters = self._getters
+        if getters:
+            # The first waiting getter resumes from the event loop. If it has timed out by
+            # then, the item waits for the next get().
+            waiter = getters.pop(0)
+            self._loop.run_callback(waiter.switch, waiter)
 
     def get(self, timeout: float | None = None) -> Any:
         while True:

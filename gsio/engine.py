@@ -22,6 +22,7 @@ from gsio import concurrency
 from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
+from gsio.frames import text_frame as _text_frame
 from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
 from gsio.wsnative import message_frame as _frame_of
 
@@ -128,12 +129,18 @@ class EngineSocket:
         ``volatile``, nothing is sent to a client that has a backlog or is upgrading.
         """
         ws = self.ws
-        if ws is not None and ws.buffered and self._direct() and self._c.in_home_thread():
+        session = self.session
+        if (
+            ws is not None
+            and ws.buffered
+            and session.state is State.OPEN
+            and not session.outbound
+            and self._c.in_home_thread()
+        ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)
             if volatile and ws.backlog:
                 return False
             ws.send_frames(self.engine.frames_of(parts))
             return True
-        session = self.session
         if volatile and (
             session.outbound
             or session.state is not State.OPEN
@@ -387,7 +394,10 @@ class Engine:
         framed = self._framed
         if framed[0] is parts:
             return framed[1]
-        data = b"".join([_frame_of("4" + p if type(p) is str else p) for p in parts])
+        if len(parts) == 1 and type(parts[0]) is str:
+            data = _text_frame("4" + parts[0])  # an event or ack without attachments
+        else:
+            data = b"".join([_frame_of("4" + p if type(p) is str else p) for p in parts])
         self._framed = (parts, data)
         return data
 

@@ -267,9 +267,16 @@ def frame(opcode: int, payload: bytes) -> bytes:
     return head + payload
 
 
+_SHORT_TEXT = _SHORT_HEADERS[OP_TEXT]
+
+
 def text_frame(text: str) -> bytes:
     """A text frame holding ``text``."""
-    return frame(OP_TEXT, text.encode("utf-8"))
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        return _SHORT_TEXT[n] + payload
+    return frame(OP_TEXT, payload)
 
 
 def close_frame(code: int = 1000, reason: str = "") -> bytes:
