@@ -17,8 +17,11 @@ The environ is what pywsgi builds; only the parsing under it is new.
 
 from __future__ import annotations
 
+import functools
+import io
 import time
 from typing import Any, Callable
+from urllib.parse import unquote
 
 from gevent import pywsgi
 
@@ -114,6 +117,16 @@ _NO_HEADERS = Headers([])
 _NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
 _date = [0, b""]  # the Date header's value, made once a second
+_unquote_latin1 = functools.partial(unquote, encoding="latin-1")
+
+
+def _plain_gevent_socket(sock: Any) -> bool:
+    return (
+        hasattr(sock, "_sock")
+        and hasattr(sock, "_wait")
+        and hasattr(sock, "_read_event")
+        and not hasattr(sock, "_sslobj")
+    )
 
 
 def _http_date(now: float) -> bytes:
@@ -124,10 +137,86 @@ def _http_date(now: float) -> bytes:
     return _date[1]  # type: ignore[return-value]
 
 
+class SocketReader(io.RawIOBase):
+    """The raw stream under the handler's buffered reader: gevent's socket ``recv_into``, except
+    that when the last read emptied the socket it waits until the socket is readable before
+    reading. Between the requests of a keep-alive connection the next one is never there yet,
+    and gevent's ``recv_into`` would first fail with EAGAIN: a wasted system call per request.
+    With the socket's timeout at 0 it never waits (``None``: nothing to read)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._raw = sock._sock
+        self._wait_read = functools.partial(sock._wait, sock._read_event)
+        self._drained = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        raw = self._raw
+        if self._drained and self._sock.timeout != 0.0:
+            self._wait_read()
+        while True:
+            try:
+                n: int = raw.recv_into(buffer)
+            except BlockingIOError:
+                if self._sock.timeout == 0.0:
+                    return None
+                self._wait_read()
+                continue
+            self._drained = n < len(buffer)
+            return n
+
+
 class WSGIHandler(pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None and _plain_gevent_socket(sock):
+            rfile = io.BufferedReader(SocketReader(sock), 8192)
+        super().__init__(sock, address, server, rfile)
+
+    def get_environ(self) -> dict:
+        # pywsgi's, with less done per request: what a long-polling server does most.
+        env = self.server.get_environ()
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        path, _, query = self.path.partition("?")
+        env["PATH_INFO"] = _unquote_latin1(path) if "%" in path else path
+        env["QUERY_STRING"] = query
+        headers = self.headers
+        content_type = headers.typeheader
+        if content_type is not None:
+            env["CONTENT_TYPE"] = content_type
+        length = headers.get("content-length")
+        if length:
+            env["CONTENT_LENGTH"] = length
+        env["SERVER_PROTOCOL"] = self.request_version
+        address = self.client_address
+        if isinstance(address, tuple):
+            env["REMOTE_ADDR"] = str(address[0])
+            env["REMOTE_PORT"] = str(address[1])
+        for key, value in self._headers():
+            if key in env:
+                env[key] += ("; " if "COOKIE" in key else ",") + value
+            else:
+                env[key] = value
+        sock = self.socket if env.get("HTTP_EXPECT") == "100-continue" else None
+        chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        # An upgrade request's stream is unbounded: wsgi.input is the reader itself (as pywsgi).
+        handling_reads = not (
+            env.get("HTTP_CONNECTION", "").lower() == "upgrade"
+            or env.get("HTTP_UPGRADE", "").lower() == "websocket"
+        )
+        self.wsgi_input = pywsgi.Input(
+            self.rfile, self.content_length, socket=sock, chunked_input=chunked
+        )
+        env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
+        env["wsgi.input_terminated"] = handling_reads
+        return env
 
     def _check_http_version(self) -> bool:
         return self.request_version in _VERSIONS or bool(super()._check_http_version())
