@@ -238,13 +238,14 @@ class EngineSocket:
 
     def receive_frame(self, frame: Data) -> None:
         """Feed one WebSocket frame's payload (an Engine.IO packet) to the session."""
-        if type(frame) is str:
-            if frame[:1] == "4" and self.session.state is State.OPEN:
-                self.engine.handler.on_message(self, frame[1:])  # the common case, made short
+        if self.session.state is _OPEN:
+            if type(frame) is str:
+                if frame[:1] == "4":
+                    self.engine.handler.on_message(self, frame[1:])  # the common case
+                    return
+            else:
+                self.engine.handler.on_message(self, frame)  # a binary message
                 return
-        elif self.session.state is State.OPEN:
-            self.engine.handler.on_message(self, frame)  # a binary message
-            return
         self.receive_packets((decode(frame),))
 
     def receive_packets(self, packets: Sequence[Packet]) -> None:
@@ -295,6 +296,9 @@ class EngineSocket:
             self.engine.handler.on_close(self, self.session.close_reason or reason)
         except Exception:
             log.exception("%s: on_close handler failed", self.sid)
+
+
+_OPEN = State.OPEN
 
 
 def _default_sid() -> str:

@@ -80,7 +80,10 @@ class Flusher:
         if not self._scheduled:
             self._scheduled = True
             self._c.call_soon(self._run)
-        self.more()
+        self._queued += 1
+        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
+            self.flush()
+            self._factor = min(self._factor * 2, _BURST_MOST) or 1
 
     def more(self) -> None:
         """One more frame queued."""
@@ -304,7 +307,20 @@ class NativeWebSocket:
         except OSError:
             data = b""
         try:
+            if data and not self._close_sent:
+                # The common case, made short: messages, parsed and handed to the engine.
+                events = self._reader.feed(data)
+                if len(events) == 1 and type(events[0]) is str:
+                    self._esock.receive_frame(events[0])
+                    return
+                self._dispatch(events)
+                return
             self._on_data(data)
+        except frames.FrameError as exc:
+            self._refuse(exc)
+        except ProtocolError as exc:
+            log.info("%s: %s; closing the session", self._esock.sid, exc.message)
+            self._esock.terminate(exc.reason, notify_client=True)
         except Exception:  # a bug: the session ends, the loop goes on
             log.exception("%s: websocket reader failed", self._esock.sid)
             self._esock.terminate("transport error", notify_client=True)
@@ -320,11 +336,16 @@ class NativeWebSocket:
         try:
             events = self._reader.feed(data)
         except frames.FrameError as exc:
-            self.close(exc.close_code)
-            log.info("%s: %s; closing the session", esock.sid, exc.message)
-            esock.terminate(exc.reason, notify_client=exc.close_code != 1009)
-            return  # then the client's close frame, the end of the stream, or the close timer
+            self._refuse(exc)
+            return
         self._dispatch(events)
+
+    def _refuse(self, exc: frames.FrameError) -> None:
+        """A frame the protocol does not allow: close with its code and end the session; then
+        the client's close frame, the end of the stream, or the close timer ends the rest."""
+        self.close(exc.close_code)
+        log.info("%s: %s; closing the session", self._esock.sid, exc.message)
+        self._esock.terminate(exc.reason, notify_client=exc.close_code != 1009)
 
     def _dispatch(self, events: list[Any]) -> None:
         esock = self._esock
