@@ -4,7 +4,8 @@ Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
-simple-websocket on plain pywsgi (to compare the backends).
+simple-websocket on plain pywsgi (to compare the backends). Under gunicorn, the app is
+``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
@@ -87,6 +88,9 @@ def stats(environ, start_response):
     return [body]
 
 
+# For gunicorn: gunicorn -k gsio.gunicorn.GeventWorker -w 1 --chdir benchmarks contract_server:app
+app = gsio.WSGIApp(sio, stats)
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
@@ -95,4 +99,4 @@ if __name__ == "__main__":
         websocket = "gevent-websocket"
     elif "--simple-websocket" in sys.argv:
         websocket = False
-    gsio.serve(gsio.WSGIApp(sio, stats), "127.0.0.1", port, websocket=websocket)
+    gsio.serve(app, "127.0.0.1", port, websocket=websocket)

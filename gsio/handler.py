@@ -36,12 +36,12 @@ class Headers:
     """The request's headers, with the part of ``http.client.HTTPMessage``'s interface that
     pywsgi uses (``get``, ``getheader``, ``typeheader``, ``headers``, ``status``)."""
 
-    __slots__ = ("items", "_first")
+    __slots__ = ("_items", "_first")
 
     status = ""
 
     def __init__(self, items: list[tuple[str, str]]) -> None:
-        self.items = items  # (name as sent, value stripped), in order
+        self._items = items  # (name as sent, value stripped), in order
         first: dict[str, str] = {}
         for name, value in items:
             first.setdefault(name.lower(), value)
@@ -57,7 +57,7 @@ class Headers:
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()
-        self.items = [(k, v) for k, v in self.items if k.lower() != lower]
+        self._items = [(k, v) for k, v in self._items if k.lower() != lower]
         self._first.pop(lower, None)
 
     @property
@@ -66,7 +66,11 @@ class Headers:
 
     @property
     def headers(self) -> list[str]:
-        return [f"{name}: {value}\r\n" for name, value in self.items]
+        return [f"{name}: {value}\r\n" for name, value in self._items]
+
+    def items(self) -> list[tuple[str, str]]:
+        """(name, value) pairs in the order received (gunicorn's access log reads them)."""
+        return self._items
 
 
 def read_headers(readline: Callable[[int], bytes]) -> Headers:
@@ -252,7 +256,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
     def _headers(self) -> Any:
         # pywsgi's environ keys: HTTP_<NAME>, names with "_" left out (they could pass for a
         # header with "-"), Content-Type and Content-Length under their own keys only.
-        for name, value in self.headers.items:
+        for name, value in self.headers._items:
             if "_" in name:
                 continue
             key = name.upper().replace("-", "_")
@@ -278,7 +282,8 @@ class WSGIHandler(pywsgi.WSGIHandler):
         self._taken = True
         self.close_connection = True
         self.code = 101
-        self._orig_status = "101 Switching Protocols"  # for the access log
+        self.status = b"101 Switching Protocols"  # for the access log
+        self._orig_status = "101 Switching Protocols"
         # What the request was made of is not needed any more; the session may be long, and
         # its environ lives as long.
         self.headers = _NO_HEADERS
