@@ -1,17 +1,30 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
-Usage: python benchmarks/contract_server.py PORT [--simple-websocket]
+Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
 
---simple-websocket serves WebSocket with simple-websocket on plain pywsgi instead of
-gevent-websocket's handler (to compare the two backends).
+By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
+--gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
+simple-websocket on plain pywsgi (to compare the backends). Under gunicorn, the app is
+``contract_server:app``.
+
+Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
+``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
+``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
+``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim),
+``?types=1`` adds the most numerous kinds of tracked objects.
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
+import collections  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
+
+import greenlet  # noqa: E402
 
 import gsio  # noqa: E402
 
@@ -30,7 +43,60 @@ def broadcast(conn, count, payload):
     return count
 
 
+def rss_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _malloc_trim():
+    """Give the C heap's free memory back to the system (glibc), as RSS would show it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def stats(environ, start_response):
+    if environ.get("PATH_INFO") != "/stats":
+        start_response("404 Not Found", [("Content-Length", "0")])
+        return [b""]
+    query = environ.get("QUERY_STRING", "")
+    if "gc=1" in query:
+        gc.collect()
+    if "trim=1" in query:
+        _malloc_trim()
+    objects = gc.get_objects()
+    result = {
+        "rss_kib": rss_kib(),
+        "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
+        "sessions": len(sio.engine.sockets),
+        "conns": len(sio.of("/").conns),
+        "objects": len(objects),
+    }
+    if "types=1" in query:  # the most numerous kinds of tracked objects
+        counts = collections.Counter(type(o).__qualname__ for o in objects)
+        result["types"] = dict(counts.most_common(40))
+    body = json.dumps(result).encode()
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+# For gunicorn: gunicorn -k gsio.gunicorn.GeventWorker -w 1 --chdir benchmarks contract_server:app
+app = gsio.WSGIApp(sio, stats)
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
-    gsio.serve(sio, "127.0.0.1", port, websocket="--simple-websocket" not in sys.argv)
+    websocket = True
+    if "--gevent-websocket" in sys.argv:
+        websocket = "gevent-websocket"
+    elif "--simple-websocket" in sys.argv:
+        websocket = False
+    gsio.serve(app, "127.0.0.1", port, websocket=websocket)

@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gsio.conn import Conn, Message
-from gsio.engineio.session import State
 from gsio.exceptions import ProtocolError
 from gsio.socketio.packet import Decoder, Packet, PacketType
 
@@ -55,14 +54,10 @@ class Client:
         return self.send_parts(self.server.encode(packet))
 
     def send_parts(self, parts: list, volatile: bool = False) -> bool:
-        """Send an encoded packet (text, then its attachments)."""
-        esock = self.esock
-        if volatile and (esock.session.outbound or esock.session.state is not State.OPEN):
-            return False
-        sent = True
-        for part in parts:
-            sent = esock.send(part) and sent
-        return sent
+        """Send an encoded packet (text, then its attachments). A broadcast hands the same
+        ``parts`` to every recipient, unchanged: on WebSocket it is framed once for all.
+        ``volatile``: not sent to a client with a backlog or in the middle of an upgrade."""
+        return self.esock.send_parts(parts, volatile)
 
     def close(self, reason: str = "forced server close") -> None:
         """Close the Engine.IO connection (every namespace of it)."""

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from gsio import concurrency
-from gsio.engineio.packet import CLOSE, Packet, PacketType, encode
+from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
+from gsio.frames import text_frame as _text_frame
 from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
+from gsio.wsnative import message_frame as _frame_of
 
 __all__ = ["Engine", "EngineHandler", "EngineSocket"]
 
@@ -35,8 +37,15 @@ class EngineHandler:
     """What an :class:`Engine` calls. Override what you need; each method must return quickly.
 
     ``on_message`` is called in the order the client sent, from the request or reader that
-    received it: hand long work to another greenlet or thread.
+    received it, which under gsio's own WebSocket layer is the event loop itself: it must not
+    block (no I/O, no sleep, no waiting for other greenlets). Hand long work to another
+    greenlet or thread; a handler that must block sets :attr:`nonblocking` to False.
     """
+
+    #: ``on_open``/``on_message``/``on_close`` never block, so gsio's WebSocket layer may call
+    #: them from the event loop and keep no reader greenlet per connection. False: each
+    #: WebSocket connection keeps a greenlet that reads it and calls the handler.
+    nonblocking = True
 
     def on_open(self, socket: EngineSocket) -> None:
         """A session opened (the handshake was answered or is about to be)."""
@@ -74,8 +83,10 @@ class EngineSocket:
         self.engine = engine
         self.session = session
         self._c = engine.concurrency
-        self._lock = self._c.lock()
-        self._wake = self._c.event()  # set when a waiting GET has something to take
+        # Guards the session's state; nothing blocks or yields while it is held.
+        self._lock = self._c.state_lock()
+        # Set when a waiting GET has something to take: polling sessions only.
+        self._wake: Any = self._c.event() if session.transport == "polling" else None
         self._timer: Any = None
         self.ws: Any = None  # the WebSocket backend once the session is on WebSocket
         self._writing = False
@@ -100,11 +111,52 @@ class EngineSocket:
             # An OS thread under gevent: gevent's objects belong to the hub's thread.
             self._c.call_soon_threadsafe(lambda: self.send_packet(packet))
             return not self.closed
+        ws = self.ws
+        if ws is not None and ws.buffered and self._direct():
+            ws.send_frames(_frame_of(encode(packet)))
+            return True
         with self._lock:
             if not self.session.send(packet):
                 return False
         self._kick()
         return True
+
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
+        """Send messages in order: an encoded Socket.IO packet (its text, then its attachments).
+
+        The same ``parts`` object may be passed for many sockets (a broadcast) and must not
+        change afterwards: on WebSocket its frames are made once for all of them. With
+        ``volatile``, nothing is sent to a client that has a backlog or is upgrading.
+        """
+        ws = self.ws
+        session = self.session
+        if (
+            ws is not None
+            and ws.buffered
+            and session.state is State.OPEN
+            and not session.outbound
+            and self._c.in_home_thread()
+        ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)
+            if volatile and ws.backlog:
+                return False
+            ws.send_frames(self.engine.frames_of(parts))
+            return True
+        if volatile and (
+            session.outbound
+            or session.state is not State.OPEN
+            or (ws is not None and ws.buffered and ws.backlog)
+        ):
+            return False
+        sent = True
+        for part in parts:
+            sent = self.send(part) and sent
+        return sent
+
+    def _direct(self) -> bool:
+        """Whether a message may go straight to a buffered WebSocket: the session is open on
+        it and nothing waits in the session's queue (it would have to go first)."""
+        session = self.session
+        return session.state is State.OPEN and not session.outbound
 
     def close(self, reason: str = "forced close") -> None:
         """Close the session from the server side: the client receives a CLOSE packet."""
@@ -114,8 +166,18 @@ class EngineSocket:
 
     def _kick(self) -> None:
         """Something was queued: wake the waiting GET, or make sure a WebSocket writer runs."""
-        if self.ws is None or self.session.state is State.UPGRADING:
-            self._wake.set()
+        ws = self.ws
+        if ws is None or self.session.state is State.UPGRADING:
+            if self._wake is not None:
+                self._wake.set()
+            return
+        if ws.buffered:  # it queues and never blocks: hand it everything now
+            with self._lock:
+                packets = self.session.take_outbound()
+            if packets:
+                ws.send_frames(b"".join([_frame_of(encode(packet)) for packet in packets]))
+            if self.session.state is State.CLOSED:
+                ws.close()
             return
         with self._lock:
             if self._writing:
@@ -174,6 +236,18 @@ class EngineSocket:
             self._kick()
         self._arm_timer()
 
+    def receive_frame(self, frame: Data) -> None:
+        """Feed one WebSocket frame's payload (an Engine.IO packet) to the session."""
+        if self.session.state is _OPEN:
+            if type(frame) is str:
+                if frame[:1] == "4":
+                    self.engine.handler.on_message(self, frame[1:])  # the common case
+                    return
+            else:
+                self.engine.handler.on_message(self, frame)  # a binary message
+                return
+        self.receive_packets((decode(frame),))
+
     def receive_packets(self, packets: Sequence[Packet]) -> None:
         """Feed packets from the client to the session; messages go to the handler."""
         handler = self.engine.handler
@@ -213,7 +287,8 @@ class EngineSocket:
                 )
         if not linger:
             self.engine.forget(self)
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         if self.ws is not None:
             self._kick()
         log.debug("%s: closed (%s)", self.sid, self.session.close_reason)
@@ -221,6 +296,9 @@ class EngineSocket:
             self.engine.handler.on_close(self, self.session.close_reason or reason)
         except Exception:
             log.exception("%s: on_close handler failed", self.sid)
+
+
+_OPEN = State.OPEN
 
 
 def _default_sid() -> str:
@@ -251,8 +329,9 @@ class Engine:
     :param http_compression: gzip or deflate polling responses the client accepts compressed.
     :param compression_threshold: the smallest polling response compressed, in bytes (1024).
     :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.concurrency`).
-    :param websocket: the WebSocket backend: None picks gevent-websocket's ``wsgi.websocket``
-        when the server provides it and simple-websocket otherwise; ``"simple-websocket"``
+    :param websocket: the WebSocket backend: None picks gsio's own frame layer under gsio's
+        pywsgi handler (``gsio.serve``), gevent-websocket's ``wsgi.websocket`` when the server
+        provides it, and simple-websocket otherwise; ``"simple-websocket"``
         forces the latter.
     """
 
@@ -304,6 +383,7 @@ class Engine:
         self.websocket = websocket
         self.sockets: dict[str, EngineSocket] = {}
         self._concurrency: concurrency.Concurrency | None = None
+        self._framed: tuple[Any, bytes] = (None, b"")  # the last parts framed, and their frames
 
     @property
     def concurrency(self) -> concurrency.Concurrency:
@@ -311,6 +391,19 @@ class Engine:
         if self._concurrency is None:
             self._concurrency = concurrency.select(self.async_mode)
         return self._concurrency
+
+    def frames_of(self, parts: Sequence[Data]) -> bytes:
+        """The WebSocket frames of these Engine.IO messages, made once for a broadcast: the
+        same ``parts`` object is handed over for every recipient."""
+        framed = self._framed
+        if framed[0] is parts:
+            return framed[1]
+        if len(parts) == 1 and type(parts[0]) is str:
+            data = _text_frame("4" + parts[0])  # an event or ack without attachments
+        else:
+            data = b"".join([_frame_of("4" + p if type(p) is str else p) for p in parts])
+        self._framed = (parts, data)
+        return data
 
     def forget(self, socket: EngineSocket) -> None:
         if self.sockets.get(socket.sid) is socket:

@@ -1,8 +1,13 @@
-"""A gunicorn worker class for gsio::
+"""gunicorn worker classes for gsio::
 
+    gunicorn -k gsio.gunicorn.GeventWorker -w 1 module:app
     gunicorn -k gsio.gunicorn.GeventWebSocketWorker -w 1 module:app
 
-It is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
+:class:`GeventWorker` is gunicorn's gevent pywsgi worker (``gevent_pywsgi``) with gsio's request
+handler (:mod:`gsio.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
+fastest way to serve gsio on gunicorn. gunicorn's access log and environ keys are kept.
+
+:class:`GeventWebSocketWorker` is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
 gevent's pywsgi with gevent-websocket's handler, the fastest way to serve gsio on gunicorn),
 with what :func:`gsio.serve` adds to that same server:
 
@@ -22,11 +27,22 @@ import logging
 from typing import Any
 
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
-from gunicorn.workers.ggevent import PyWSGIServer
+from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
+from gsio.handler import WSGIHandler
 from gsio.wsgi import find_wsgi_app, refused_upgrade
 
-__all__ = ["GeventWebSocketWorker"]
+__all__ = ["GeventWorker", "GeventWebSocketWorker"]
+
+
+class _Handler(PyWSGIHandler, WSGIHandler):
+    """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's."""
+
+
+class GeventWorker(GeventPyWSGIWorker):
+    """gunicorn's gevent pywsgi worker with gsio's handler and WebSocket layer."""
+
+    wsgi_handler = _Handler
 
 
 class _Server(PyWSGIServer):

@@ -34,6 +34,30 @@ from gsio.socketio.packet import Decoder, Packet, PacketType, encode
 __all__ = ["TestClient", "ReceivedEvent"]
 
 
+_client_class: Any = None
+
+
+def websocket_client(url: str, **kwargs: Any) -> Any:
+    """``simple_websocket.Client.connect(url, **kwargs)``, reading the frames that came with the
+    handshake's answer.
+
+    simple-websocket's client hands wsproto the first bytes it reads, takes the handshake's
+    answer out and leaves anything after it (the Engine.IO OPEN, when the server is quick)
+    unread until more data arrives: the client would wait for a packet it already has.
+    """
+    global _client_class
+    if _client_class is None:
+        import simple_websocket
+
+        class Client(simple_websocket.Client):
+            def handshake(self) -> None:
+                super().handshake()
+                self.connected = self._handle_events()
+
+        _client_class = Client
+    return _client_class.connect(url, **kwargs)
+
+
 class ReceivedEvent:
     """An event the server sent: ``namespace``, ``name``, ``args``; :meth:`reply` acks it."""
 
@@ -74,14 +98,12 @@ class TestClient:
         path: str = "/socket.io/",
         timeout: float = 5.0,
     ) -> None:
-        import simple_websocket
-
         self.timeout = timeout
         self._server: Any = None
         url = target if isinstance(target, str) else self._serve(target)
         base = url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         params = urlencode({**(query or {}), "EIO": "4", "transport": "websocket"})
-        self._ws = simple_websocket.Client.connect(f"{base}{path}?{params}", headers=headers)
+        self._ws = websocket_client(f"{base}{path}?{params}", headers=headers)
         self._decoder = Decoder(max_attachments=1000)
         self._events: dict[str, queue.Queue] = {}
         self._connects: dict[str, queue.Queue] = {}

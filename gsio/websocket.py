@@ -1,4 +1,4 @@
-"""The WebSocket transport: direct sessions, the upgrade from polling, and two backends.
+"""The WebSocket transport: direct sessions, the upgrade from polling, and three backends.
 
 A backend is anything with this small interface:
 
@@ -7,10 +7,14 @@ A backend is anything with this small interface:
 - ``send(data: str | bytes)``: one text or binary message; raises ``OSError`` when the peer is gone.
 - ``close(code=1000)``: idempotent, never raises.
 - ``finish(start_response)``: what the WSGI app returns once the session is over.
+- ``buffered``: True if ``send()`` only queues (it never blocks); the engine then writes to it
+  directly, and it also has ``send_frames(data)`` (ready-made frames) and ``backlog``.
 
-:class:`GeventWebSocket` wraps gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its
-gunicorn worker); :class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from
-any other WSGI server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
+:class:`~gsio.wsnative.NativeWebSocket` is gsio's own, on the socket that gsio's pywsgi handler
+hands over (``gsio.serve``, ``gsio serve``): the fastest. :class:`GeventWebSocket` wraps
+gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its gunicorn worker);
+:class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from any other WSGI
+server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import socket as socketlib
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from gsio.engineio.packet import decode, encode
+from gsio import frames
+from gsio.engineio.packet import encode
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.http import Response
 
@@ -37,6 +42,8 @@ Data = Union[str, bytes]
 class GeventWebSocket:
     """gevent-websocket's ``wsgi.websocket``, read frame by frame so that nothing over
     ``max_payload`` is ever buffered."""
+
+    buffered = False
 
     def __init__(self, ws: Any, max_payload: int) -> None:
         from geventwebsocket.exceptions import ProtocolError as FrameError
@@ -132,6 +139,8 @@ class GeventWebSocket:
 
 class SimpleWebSocket:
     """simple-websocket's server on the raw socket the WSGI server gives up."""
+
+    buffered = False
 
     def __init__(self, environ: dict, engine: Engine) -> None:
         import simple_websocket
@@ -280,6 +289,9 @@ def _nodelay(sock: Any) -> None:
 
 def _accept(engine: Engine, environ: dict) -> Any | None:
     """The backend for this request, or None when it is not a WebSocket request we can take."""
+    take_over = environ.get("gsio.websocket")
+    if take_over is not None and engine.websocket != "simple-websocket":
+        return _native(engine, environ, take_over)
     ws = environ.get("wsgi.websocket")
     if ws is not None and engine.websocket != "simple-websocket":
         return GeventWebSocket(ws, engine.max_payload)
@@ -294,6 +306,24 @@ def _accept(engine: Engine, environ: dict) -> Any | None:
         return None
 
 
+def _native(engine: Engine, environ: dict, take_over: Callable[[], tuple]) -> Any | None:
+    from gsio.wsnative import NativeWebSocket
+
+    try:
+        answer = frames.handshake_answer(
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("HTTP_UPGRADE", ""),
+            environ.get("HTTP_CONNECTION", ""),
+            environ.get("HTTP_SEC_WEBSOCKET_KEY", ""),
+            environ.get("HTTP_SEC_WEBSOCKET_VERSION", ""),
+        )
+    except ProtocolError as exc:
+        log.info("websocket handshake refused: %s", exc.message)
+        return None
+    sock, rfile = take_over()
+    return NativeWebSocket(sock, rfile, engine, answer)
+
+
 def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | None) -> Any:
     """Serve a WebSocket request: a new session, or the upgrade of a polling one."""
     ws = _accept(engine, environ)
@@ -302,38 +332,40 @@ def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | N
             "400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "11")]
         )
         return [b"Bad Request"]
+    in_loop = False  # the event loop reads the connection from now on: it outlives the request
     try:
         if sid is None:
-            _serve_direct(engine, ws, environ)
+            in_loop = _serve_direct(engine, ws, environ)
         else:
             socket = engine.sockets.get(sid)
             if socket is not None:
-                _serve_upgrade(engine, socket, ws)
+                in_loop = _serve_upgrade(engine, socket, ws)
     except Exception:
         log.exception("websocket session failed")
     finally:
-        ws.close()
+        if not in_loop:
+            ws.close()
     return ws.finish(start_response)
 
 
-def _serve_direct(engine: Engine, ws: Any, environ: dict) -> None:
+def _serve_direct(engine: Engine, ws: Any, environ: dict) -> bool:
     socket = engine.open_session("websocket", environ)
     try:
         ws.send(encode(socket.session.open_packet()))  # the OPEN comes before anything else
     except OSError:
         socket.terminate("transport close")
-        return
+        return False
     socket.ws = ws
     engine.handler.on_open(socket)
     socket.start_heartbeat()
-    _read_loop(socket, ws)
+    return _read_loop(socket, ws)
 
 
-def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
+def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> bool:
     session = socket.session
     if session.transport != "polling" or not session.upgrades or socket.closed:
         log.info("%s: refused a second websocket", socket.sid)
-        return
+        return False
     c = engine.concurrency
 
     def timed_out() -> None:
@@ -350,19 +382,19 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
     timer = c.call_later(engine.upgrade_timeout, lambda: c.spawn(timed_out))
     try:
         if ws.receive() != "2probe":
-            return
+            return False
         try:
             with socket._lock:
                 answer = session.start_upgrade()
         except ProtocolError as exc:
             log.info("%s: %s", socket.sid, exc.message)
-            return
+            return False
         ws.send(encode(answer))
         socket._wake.set()  # the pending GET ends with a NOOP so that the client can pause
         if ws.receive() != "5":
             with socket._lock:
                 session.abort_upgrade()
-            return
+            return False
         with socket._lock:
             session.finish_upgrade()
             socket.ws = ws
@@ -370,23 +402,31 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> None:
         log.info("%s: upgrade failed: %r", socket.sid, exc)
         with socket._lock:
             session.abort_upgrade()
-        return
+        return False
     finally:
         timer.cancel()
     socket._kick()  # what was queued while upgrading goes out first, in order
-    _read_loop(socket, ws)
+    return _read_loop(socket, ws)
 
 
-def _read_loop(socket: EngineSocket, ws: Any) -> None:
+def _read_loop(socket: EngineSocket, ws: Any) -> bool:
+    """Read the session's messages until it ends; True if the event loop reads them instead
+    (a backend that can, and a handler that never blocks): the request may end at once."""
+    in_loop = ws.buffered and getattr(socket.engine.handler, "nonblocking", False)
+    if in_loop and ws.read_in_loop(socket):
+        return True
+    receive = ws.receive
+    receive_frame = socket.receive_frame
     while not socket.closed:
         try:
-            frame = ws.receive()
+            frame = receive()
             if frame is None:
                 socket.terminate("transport close")
                 break
-            socket.receive_packets((decode(frame),))
+            receive_frame(frame)
         except ProtocolError as exc:
             log.info("%s: %s; closing the session", socket.sid, exc.message)
             socket.terminate(exc.reason, notify_client=not isinstance(exc, PayloadTooLarge))
             break
     socket.join_writer()
+    return False

@@ -76,29 +76,38 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 5000,
     *,
-    websocket: bool = True,
+    websocket: bool | str = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
 ) -> Any:
     """A gevent pywsgi server for ``app`` (a Server, an Engine or a WSGI app), not started yet:
     call ``serve_forever()`` or ``start()`` on it. :func:`serve` is this, served forever.
 
-    :param websocket: True to use gevent-websocket's handler (the fast path); False to serve
-        WebSocket with simple-websocket on the plain pywsgi handler.
+    :param websocket: how WebSocket is served. True (or ``"gsio"``): gsio's own handler and
+        frame layer, the fastest (:mod:`gsio.handler`, :mod:`gsio.wsnative`);
+        ``"gevent-websocket"``: gevent-websocket's handler; False: pywsgi's plain handler,
+        WebSocket through simple-websocket.
     :param access_log: a file-like object for pywsgi's access log (default: none).
     :param listener: an already bound socket to serve on instead of ``(host, port)``.
     """
     from gevent import pywsgi
 
+    if websocket not in (True, False, "gsio", "gevent-websocket"):
+        raise ValueError("websocket must be True, False, 'gsio' or 'gevent-websocket'")
     wsgi = as_wsgi(app)
     engine = getattr(wsgi, "engine", None)
     if engine is not None:
         _require_gevent(engine)
     kwargs: dict[str, Any] = {"log": access_log}
-    if websocket:
+    gevent_websocket = websocket == "gevent-websocket"
+    if gevent_websocket:
         from geventwebsocket.handler import WebSocketHandler
 
         kwargs["handler_class"] = WebSocketHandler
+    elif websocket:
+        from gsio.handler import WSGIHandler
+
+        kwargs["handler_class"] = WSGIHandler
     if listener is None:
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -108,7 +117,7 @@ def make_server(
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
     gsio_app = find_wsgi_app(wsgi)
-    if websocket and gsio_app is not None:
+    if gevent_websocket and gsio_app is not None:
         server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
     server.logger = logging.getLogger("gsio.access")
@@ -120,7 +129,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
     *,
-    websocket: bool = True,
+    websocket: bool | str = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
 ) -> Any:

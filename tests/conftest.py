@@ -1,6 +1,6 @@
 """Shared fixtures: real gsio servers in subprocesses, and the official Node clients.
 
-- ``start_server(script, *args, kind="pywsgi-ws", shared=False)`` runs
+- ``start_server(script, *args, kind="gsio", shared=False)`` runs
   ``tests/servers/<script>.py --kind <kind> --port 0 <args>`` and waits for ``READY <port>``. The
   test fails at teardown when the server printed a Traceback, unless it set
   ``server.expect_traceback = True``. ``shared=True`` reuses one server per (script, args, kind)
@@ -32,7 +32,7 @@ sys.path.insert(0, str(TESTS / "servers"))
 sys.path.insert(0, str(TESTS))
 from process import CapturedProcess, request  # noqa: E402
 
-KINDS = ["pywsgi-ws", "pywsgi", "werkzeug"]
+KINDS = ["gsio", "pywsgi-ws", "pywsgi", "werkzeug"]
 
 READY_TIMEOUT = 15.0
 
@@ -113,10 +113,10 @@ def _shared_servers():
 
 @pytest.fixture
 def start_server(_shared_servers):
-    """Factory: ``start_server(script, *args, kind="pywsgi-ws", shared=False) -> Server``."""
+    """Factory: ``start_server(script, *args, kind="gsio", shared=False) -> Server``."""
     started: list[tuple[Server, bool]] = []
 
-    def start(script: str, *args: str, kind: str = "pywsgi-ws", shared: bool = False) -> Server:
+    def start(script: str, *args: str, kind: str = "gsio", shared: bool = False) -> Server:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         args = tuple(str(a) for a in args)

@@ -2,12 +2,12 @@
 receive() with a timeout, call() that is never answered, call() and receive() interleaved, and
 returning from the handler.
 
-Each runs on gevent (pywsgi-ws) and in threading mode (werkzeug), over WebSocket and polling.
+Each runs on gevent (gsio's handler) and in threading mode (werkzeug), over WebSocket and polling.
 """
 
 import pytest
 
-SETUPS = [("pywsgi-ws", "websocket"), ("pywsgi-ws", "polling"), ("werkzeug", "websocket")]
+SETUPS = [("gsio", "websocket"), ("gsio", "polling"), ("werkzeug", "websocket")]
 
 
 @pytest.fixture(params=SETUPS, ids=["-".join(s) for s in SETUPS])

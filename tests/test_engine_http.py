@@ -16,8 +16,9 @@ import pytest
 import simple_websocket
 
 # The HTTP behaviour is gsio's own on every server; the WSGI servers differ in how they read
-# bodies, run requests concurrently and close connections: pywsgi (gevent) and werkzeug (threads).
-HTTP_KINDS = ["pywsgi-ws", "werkzeug"]
+# requests and bodies, run requests concurrently and close connections: pywsgi (gevent) with
+# gsio's handler and with its own, and werkzeug (threads).
+HTTP_KINDS = ["gsio", "pywsgi-ws", "werkzeug"]
 
 PATH = "/socket.io/"
 SID = re.compile(r'^0\{"sid":"([A-Za-z0-9_-]{20,})"')

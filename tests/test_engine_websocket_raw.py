@@ -5,138 +5,19 @@ client would (invalid UTF-8, oversized or fragmented frames) and see exactly wha
 ``simple_websocket.Client`` is used where a well-behaved client is enough.
 """
 
-import base64
 import json
-import os
 import re
-import socket
-import struct
 import threading
 
 import pytest
 import simple_websocket
+from rawws import RawWebSocket
 
 PATH = "/socket.io/"
 
 
 def q(**params):
     return PATH + "?" + "&".join(f"{k}={v}" for k, v in params.items())
-
-
-class RawWebSocket:
-    """A minimal WebSocket client: frames in and out, nothing hidden."""
-
-    def __init__(self, port, path, upgrade=True, headers=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        if upgrade:
-            head += (
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            )
-        self.sock.sendall((head + "\r\n").encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, self.buffer = data.partition(b"\r\n\r\n")
-        self.head = head.decode("latin-1")
-        self.status = int(self.head.split()[1])
-
-    def body(self):
-        """The rest of a non-101 answer (the server closes or sends Content-Length bytes)."""
-        match = re.search(r"(?i)content-length: *(\d+)", self.head)
-        length = int(match.group(1)) if match else None
-        while length is None or len(self.buffer) < length:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                break
-            self.buffer += chunk
-        return self.buffer[:length]
-
-    def send_frame(self, opcode, payload, fin=True):
-        if isinstance(payload, str):
-            payload = payload.encode()
-        header = bytes([(0x80 if fin else 0) | opcode])
-        n = len(payload)
-        if n < 126:
-            header += bytes([0x80 | n])
-        elif n < 65536:
-            header += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
-
-    def send_text(self, text):
-        self.send_frame(0x1, text)
-
-    def send_binary(self, data):
-        self.send_frame(0x2, data)
-
-    def _read(self, n):
-        while len(self.buffer) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"connection closed with {self.buffer!r} buffered")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:n], self.buffer[n:]
-        return data
-
-    def recv_frame(self):
-        """The next frame: ``(opcode, payload)``; a text payload is decoded."""
-        b1, b2 = self._read(2)
-        n = b2 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", self._read(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self._read(8))[0]
-        assert not b2 & 0x80, "the server must not mask its frames"
-        assert b1 & 0x80, "the server sent a fragment"
-        opcode, payload = b1 & 0x0F, self._read(n)
-        return opcode, payload.decode() if opcode == 0x1 else payload
-
-    def recv(self):
-        """The next data frame's payload (str or bytes); fails on a close frame."""
-        opcode, payload = self.recv_frame()
-        assert opcode in (0x1, 0x2), f"expected a data frame, got opcode {opcode}: {payload!r}"
-        return payload
-
-    def until_close(self):
-        """Data frames up to the close frame, and the close code (None: closed without a frame,
-        1005: a close frame without a code)."""
-        frames = []
-        try:
-            while True:
-                opcode, payload = self.recv_frame()
-                if opcode == 0x8:
-                    return frames, struct.unpack("!H", payload[:2])[0] if payload else 1005
-                frames.append(payload)
-        except (EOFError, ConnectionResetError):
-            return frames, None
-
-    def at_eof(self):
-        """True once the server closed the TCP connection (after its close frame)."""
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buffer += chunk
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        try:
-            self.send_frame(0x8, struct.pack("!H", 1000))
-        except OSError:
-            pass
-        self.sock.close()
 
 
 @pytest.fixture
@@ -241,6 +122,20 @@ def test_upgrade_by_hand(server, wait_for):
     assert second.until_close() == ([], 1000)
     ws.send_text("4still")
     assert ws.recv() == "4still"
+    ws.close()
+    assert wait_reason(server, wait_for, sid) == "transport close"
+
+
+def test_messages_right_behind_the_upgrade_packet(server, wait_for):
+    """A client flushes what it buffered during the upgrade right after the "5": in the same
+    TCP segment, none of it may be lost."""
+    sid = polling_handshake(server)
+    ws = RawWebSocket(server.port, q(EIO=4, transport="websocket", sid=sid))
+    ws.send_text("2probe")
+    assert ws.recv() == "3probe"
+    burst = b"".join(ws.frame(0x1, text) for text in ("5", "4one", "4two", "4three"))
+    ws.sock.sendall(burst + ws.frame(0x2, b"\x00four"))
+    assert [ws.recv() for _ in range(4)] == ["4one", "4two", "4three", b"\x00four"]
     ws.close()
     assert wait_reason(server, wait_for, sid) == "transport close"
 

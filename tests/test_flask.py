@@ -46,7 +46,7 @@ def cookie_of(headers):
     return cookie.split(";", 1)[0]
 
 
-@pytest.mark.parametrize("kind", ["pywsgi-ws", "pywsgi", "werkzeug"])
+@pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws", "pywsgi", "werkzeug"])
 def test_flask_contexts_in_handlers(start_server, run_node, kind, mode):
     server = start_server("flask_app", kind=kind, shared=True)
     # A Flask route on the same port as Socket.IO.
@@ -83,7 +83,7 @@ def test_flask_contexts_in_handlers(start_server, run_node, kind, mode):
     assert r["transport"] == FINAL_TRANSPORT[mode]
 
 
-@pytest.mark.parametrize("kind", ["pywsgi-ws", "pywsgi", "werkzeug"])
+@pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws", "pywsgi", "werkzeug"])
 @pytest.mark.parametrize("end", ["close-frame", "close-packet"])
 def test_flask_server_writes_nothing_after_websocket(start_server, kind, end):
     """Once a WebSocket session is over, the server writes no HTTP response into the socket
@@ -97,7 +97,7 @@ def test_flask_server_writes_nothing_after_websocket(start_server, kind, end):
 
 def test_flask_session_without_cookie(start_server, run_node):
     """The session is the handshake's: a client without the cookie has none."""
-    server = start_server("flask_app", kind="pywsgi-ws", shared=True)
+    server = start_server("flask_app", kind="gsio", shared=True)
     r = run_node("deploy_flask", server.port, "websocket", {})
     assert r["ctx"]["user"] is None and r["ctx"]["cookie"] is None
     assert r["ctx"]["app"] == "deploy_flask_test"

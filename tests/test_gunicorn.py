@@ -1,4 +1,4 @@
-"""gunicorn: three worker classes, each serving polling and WebSocket to the real client.
+"""gunicorn: five worker classes, each serving polling and WebSocket to the real client.
 
 ``python -m gunicorn -k <worker> -w 1 deploy_gunicorn_app:app`` from ``tests/servers`` (the
 README's commands), with the worker classes the README names:
@@ -9,6 +9,8 @@ README's commands), with the worker classes the README names:
   gevent-websocket's handler (``wsgi.websocket``);
 - ``gsio.gunicorn.GeventWebSocketWorker``: the same, answering a WebSocket request gsio
   refuses with the protocol's HTTP error rather than a 101;
+- ``gsio.gunicorn.GeventWorker``: gunicorn's gevent pywsgi worker with gsio's handler: gsio's
+  own WebSocket layer (``NativeWebSocket``);
 - ``gthread``: threads, no gevent: gsio in threading mode, simple-websocket on
   ``gunicorn.socket``.
 
@@ -34,12 +36,15 @@ WORKERS = {
     "gevent": ((), "gevent", "SimpleWebSocket"),
     GWS_WORKER: ((), "gevent", "GeventWebSocket"),
     "gsio.gunicorn.GeventWebSocketWorker": ((), "gevent", "GeventWebSocket"),
+    "gsio.gunicorn.GeventWorker": ((), "gevent", "NativeWebSocket"),
     "gthread": (("--threads", "20"), "threading", "SimpleWebSocket"),
 }
 
 
 def short(worker):
-    return "gsio-gws" if worker.startswith("gsio.") else worker.rsplit(".", 1)[-1]
+    if worker.startswith("gsio."):
+        return "gsio-gws" if worker.endswith("WebSocketWorker") else "gsio"
+    return worker.rsplit(".", 1)[-1]
 
 
 @pytest.fixture(scope="module", params=list(WORKERS), ids=short)

@@ -14,6 +14,8 @@ import time
 import pytest
 import simple_websocket
 
+from gsio.testing import websocket_client
+
 # Short heartbeats, so that tests can see them go on; a generous timeout.
 OPTIONS = ("--ping-interval", "0.3", "--ping-timeout", "5")
 TIMEOUT = 10.0
@@ -33,7 +35,7 @@ class Raw:
 
     def __init__(self, server):
         self.server = server
-        self.ws = simple_websocket.Client.connect(
+        self.ws = websocket_client(
             f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
         )
         self.pings = 0

@@ -9,7 +9,8 @@ A server script starts with::
 and ends with ``common.serve_app(app, kind, port)``, which prints ``READY <port>`` once it is
 listening. The kinds:
 
-- ``pywsgi-ws``: ``gsio.serve(app, websocket=True)``, gevent's pywsgi with gevent-websocket's handler;
+- ``gsio``: ``gsio.serve(app)``, gevent's pywsgi with gsio's handler and WebSocket frame layer;
+- ``pywsgi-ws``: ``gsio.serve(app, websocket="gevent-websocket")``, gevent-websocket's handler;
 - ``pywsgi``: ``gsio.serve(app, websocket=False)``, plain pywsgi, WebSocket through simple-websocket;
 - ``werkzeug``: ``werkzeug.serving`` with threads, gevent neither imported nor patched.
 
@@ -18,18 +19,19 @@ This module imports nothing but ``sys`` at import time, so that patching comes f
 
 import sys
 
-KINDS = ("pywsgi-ws", "pywsgi", "werkzeug")
+KINDS = ("gsio", "pywsgi-ws", "pywsgi", "werkzeug")
+WEBSOCKET = {"gsio": True, "pywsgi-ws": "gevent-websocket", "pywsgi": False}
 
 
 def kind_from_argv(argv=None):
-    """The value of ``--kind`` (``pywsgi-ws`` when absent), read without argparse."""
+    """The value of ``--kind`` (``gsio`` when absent), read without argparse."""
     argv = sys.argv[1:] if argv is None else argv
     for i, arg in enumerate(argv):
         if arg == "--kind" and i + 1 < len(argv):
             return argv[i + 1]
         if arg.startswith("--kind="):
             return arg.split("=", 1)[1]
-    return "pywsgi-ws"
+    return "gsio"
 
 
 def patch_for_kind():
@@ -45,7 +47,7 @@ def patch_for_kind():
 
 
 def add_common_arguments(parser):
-    parser.add_argument("--kind", choices=KINDS, default="pywsgi-ws")
+    parser.add_argument("--kind", choices=KINDS, default="gsio")
     parser.add_argument("--port", type=int, default=0)
 
 
@@ -83,4 +85,4 @@ def serve_app(app, kind, port):
     listener.bind(("127.0.0.1", port))
     listener.listen(1024)
     _ready(listener.getsockname()[1])  # connections wait in the backlog until serve() runs
-    gsio.serve(app, websocket=(kind == "pywsgi-ws"), listener=listener)
+    gsio.serve(app, websocket=WEBSOCKET[kind], listener=listener)

@@ -3,8 +3,8 @@
 ``smoke_server()`` returns a ``gsio.Server`` answering what ``tests/js/sio_smoke.js`` asks
 (``connect`` refusing auth ``{"token": "bad"}`` and emitting ``welcome``, ``echo``, ``join``,
 ``to_room``) and ``info``, which acks with how this connection is served:
-``{"mode": "gevent" | "threading", "backend": "GeventWebSocket" | "SimpleWebSocket" | None,
-"transport": ..., "server": SERVER_SOFTWARE}``.
+``{"mode": "gevent" | "threading", "backend": "NativeWebSocket" | "GeventWebSocket" |
+"SimpleWebSocket" | None, "transport": ..., "server": SERVER_SOFTWARE}``.
 
 ``page_app`` is a WSGI app for every other path: ``GET /ping`` answers ``pong <mode>``.
 """

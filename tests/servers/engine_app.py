@@ -5,6 +5,9 @@ Every message comes back as it came (text stays text, binary stays binary), exce
 - ``close``: the server closes the session (``socket.close()``);
 - ``burst:N`` (or ``burst:N:tag``): the server sends ``m0`` .. ``m{N-1}`` (``tag0`` ..) at once.
 
+``--blocking-handler`` makes it a handler that may block (``nonblocking = False``): under gsio's
+own WebSocket layer a greenlet then reads each connection, instead of the event loop.
+
 Beside the Engine.IO path it answers:
 
 - ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
@@ -84,6 +87,11 @@ def main():
     parser.add_argument("--upgrade-timeout", type=float, default=10.0)
     parser.add_argument("--deny-header", default=None, help="refuse requests with this header")
     parser.add_argument("--compression-threshold", type=int, default=1024)
+    parser.add_argument(
+        "--blocking-handler",
+        action="store_true",
+        help="a handler with nonblocking = False: a greenlet reads each WebSocket connection",
+    )
     args = parser.parse_args()
     common.setup_logging()
 
@@ -98,6 +106,8 @@ def main():
             return key not in environ
 
     handler = Echo()
+    if args.blocking_handler:
+        handler.nonblocking = False
     engine = gsio.Engine(
         handler,
         ping_interval=args.ping_interval,

@@ -1,0 +1,367 @@
+"""gsio's request handler for gevent's pywsgi (what :func:`gsio.serve` and ``gsio serve`` use).
+
+It is pywsgi's own handler with three changes:
+
+- A WebSocket request can be taken over by the application: the environ holds
+  ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
+  handshake itself, runs the session on the socket, and once it returns the handler writes no
+  response and closes the connection. gsio's WebSocket transport (:mod:`gsio.wsnative`) runs
+  on it.
+- Request headers are read by a small parser instead of the standard library's e-mail parser,
+  which costs more than the rest of a long-polling request.
+- A response's headers and body leave in one ``send()``, so that no response waits for a
+  delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
+
+The environ is what pywsgi builds; only the parsing under it is new.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import time
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from gevent import pywsgi
+
+__all__ = ["WSGIHandler"]
+
+_MAX_LINE = 65536  # as http.client: the longest header line, and the most headers
+_MAX_HEADERS = 100
+_OMITTED = frozenset(("CONTENT_TYPE", "CONTENT_LENGTH"))  # environ keys without HTTP_
+
+
+class Headers:
+    """The request's headers, with the part of ``http.client.HTTPMessage``'s interface that
+    pywsgi uses (``get``, ``getheader``, ``typeheader``, ``headers``, ``status``)."""
+
+    __slots__ = ("_items", "_first")
+
+    status = ""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items  # (name as sent, value stripped), in order
+        first: dict[str, str] = {}
+        for name, value in items:
+            first.setdefault(name.lower(), value)
+        self._first = first
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._first.get(name.lower(), default)
+
+    getheader = get
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._first
+
+    def __delitem__(self, name: str) -> None:
+        lower = name.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != lower]
+        self._first.pop(lower, None)
+
+    @property
+    def typeheader(self) -> str | None:
+        return self._first.get("content-type")
+
+    @property
+    def headers(self) -> list[str]:
+        return [f"{name}: {value}\r\n" for name, value in self._items]
+
+    def items(self) -> list[tuple[str, str]]:
+        """(name, value) pairs in the order received (gunicorn's access log reads them)."""
+        return self._items
+
+
+def read_headers(readline: Callable[[int], bytes]) -> Headers:
+    """Read header lines up to the empty line; raises ValueError on a malformed header."""
+    items: list[tuple[str, str]] = []
+    while True:
+        line = readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise ValueError("header line too long")
+        if line == b"\r\n" or line == b"\n" or not line:
+            return Headers(items)
+        if line[0] in b" \t":  # obsolete line folding: a continuation of the previous value
+            if not items:
+                raise ValueError("folded line without a header")
+            name, value = items[-1]
+            items[-1] = (name, (value + " " + line.decode("latin-1").strip()).strip())
+            continue
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon or not name or name != name.strip():
+            raise ValueError(f"invalid header line {line[:100]!r}")
+        items.append((name, value.strip()))
+        if len(items) > _MAX_HEADERS:
+            raise ValueError("too many headers")
+
+
+class _NoBody:
+    """The body of a taken-over request (``wsgi.input``, and pywsgi's reader of it): there is
+    none, and the connection's reader is the application's."""
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int = -1) -> bytes:
+        return b""
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def _discard(self) -> None:
+        pass
+
+
+_NO_BODY = _NoBody()
+_NO_HEADERS = Headers([])
+_NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
+_VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_date = [0, b""]  # the Date header's value, made once a second
+_unquote_latin1 = functools.partial(unquote, encoding="latin-1")
+
+
+def _plain_gevent_socket(sock: Any) -> bool:
+    return (
+        hasattr(sock, "_sock")
+        and hasattr(sock, "_wait")
+        and hasattr(sock, "_read_event")
+        and not hasattr(sock, "_sslobj")
+    )
+
+
+def _http_date(now: float) -> bytes:
+    second = int(now)
+    if _date[0] != second:
+        _date[0] = second
+        _date[1] = pywsgi.format_date_time(second)
+    return _date[1]  # type: ignore[return-value]
+
+
+class SocketReader(io.RawIOBase):
+    """The raw stream under the handler's buffered reader: gevent's socket ``recv_into``, except
+    that when the last read emptied the socket it waits until the socket is readable before
+    reading. Between the requests of a keep-alive connection the next one is never there yet,
+    and gevent's ``recv_into`` would first fail with EAGAIN: a wasted system call per request.
+    With the socket's timeout at 0 it never waits (``None``: nothing to read)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._raw = sock._sock
+        self._wait_read = functools.partial(sock._wait, sock._read_event)
+        self._drained = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        raw = self._raw
+        if self._drained and self._sock.timeout != 0.0:
+            self._wait_read()
+        while True:
+            try:
+                n: int = raw.recv_into(buffer)
+            except BlockingIOError:
+                if self._sock.timeout == 0.0:
+                    return None
+                self._wait_read()
+                continue
+            self._drained = n < len(buffer)
+            return n
+
+
+class WSGIHandler(pywsgi.WSGIHandler):
+    """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
+
+    _taken = False
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None and _plain_gevent_socket(sock):
+            rfile = io.BufferedReader(SocketReader(sock), 8192)
+        super().__init__(sock, address, server, rfile)
+
+    def get_environ(self) -> dict:
+        # pywsgi's, with less done per request: what a long-polling server does most.
+        env = self.server.get_environ()
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        path, _, query = self.path.partition("?")
+        env["PATH_INFO"] = _unquote_latin1(path) if "%" in path else path
+        env["QUERY_STRING"] = query
+        headers = self.headers
+        content_type = headers.typeheader
+        if content_type is not None:
+            env["CONTENT_TYPE"] = content_type
+        length = headers.get("content-length")
+        if length:
+            env["CONTENT_LENGTH"] = length
+        env["SERVER_PROTOCOL"] = self.request_version
+        address = self.client_address
+        if isinstance(address, tuple):
+            env["REMOTE_ADDR"] = str(address[0])
+            env["REMOTE_PORT"] = str(address[1])
+        for key, value in self._headers():
+            if key in env:
+                env[key] += ("; " if "COOKIE" in key else ",") + value
+            else:
+                env[key] = value
+        sock = self.socket if env.get("HTTP_EXPECT") == "100-continue" else None
+        chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        # An upgrade request's stream is unbounded: wsgi.input is the reader itself (as pywsgi).
+        handling_reads = not (
+            env.get("HTTP_CONNECTION", "").lower() == "upgrade"
+            or env.get("HTTP_UPGRADE", "").lower() == "websocket"
+        )
+        self.wsgi_input = pywsgi.Input(
+            self.rfile, self.content_length, socket=sock, chunked_input=chunked
+        )
+        env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
+        env["wsgi.input_terminated"] = handling_reads
+        return env
+
+    def _check_http_version(self) -> bool:
+        return self.request_version in _VERSIONS or bool(super()._check_http_version())
+
+    def read_request(self, raw_requestline: str) -> bool:
+        words = raw_requestline.split()
+        if len(words) != 3:
+            return bool(super().read_request(raw_requestline))  # HTTP/0.9 and errors
+        self.requestline = raw_requestline.rstrip()
+        self.command, self.path, self.request_version = words
+        if not self._check_http_version():
+            raise ValueError(f"invalid HTTP version {self.request_version!r}")
+        self.headers = headers = read_headers(self.rfile.readline)
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            del headers["content-length"]
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise ValueError(f"invalid Content-Length {length!r}")
+            content_length: int | None = int(length)
+            if content_length and self.command == "HEAD":
+                raise ValueError("Content-Length in a HEAD request")
+        else:
+            content_length = None
+        self.content_length = content_length
+        connection = headers.get("connection", "").lower()
+        if self.request_version == "HTTP/1.1":
+            self.close_connection = connection == "close"
+        else:
+            self.close_connection = connection != "keep-alive"
+        return True
+
+    def _headers(self) -> Any:
+        # pywsgi's environ keys: HTTP_<NAME>, names with "_" left out (they could pass for a
+        # header with "-"), Content-Type and Content-Length under their own keys only.
+        for name, value in self.headers._items:
+            if "_" in name:
+                continue
+            key = name.upper().replace("-", "_")
+            if key not in _OMITTED:
+                yield "HTTP_" + key, value
+
+    def run_application(self) -> None:
+        if "HTTP_UPGRADE" in self.environ:
+            self.environ["gsio.websocket"] = self._take_over
+        try:
+            super().run_application()
+        finally:
+            # The environ outlives the request in the app's sessions: no cycle through it.
+            self.environ.pop("gsio.websocket", None)
+            if self._taken:
+                # The connection is the application's (it has shut it down, or lives on in
+                # a socket of its own): pywsgi must not read from or close it.
+                self.socket = None
+
+    def _take_over(self) -> tuple[Any, Any]:
+        """The application takes the connection: no response will be written, and the
+        connection is closed once the application returns."""
+        self._taken = True
+        self.close_connection = True
+        self.code = 101
+        self.status = b"101 Switching Protocols"  # for the access log
+        self._orig_status = "101 Switching Protocols"
+        # What the request was made of is not needed any more; the session may be long, and
+        # its environ lives as long.
+        self.headers = _NO_HEADERS
+        self.wsgi_input = _NO_BODY
+        self.environ["wsgi.input"] = _NO_BODY
+        return self.socket, self.rfile
+
+    def process_result(self) -> None:
+        if self._taken:
+            return
+        result = self.result
+        if type(result) is list and self.status and not self.headers_sent and self.code != 304:
+            # The common case (gsio's responses, most frameworks'): a list of bytes, written
+            # with the headers in one send() instead of a write() per chunk.
+            body = result[0] if len(result) == 1 else b"".join(result)
+            if body and self.code == 204:
+                raise self.ApplicationError("The 204 response must have no body")
+            self._write_with_headers(body)
+            return
+        super().process_result()
+
+    def log_request(self) -> None:
+        if not isinstance(self.server.log, _NOOP_LOG):
+            super().log_request()
+
+    def finalize_headers(self) -> None:
+        # pywsgi's, with the Date formatted once a second.
+        if self.provided_date is None:
+            self.response_headers.append((b"Date", _http_date(time.time())))
+        self.connection_upgraded = self.code == 101
+        if self.code not in (304, 204) and self.provided_content_length is None:
+            if hasattr(self.result, "__len__"):
+                total = sum(len(chunk) for chunk in self.result)
+                self.response_headers.append((b"Content-Length", str(total).encode("latin-1")))
+            else:
+                self.response_use_chunked = (
+                    not self.connection_upgraded and self.request_version != "HTTP/1.0"
+                )
+                if self.response_use_chunked:
+                    self.response_headers.append((b"Transfer-Encoding", b"chunked"))
+
+    def _sendall(self, data: bytes) -> None:
+        # pywsgi's, trying one non-blocking send() first: gevent's sendall() asks the kernel
+        # for the socket's buffer size (a system call) on every call.
+        raw = getattr(self.socket, "_sock", None)
+        if raw is None or hasattr(self.socket, "_sslobj"):
+            super()._sendall(data)
+            return
+        try:
+            sent = raw.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as ex:
+            self.status = f"socket error: {ex}"
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        if sent < len(data):
+            super()._sendall(memoryview(data)[sent:])
+            self.response_length += sent
+        else:
+            self.response_length += sent
+
+    def _write_with_headers(self, data: bytes) -> None:
+        self.headers_sent = True
+        self.finalize_headers()
+        towrite = bytearray(b"HTTP/1.1 ")
+        towrite += self.status
+        towrite += b"\r\n"
+        for header, value in self.response_headers:
+            towrite += header
+            towrite += b": "
+            towrite += value
+            towrite += b"\r\n"
+        towrite += b"\r\n"
+        if data and not self.response_use_chunked:
+            towrite += data
+            self._sendall(towrite)
+        else:
+            self._sendall(towrite)
+            self._write(data)

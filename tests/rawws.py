@@ -1,0 +1,136 @@
+"""A minimal WebSocket client on a plain socket, for byte-level tests: it sends what no real
+client would (invalid UTF-8, oversized, fragmented, unmasked frames) and shows exactly what
+comes back."""
+
+import base64
+import os
+import re
+import socket
+import struct
+
+
+class RawWebSocket:
+    """A minimal WebSocket client: frames in and out, nothing hidden."""
+
+    def __init__(self, port, path, upgrade=True, headers=None, early=b""):
+        """Open the connection and read the handshake's answer; ``early`` is sent right behind
+        the request, before the answer (as no well-behaved client does)."""
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        if upgrade:
+            head += (
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            )
+        self.sock.sendall((head + "\r\n").encode() + early)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, self.buffer = data.partition(b"\r\n\r\n")
+        self.head = head.decode("latin-1")
+        self.status = int(self.head.split()[1])
+
+    def body(self):
+        """The rest of a non-101 answer (the server closes or sends Content-Length bytes)."""
+        match = re.search(r"(?i)content-length: *(\d+)", self.head)
+        length = int(match.group(1)) if match else None
+        while length is None or len(self.buffer) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buffer += chunk
+        return self.buffer[:length]
+
+    @staticmethod
+    def frame(opcode, payload, fin=True, rsv=0, masked=True):
+        """The bytes of one client frame (masked with a random key unless told)."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        header = bytes([(0x80 if fin else 0) | rsv | opcode])
+        n = len(payload)
+        bit = 0x80 if masked else 0
+        if n < 126:
+            header += bytes([bit | n])
+        elif n < 65536:
+            header += bytes([bit | 126]) + struct.pack("!H", n)
+        else:
+            header += bytes([bit | 127]) + struct.pack("!Q", n)
+        if not masked:
+            return header + payload
+        mask = os.urandom(4)
+        key = int.from_bytes((mask * (n // 4 + 1))[:n], "little")
+        masked_payload = (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
+        return header + mask + masked_payload
+
+    def send_frame(self, opcode, payload, fin=True, rsv=0, masked=True):
+        self.sock.sendall(self.frame(opcode, payload, fin, rsv, masked))
+
+    def send_text(self, text):
+        self.send_frame(0x1, text)
+
+    def send_binary(self, data):
+        self.send_frame(0x2, data)
+
+    def _read(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed with {self.buffer!r} buffered")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def recv_frame(self):
+        """The next frame: ``(opcode, payload)``; a text payload is decoded."""
+        b1, b2 = self._read(2)
+        n = b2 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._read(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._read(8))[0]
+        assert not b2 & 0x80, "the server must not mask its frames"
+        assert b1 & 0x80, "the server sent a fragment"
+        opcode, payload = b1 & 0x0F, self._read(n)
+        return opcode, payload.decode() if opcode == 0x1 else payload
+
+    def recv(self):
+        """The next data frame's payload (str or bytes); fails on a close frame."""
+        opcode, payload = self.recv_frame()
+        assert opcode in (0x1, 0x2), f"expected a data frame, got opcode {opcode}: {payload!r}"
+        return payload
+
+    def until_close(self):
+        """Data frames up to the close frame, and the close code (None: closed without a frame,
+        1005: a close frame without a code)."""
+        frames = []
+        try:
+            while True:
+                opcode, payload = self.recv_frame()
+                if opcode == 0x8:
+                    return frames, struct.unpack("!H", payload[:2])[0] if payload else 1005
+                frames.append(payload)
+        except (EOFError, ConnectionResetError):
+            return frames, None
+
+    def at_eof(self):
+        """True once the server closed the TCP connection (after its close frame)."""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buffer += chunk
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        try:
+            self.send_frame(0x8, struct.pack("!H", 1000))
+        except OSError:
+            pass
+        self.sock.close()

@@ -1,0 +1,116 @@
+"""gsio/concurrency.py's gevent pieces, in this process (greenlets need no monkey-patching)."""
+
+import queue
+
+import gevent
+import pytest
+
+from gsio.concurrency import GeventConcurrency
+
+
+@pytest.fixture
+def c():
+    return GeventConcurrency()
+
+
+def test_queue_is_fifo_and_put_never_blocks(c):
+    q = c.queue()
+    for i in range(1000):
+        q.put(i)
+    assert q.qsize() == 1000
+    assert [q.get() for _ in range(1000)] == list(range(1000))
+    assert q.qsize() == 0
+
+
+def test_queue_get_waits_for_a_put(c):
+    q = c.queue()
+    got = []
+    getter = gevent.spawn(lambda: got.append(q.get()))
+    gevent.sleep(0.01)
+    assert got == []
+    q.put("x")
+    getter.join(1)
+    assert got == ["x"]
+
+
+def test_queue_getters_are_served_in_order(c):
+    q = c.queue()
+    got = []
+    getters = [gevent.spawn(lambda i=i: got.append((i, q.get()))) for i in range(3)]
+    gevent.sleep(0.01)
+    for item in "abc":
+        q.put(item)
+    gevent.joinall(getters, timeout=1)
+    assert got == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_queue_get_times_out_with_empty(c):
+    q = c.queue()
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0)
+    # The timed-out getter is gone: the next item goes to the next get().
+    q.put(1)
+    assert q.get(timeout=1) == 1
+
+
+def test_queue_items_put_while_a_getter_waits_all_arrive(c):
+    q = c.queue()
+    got = []
+
+    def consume():
+        while len(got) < 100:
+            got.append(q.get())
+
+    consumer = gevent.spawn(consume)
+    gevent.sleep(0.01)
+    for i in range(100):
+        q.put(i)
+        if i % 7 == 0:
+            gevent.sleep(0)
+    consumer.join(1)
+    assert got == list(range(100))
+
+
+def test_a_killed_getter_leaves_the_queue_usable(c):
+    q = c.queue()
+    getter = gevent.spawn(q.get)
+    gevent.sleep(0.01)
+    getter.kill()
+    q.put("after")
+    assert q.get(timeout=1) == "after"
+
+
+def test_read_waiter_wakes_when_data_arrives(c):
+    from gevent import socket
+
+    a, b = socket.socketpair()
+    wait = c.read_waiter(a)
+    woke = []
+    waiter = gevent.spawn(lambda: (wait(), woke.append(a.recv(10))))
+    gevent.sleep(0.01)
+    assert woke == []
+    b.sendall(b"hi")
+    waiter.join(1)
+    assert woke == [b"hi"]
+    a.close()
+    b.close()
+
+
+def test_watch_read_calls_back_until_cancelled(c):
+    from gevent import socket
+
+    a, b = socket.socketpair()
+    got = []
+    handle = c.watch_read(a.fileno(), lambda: got.append(a.recv(10)))
+    b.sendall(b"one")
+    gevent.sleep(0.05)
+    b.sendall(b"two")
+    gevent.sleep(0.05)
+    handle.cancel()
+    b.sendall(b"three")
+    gevent.sleep(0.05)
+    assert got == [b"one", b"two"]
+    a.close()
+    b.close()

@@ -1,0 +1,232 @@
+"""gsio's own WebSocket frame layer (gsio/wsnative.py, gsio/handler.py) at the byte level.
+
+What every backend must do is in test_engine_websocket_raw.py, run on each server kind; here,
+against the ``gsio`` kind, what gsio's frame layer does on top: refuse what RFC 6455 says a
+server must refuse (unmasked frames, reserved bits and opcodes, bad control frames) with 1002,
+answer pings and close frames, take frames in any chunking, and drop a client that never
+answers the close frame. Each runs with the event loop reading the connections (the default)
+and with a greenlet per connection (a handler with ``nonblocking = False``).
+"""
+
+import json
+import socket
+import struct
+import time
+
+import pytest
+from rawws import RawWebSocket
+
+PATH = "/socket.io/?EIO=4&transport=websocket"
+
+
+# The event loop reads each connection (the handler never blocks), or a greenlet does.
+READERS = {"loop": (), "greenlet": ("--blocking-handler",)}
+
+
+@pytest.fixture(params=list(READERS))
+def reader(request):
+    return READERS[request.param]
+
+
+@pytest.fixture
+def server(start_server, reader):
+    return start_server("engine_app", *reader, kind="gsio", shared=True)
+
+
+def open_direct(server, **kwargs):
+    ws = RawWebSocket(server.port, PATH, **kwargs)
+    assert ws.status == 101, ws.head
+    opcode, packet = ws.recv_frame()
+    assert opcode == 0x1 and packet.startswith("0{"), packet
+    return ws, json.loads(packet[1:])["sid"]
+
+
+def wait_reason(server, wait_for, sid):
+    return wait_for(lambda: server.get_json("/reasons").get(sid), message=f"{sid} to close")
+
+
+def test_handshake_answer(server):
+    ws = RawWebSocket(server.port, PATH)
+    assert ws.status == 101
+    lines = ws.head.split("\r\n")
+    assert lines[0] == "HTTP/1.1 101 Switching Protocols"
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    assert headers["upgrade"] == "websocket" and headers["connection"] == "Upgrade"
+    assert len(headers["sec-websocket-accept"]) == 28
+    ws.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-WebSocket-Version": "8"},
+        {"Sec-WebSocket-Key": "short"},
+    ],
+    ids=["version-8", "bad-key"],
+)
+def test_invalid_handshake_gets_400(server, headers):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    request = {
+        "Host": "x",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        **headers,
+    }
+    head = f"GET {PATH} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.items())
+    sock.sendall((head + "\r\n").encode())
+    answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        RawWebSocket.frame(0x1, "4x", masked=False),
+        RawWebSocket.frame(0x1, "4x", rsv=0x40),
+        RawWebSocket.frame(0x3, b"x"),
+        RawWebSocket.frame(0xB, b"x"),
+        RawWebSocket.frame(0x9, b"x", fin=False),
+        RawWebSocket.frame(0x9, b"x" * 126),
+        RawWebSocket.frame(0x0, "4x"),
+        RawWebSocket.frame(0x8, b"\x03"),
+        RawWebSocket.frame(0x8, struct.pack("!H", 1005)),
+    ],
+    ids=[
+        "unmasked",
+        "reserved-bit",
+        "opcode-3",
+        "opcode-11",
+        "fragmented-ping",
+        "ping-over-125",
+        "lone-continuation",
+        "close-1-byte",
+        "close-1005",
+    ],
+)
+def test_protocol_errors_close_with_1002(server, wait_for, frame):
+    ws, sid = open_direct(server)
+    ws.sock.sendall(frame)
+    frames, code = ws.until_close()
+    assert (frames, code) == ([], 1002)
+    assert ws.at_eof()
+    assert wait_reason(server, wait_for, sid) == "transport error"
+
+
+def test_a_header_over_the_limit_is_refused_before_its_payload(start_server, reader, wait_for):
+    small = start_server("engine_app", "--max-payload", "1000", *reader, kind="gsio", shared=True)
+    ws, sid = open_direct(small)
+    # Announce 100 MB and send none of it: the server must not wait for (or buffer) it.
+    ws.sock.sendall(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 100_000_000) + b"abcd")
+    assert ws.until_close() == ([], 1009)
+    assert ws.at_eof()
+    assert wait_reason(small, wait_for, sid) == "transport error"
+
+
+def test_ping_is_answered_with_its_payload_and_pong_is_ignored(server):
+    ws, _ = open_direct(server)
+    ws.send_frame(0x9, b"hello")
+    assert ws.recv_frame() == (0xA, b"hello")
+    ws.send_frame(0xA, b"unasked")
+    ws.send_text("4after")
+    assert ws.recv() == "4after"
+    # A ping between the fragments of a message is answered at once.
+    ws.send_frame(0x1, "4frag", fin=False)
+    ws.send_frame(0x9, b"")
+    assert ws.recv_frame() == (0xA, b"")
+    ws.send_frame(0x0, "mented")
+    assert ws.recv() == "4fragmented"
+    ws.close()
+
+
+def test_frames_in_any_chunking(server):
+    ws, _ = open_direct(server)
+    # Three frames in one segment: three messages, in order.
+    data = b"".join(RawWebSocket.frame(0x1, f"4m{i}") for i in range(3))
+    ws.sock.sendall(data)
+    assert [ws.recv() for _ in range(3)] == ["4m0", "4m1", "4m2"]
+    # One frame a byte at a time (the 16-bit length form, to split the header too).
+    data = RawWebSocket.frame(0x1, "4" + "x" * 300)
+    for i in range(len(data)):
+        ws.sock.sendall(data[i : i + 1])
+        if i % 50 == 0:
+            time.sleep(0.001)
+    assert ws.recv() == "4" + "x" * 300
+    ws.close()
+
+
+def test_long_messages_both_ways(server):
+    ws, _ = open_direct(server)
+    text = "4" + "é" * 100_000  # 200,001 bytes: the 64-bit length form
+    ws.send_text(text)
+    assert ws.recv() == text
+    blob = bytes(range(256)) * 1000
+    ws.send_binary(blob)
+    assert ws.recv() == blob
+    ws.close()
+
+
+def test_frames_sent_behind_the_handshake_are_read(server):
+    """A frame that arrives with the request (before the 101) is not lost in the request
+    reader's buffer."""
+    early = RawWebSocket.frame(0x1, "4early")
+    ws = RawWebSocket(server.port, PATH, early=early)
+    assert ws.status == 101
+    assert ws.recv().startswith("0{")
+    assert ws.recv() == "4early"
+    ws.close()
+
+
+def test_client_close_is_answered_with_its_code(server, wait_for):
+    ws, sid = open_direct(server)
+    ws.send_frame(0x8, struct.pack("!H", 4001) + b"bye")
+    assert ws.until_close() == ([], 4001)
+    assert ws.at_eof()
+    assert wait_reason(server, wait_for, sid) == "transport close"
+
+
+def test_client_close_without_code_is_answered_with_1000(server, wait_for):
+    ws, sid = open_direct(server)
+    ws.send_frame(0x8, b"")
+    assert ws.until_close() == ([], 1000)
+    assert ws.at_eof()
+    assert wait_reason(server, wait_for, sid) == "transport close"
+
+
+def test_a_client_that_never_answers_the_close_frame_is_dropped(server, wait_for):
+    ws, sid = open_direct(server)
+    ws.send_text("4close")  # the server closes the session
+    assert ws.until_close() == (["1"], 1000)
+    # No close frame back, and the socket stays open: the server drops it after its close
+    # timeout (3 s) all the same.
+    ws.sock.settimeout(30)
+    assert ws.at_eof()
+    assert wait_reason(server, wait_for, sid) == "forced close"
+
+
+def test_a_burst_arrives_whole_and_in_order(server):
+    ws, _ = open_direct(server)
+    ws.send_text("4burst:5000")
+    assert [ws.recv() for _ in range(5000)] == [f"4m{i}" for i in range(5000)]
+    ws.send_text("4done")
+    assert ws.recv() == "4done"
+    ws.close()
+
+
+def test_plain_http_requests_share_the_server(server):
+    """The handler's own request parsing: repeated headers, a keep-alive connection."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    request = (
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"
+        "X-Twice: a\r\nX-Twice: b\r\nX_Under: dropped\r\n\r\n"
+    )
+    sock.sendall(request.encode() * 2)
+    data = b""
+    while data.count(b"HTTP/1.1 200 OK") < 2 or not data.endswith(b"}"):
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    assert data.count(b'0{"sid":') == 2
+    sock.close()
