@@ -1,0 +1,18 @@
+"""A smoke run of the benchmark's leak check (benchmarks/leakcheck.py): it works, and nothing
+stays behind after a few hundred connections. No timing is checked."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_leakcheck_smoke():
+    # Few connections: RSS moves by more than they cost, so only greenlets and objects count.
+    command = [sys.executable, str(ROOT / "benchmarks" / "leakcheck.py"), "--n", "200"]
+    command += ["--rounds", "2", "--rss-slack", "100000"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("OK"), done.stdout
+    assert "round 2: all closed" in done.stdout
