@@ -64,6 +64,11 @@ class Concurrency:
     def event(self) -> Any:
         raise NotImplementedError
 
+    def light_event(self) -> Any:
+        """An event (``set``, ``clear``, ``is_set``, ``wait(timeout)``) cheaper to wait on,
+        set only from the event loop's own thread: a waiting long-poll's."""
+        return self.event()
+
     def lock(self) -> Any:
         raise NotImplementedError
 
@@ -165,6 +170,54 @@ class GreenQueue:
                     self._getters.remove(waiter)
 
 
+class GreenEvent:
+    """gevent's ``Event`` reduced to what a waiting long-poll needs (``set``, ``clear``,
+    ``is_set``, ``wait``), without the machinery of gevent's, which costs a ``Timeout`` (an
+    exception object) and several callbacks per wait: a poll waits once per request."""
+
+    __slots__ = ("_flag", "_waiters", "_loop", "_waiter")
+
+    def __init__(self, loop: Any, waiter: Callable[[], Any]) -> None:
+        self._flag = False
+        self._waiters: list[Any] = []
+        self._loop = loop
+        self._waiter = waiter
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for waiter in waiters:
+                self._loop.run_callback(waiter.switch, True)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set; True if it is, False once ``timeout`` seconds passed first."""
+        if self._flag:
+            return True
+        waiter = self._waiter()
+        timer = None
+        if timeout is not None:
+            timer = self._loop.timer(max(timeout, 0.0))
+            timer.start(waiter.switch, False)
+        self._waiters.append(waiter)
+        try:
+            # A switch that comes after the wait is over (the timer and set() at once) finds
+            # the waiter done with and is kept in it, unseen.
+            return bool(waiter.get()) or self._flag
+        finally:
+            if timer is not None:
+                timer.close()
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class GeventConcurrency(Concurrency):
     name = "gevent"
 
@@ -202,6 +255,9 @@ class GeventConcurrency(Concurrency):
 
     def event(self) -> Any:
         return self._Event()
+
+    def light_event(self) -> Any:
+        return GreenEvent(self._hub.loop, self._Waiter)
 
     def lock(self) -> Any:
         return self._Lock()

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, Callable, Union
 
-from gsio import concurrency
+from gsio import concurrency, polling, websocket
 from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
@@ -86,7 +86,7 @@ class EngineSocket:
         # Guards the session's state; nothing blocks or yields while it is held.
         self._lock = self._c.state_lock()
         # Set when a waiting GET has something to take: polling sessions only.
-        self._wake: Any = self._c.event() if session.transport == "polling" else None
+        self._wake: Any = self._c.light_event() if session.transport == "polling" else None
         self._timer: Any = None
         self.ws: Any = None  # the WebSocket backend once the session is on WebSocket
         self._writing = False
@@ -437,8 +437,6 @@ class Engine:
 
     def handle_request(self, environ: dict, start_response: Callable) -> Any:
         """Answer one WSGI request on the Engine.IO path."""
-        from gsio import polling, websocket
-
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS" and self.cors.enabled:
             return self._finish(self.cors.preflight(environ), environ, start_response)

@@ -1,6 +1,6 @@
 """gsio's request handler for gevent's pywsgi (what :func:`gsio.serve` and ``gsio serve`` use).
 
-It is pywsgi's own handler with three changes:
+It is pywsgi's own handler with four changes:
 
 - A WebSocket request can be taken over by the application: the environ holds
   ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
@@ -11,6 +11,10 @@ It is pywsgi's own handler with three changes:
   which costs more than the rest of a long-polling request.
 - A response's headers and body leave in one ``send()``, so that no response waits for a
   delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
+- When the server's application is a :class:`gsio.WSGIApp` (the server has ``gsio_app``), the
+  long-polling requests of an open session (a GET or a POST with ``sid``, HTTP/1.1, a plain
+  body) skip pywsgi's per-request work: a small environ, and the response written at once.
+  These requests are what a polling client makes most, and nothing in them reaches user code.
 
 The environ is what pywsgi builds; only the parsing under it is new.
 """
@@ -117,6 +121,7 @@ class _NoBody:
 
 
 _NO_BODY = _NoBody()
+_MAX_REQUEST_LINE = pywsgi.MAX_REQUEST_LINE
 _NO_HEADERS = Headers([])
 _NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
@@ -182,6 +187,112 @@ class WSGIHandler(pywsgi.WSGIHandler):
         if rfile is None and _plain_gevent_socket(sock):
             rfile = io.BufferedReader(SocketReader(sock), 8192)
         super().__init__(sock, address, server, rfile)
+
+    def handle_one_request(self) -> Any:
+        # pywsgi's, with the long-polling requests of open sessions served on a short path.
+        app = getattr(self.server, "gsio_app", None)
+        if app is None:
+            return super().handle_one_request()
+        if self.rfile.closed:
+            return None
+        try:
+            line = self.rfile.readline(_MAX_REQUEST_LINE)
+        except OSError:  # "connection reset by peer" and such are not worth a word
+            return None
+        if not line:
+            return None
+        self.requestline = line.decode("latin-1")
+        self.response_length = 0
+        if len(line) >= _MAX_REQUEST_LINE:
+            return ("414", pywsgi._REQUEST_TOO_LONG_RESPONSE)
+        try:
+            if not self.read_request(self.requestline):
+                return ("400", pywsgi._BAD_REQUEST_RESPONSE)
+        except Exception as ex:
+            return self._handle_client_error(ex)
+        if not self._serve_polling(app):
+            self.environ = self.get_environ()
+            self.application = self.server.application
+            self.handle_one_response()
+        if self.close_connection or self.rfile.closed:
+            return None
+        return True
+
+    def _serve_polling(self, app: Any) -> bool:
+        """Serve a long-polling GET or POST of an open session without pywsgi's environ and
+        response machinery; False (nothing done) for every other request."""
+        path, _, query = self.path.partition("?")
+        if (
+            (path != app.path and path + "/" != app.path)
+            or "sid=" not in query
+            or "transport=polling" not in query
+            or self.request_version != "HTTP/1.1"
+        ):
+            return False
+        method = self.command
+        headers = self.headers
+        length = self.content_length
+        if method == "GET":
+            if length:
+                return False
+        elif method != "POST" or length is None or "expect" in headers:
+            return False  # chunked, or waiting for 100-continue: pywsgi's reader does that
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+        }
+        for key, value in self._headers():
+            if key in environ:
+                environ[key] += ("; " if "COOKIE" in key else ",") + value
+            else:
+                environ[key] = value
+        content_type = headers.typeheader
+        if content_type is not None:
+            environ["CONTENT_TYPE"] = content_type
+        if length:
+            environ["CONTENT_LENGTH"] = str(length)
+        self.wsgi_input = body = pywsgi.Input(self.rfile, length)
+        environ["wsgi.input"] = body
+        response: list = []
+        self.time_start = time.time()
+        # The app answers every error itself (WSGIApp turns a bug into a 500).
+        chunks = app(
+            environ, lambda status, headers, exc_info=None: response.extend((status, headers))
+        )
+        status, response_headers = response
+        out = bytearray(b"HTTP/1.1 ")
+        out += status.encode("latin-1")
+        out += b"\r\nDate: "
+        out += _http_date(self.time_start)
+        out += b"\r\n"
+        for name, value in response_headers:
+            out += f"{name}: {value}\r\n".encode("latin-1")
+            if name == "Connection" and value == "close":
+                self.close_connection = True
+        out += b"\r\n"
+        for chunk in chunks:
+            out += chunk
+        try:
+            self._send_now(out)
+            body._discard()  # what the app left unread of the body (a refused one)
+        except OSError:  # the client is gone, or its body was cut short
+            self.close_connection = True
+        return True
+
+    def _send_now(self, data: bytes | bytearray) -> None:
+        """``sendall()``, trying one non-blocking ``send()`` first (see :meth:`_sendall`)."""
+        sock = self.socket
+        raw = None if hasattr(sock, "_sslobj") else getattr(sock, "_sock", None)
+        sent = 0
+        if raw is not None:
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                pass
+        if sent < len(data):
+            sock.sendall(memoryview(data)[sent:])
 
     def get_environ(self) -> dict:
         # pywsgi's, with less done per request: what a long-polling server does most.

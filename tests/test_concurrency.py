@@ -114,3 +114,44 @@ def test_watch_read_calls_back_until_cancelled(c):
     assert got == [b"one", b"two"]
     a.close()
     b.close()
+
+
+def test_light_event_wakes_every_waiter_and_stays_set(c):
+    event = c.light_event()
+    got = []
+    waiters = [gevent.spawn(lambda i=i: got.append((i, event.wait(5)))) for i in range(3)]
+    gevent.sleep(0.01)
+    assert got == [] and not event.is_set()
+    event.set()
+    gevent.joinall(waiters, timeout=1)
+    assert sorted(got) == [(0, True), (1, True), (2, True)]
+    assert event.wait(0) is True  # set: no wait
+    event.clear()
+    assert not event.is_set()
+
+
+def test_light_event_wait_times_out_and_a_late_set_is_harmless(c):
+    event = c.light_event()
+    start = gevent.get_hub().loop.now()
+    assert event.wait(0.05) is False
+    assert gevent.get_hub().loop.now() - start >= 0.04
+    # The timer and set() together: the waiter sees the flag either way; nothing switches
+    # into the greenlet once its wait is over.
+    done = []
+
+    loop = gevent.get_hub().loop
+
+    def wait_then_sleep():
+        done.append(event.wait(0.01))
+        loop.update_now()
+        before = loop.now()
+        gevent.sleep(0.05)  # a stray switch would cut this short
+        loop.update_now()
+        done.append(loop.now() - before >= 0.045)
+
+    waiter = gevent.spawn(wait_then_sleep)
+    gevent.sleep(0.01)
+    event.set()
+    waiter.join(1)
+    assert done[1] is True and done[0] in (True, False)
+    assert not event._waiters

@@ -229,6 +229,65 @@ def _read_response(sock):
     return head + b"\r\n\r\n" + body[:length]  # not what may follow (the next response)
 
 
+def _read_responses(sock, count):
+    """``count`` responses read off one connection (Content-Length bodies): (status, body)."""
+    reader = sock.makefile("rb")
+    out = []
+    for _ in range(count):
+        status_line = reader.readline()
+        if not status_line:
+            break
+        length = 0
+        while True:
+            line = reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        out.append((int(status_line.split()[1]), reader.read(length)))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws"])
+def test_one_connection_for_polling_and_other_requests(start_server, kind):
+    """Long-polling requests and any other share a keep-alive connection in every form: with a
+    Content-Length, chunked, after 100-continue, to the app beside the engine, in HTTP/1.0.
+    (gsio's handler serves the common ones on a short path of its own, the rest as pywsgi.
+    Werkzeug's server answers one request per connection here.)"""
+    server = start_server("engine_app", kind=kind, shared=True)
+    session = Polling(server)
+    path = session.path
+    host = "Host: x\r\n"
+    requests = [
+        f"POST {path} HTTP/1.1\r\n{host}Content-Length: 3\r\n\r\n4ab",
+        f"GET {path} HTTP/1.1\r\n{host}\r\n",
+        f"GET /sessions HTTP/1.1\r\n{host}\r\n",
+        f"POST {path} HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n3\r\n4cd\r\n0\r\n\r\n",
+        f"GET {path} HTTP/1.1\r\n{host}\r\n",
+        f"GET {path.replace('transport=polling', 'transport=nope')} HTTP/1.1\r\n{host}\r\n",
+        f"POST {path} HTTP/1.1\r\n{host}Content-Length: 3\r\n\r\n4ef",
+        f"GET {path} HTTP/1.0\r\n{host}\r\n",
+    ]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall("".join(requests).encode())
+        answers = _read_responses(sock, len(requests))
+        assert sock.recv(1) == b""  # the HTTP/1.0 request asked for no keep-alive
+    assert answers[:2] == [(200, b"ok"), (200, b"4ab")]
+    assert answers[2][0] == 200 and session.sid in json.loads(answers[2][1])
+    assert answers[3:5] == [(200, b"ok"), (200, b"4cd")]
+    assert answers[5] == (400, b'{"code":0,"message":"Transport unknown"}')
+    assert answers[6:] == [(200, b"ok"), (200, b"4ef")]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\n{host}Expect: 100-continue\r\nContent-Length: 3\r\n\r\n".encode()
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
+        sock.sendall(b"4gh" + f"GET {path} HTTP/1.1\r\n{host}\r\n".encode())
+        assert _read_responses(sock, 2) == [(200, b"ok"), (200, b"4gh")]
+    session.echo()
+
+
 def test_client_close_over_post(server, bystander, wait_for):
     """A client "1": the session ends and the pending GET is answered with a NOOP."""
     session = Polling(server)
