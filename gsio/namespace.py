@@ -259,7 +259,12 @@ class Namespace:
     def _dispatch(self, conn: Conn) -> None:
         """The event-handler API: a loop over ``conn.receive()``."""
         handlers = self.handlers
-        for message in conn:
+        receive = conn.receive
+        while True:
+            try:
+                message = receive()
+            except ConnectionClosed:
+                return
             fn = handlers.get(message.event)
             args = message.args
             if fn is None:
@@ -275,7 +280,7 @@ class Namespace:
             except Exception:
                 log.exception("%s: handler for %r failed", conn.id, message.event)
                 continue
-            if message.wants_reply and not message.replied:
+            if message.id is not None and not message._replied:
                 message.reply(*_ack_args(result))
 
     def _takes_ack(self, fn: Handler) -> bool:

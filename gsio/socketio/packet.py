@@ -305,6 +305,10 @@ class Decoder:
         self._blobs = []
 
     def _decode(self, s: str) -> Packet | None:
+        if s[:1] == "2" and self._loads is None:
+            packet = _decode_event(s)
+            if packet is not None:
+                return packet
         t = _TYPE_OF.get(s[:1])
         if t is None:
             raise ProtocolError("unknown packet type")
@@ -380,6 +384,27 @@ class Decoder:
         self._reset()
         _reconstruct(packet.data, blobs)
         return packet
+
+
+def _decode_event(s: str) -> Packet | None:
+    """The common case made short: an EVENT on the main namespace, ``2[<id>][...]``, with no
+    space around its JSON array. None for anything else (the general decoder then decides)."""
+    i = s.find("[", 1, _MAX_ID_DIGITS + 2)
+    if i < 0 or s[-1:] != "]":
+        return None
+    ack_id = None
+    if i > 1:
+        digits = s[1:i]
+        if not (digits.isascii() and digits.isdigit()):
+            return None
+        ack_id = int(digits)
+    try:
+        data, end = _raw_decode(s, i)
+    except (ValueError, RecursionError):
+        return None
+    if end != len(s) or not data or type(data[0]) is not str or data[0] in RESERVED_EVENTS:
+        return None
+    return Packet(_EVENT, "/", data, ack_id)
 
 
 def _valid(t: PacketType, data: Any) -> bool:
