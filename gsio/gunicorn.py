@@ -5,7 +5,9 @@
 
 :class:`GeventWorker` is gunicorn's gevent pywsgi worker (``gevent_pywsgi``) with gsio's request
 handler (:mod:`gsio.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
-fastest way to serve gsio on gunicorn. gunicorn's access log and environ keys are kept.
+fastest way to serve gsio on gunicorn. gunicorn's access log and environ keys are kept (without
+an access log, the long-polling requests of open sessions take the handler's short path, as
+under ``gsio serve``).
 
 :class:`GeventWebSocketWorker` is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
 gevent's pywsgi with gevent-websocket's handler, the fastest way to serve gsio on gunicorn),
@@ -30,7 +32,7 @@ from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWeb
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 from gsio.handler import WSGIHandler
-from gsio.wsgi import find_wsgi_app, refused_upgrade
+from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
@@ -43,6 +45,13 @@ class GeventWorker(GeventPyWSGIWorker):
     """gunicorn's gevent pywsgi worker with gsio's handler and WebSocket layer."""
 
     wsgi_handler = _Handler
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
+            # Without an access log, the long-polling requests of open sessions take the
+            # handler's short path, as under gsio.serve (see gsio.handler).
+            self.server_class = type("Server", (PyWSGIServer,), {"gsio_polling_app": self.wsgi})
 
 
 class _Server(PyWSGIServer):

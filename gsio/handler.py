@@ -11,12 +11,13 @@ It is pywsgi's own handler with four changes:
   which costs more than the rest of a long-polling request.
 - A response's headers and body leave in one ``send()``, so that no response waits for a
   delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
-- When the server's application is a :class:`gsio.WSGIApp` (the server has ``gsio_app``), the
-  long-polling requests of an open session (a GET or a POST with ``sid``, HTTP/1.1, a plain
-  body) skip pywsgi's per-request work: a small environ, and the response written at once.
-  These requests are what a polling client makes most, and nothing in them reaches user code.
+- When the server's application is a :class:`gsio.WSGIApp` (``server.gsio_polling_app``, set
+  by :func:`gsio.wsgi.make_server` when there is no access log), the long-polling requests of
+  an open session (a GET or a POST with ``sid``, HTTP/1.1, a Content-Length body) skip
+  pywsgi's per-request work: a small environ (nothing in these requests reaches user code),
+  and the response written at once. They are what a polling client makes most.
 
-The environ is what pywsgi builds; only the parsing under it is new.
+Every other request gets the environ pywsgi builds; only the parsing under it is new.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
 
     def handle_one_request(self) -> Any:
         # pywsgi's, with the long-polling requests of open sessions served on a short path.
-        app = getattr(self.server, "gsio_app", None)
+        app = getattr(self.server, "gsio_polling_app", None)
         if app is None:
             return super().handle_one_request()
         if self.rfile.closed:

@@ -120,7 +120,7 @@ def make_server(
     if websocket and not gevent_websocket and access_log is None and isinstance(wsgi, WSGIApp):
         # gsio's handler serves this app's long-polling requests on a short path (no access
         # log is written for those, hence only without one).
-        server.gsio_app = wsgi
+        server.gsio_polling_app = wsgi
     if gevent_websocket and gsio_app is not None:
         server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
