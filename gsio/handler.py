@@ -252,7 +252,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
         content_type = headers.typeheader
         if content_type is not None:
             environ["CONTENT_TYPE"] = content_type
-        if length:
+        if length is not None:  # as pywsgi's environ: "0" too
             environ["CONTENT_LENGTH"] = str(length)
         self.wsgi_input = body = pywsgi.Input(self.rfile, length)
         environ["wsgi.input"] = body
