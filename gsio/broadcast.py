@@ -114,22 +114,11 @@ class BroadcastOperator:
         """Emit and wait for every recipient's ack; returns their answers (one per recipient:
         the ack's argument, or a tuple of them). Raises :class:`AckTimeout` past
         :meth:`timeout` (default 60 s), with the answers that came as ``.responses``."""
-        c = self._namespace.server.concurrency
-        done = c.event()
-        outcome: list[Any] = []
-
-        def finished(err: Any, responses: list) -> None:
-            outcome.extend((err, responses))
-            done.set()
-
         op = self if "timeout" in self._flags else self.timeout(60.0)
-        op.emit(event, *args, callback=finished)
-        done.wait()
-        err, responses = outcome
-        if err is not None:
-            err.responses = responses
-            raise err
-        return responses
+        return wait_for_answers(
+            self._namespace.server.concurrency,
+            lambda finished: op.emit(event, *args, callback=finished),
+        )
 
     # -- acting on the selected connections ------------------------------------------------
 
@@ -214,3 +203,24 @@ class _AckCollector:
             self.finished = True
             error = AckTimeout(f"operation has timed out ({self.event!r}, {self.timeout} s)")
             self.callback(error, self.responses)
+
+
+def wait_for_answers(
+    concurrency: Any, start: Callable[[Callable[[Any, list], None]], None]
+) -> list:
+    """Call ``start(finished)`` and wait until it calls ``finished(err, responses)``; return
+    the responses, or raise ``err`` with the answers that came as its ``.responses``."""
+    done = concurrency.event()
+    outcome: list[Any] = []
+
+    def finished(err: Any, responses: list) -> None:
+        outcome.extend((err, responses))
+        done.set()
+
+    start(finished)
+    done.wait()
+    err, responses = outcome
+    if err is not None:
+        err.responses = responses
+        raise err
+    return responses

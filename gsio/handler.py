@@ -283,7 +283,8 @@ class WSGIHandler(pywsgi.WSGIHandler):
         return True
 
     def _send_now(self, data: bytes | bytearray) -> None:
-        """``sendall()``, trying one non-blocking ``send()`` first (see :meth:`_sendall`)."""
+        """``sendall()``, trying one non-blocking ``send()`` first: what the client keeps up
+        with leaves in one system call."""
         sock = self.socket
         raw = None if hasattr(sock, "_sslobj") else getattr(sock, "_sock", None)
         sent = 0
@@ -438,26 +439,16 @@ class WSGIHandler(pywsgi.WSGIHandler):
                     self.response_headers.append((b"Transfer-Encoding", b"chunked"))
 
     def _sendall(self, data: bytes) -> None:
-        # pywsgi's, trying one non-blocking send() first: gevent's sendall() asks the kernel
-        # for the socket's buffer size (a system call) on every call.
-        raw = getattr(self.socket, "_sock", None)
-        if raw is None or hasattr(self.socket, "_sslobj"):
-            super()._sendall(data)
-            return
+        # pywsgi's, through _send_now: gevent's sendall() asks the kernel for the socket's
+        # buffer size (a system call) on every call.
         try:
-            sent = raw.send(data)
-        except BlockingIOError:
-            sent = 0
+            self._send_now(data)
         except OSError as ex:
             self.status = f"socket error: {ex}"
             if self.code > 0:
                 self.code = -self.code
             raise
-        if sent < len(data):
-            super()._sendall(memoryview(data)[sent:])
-            self.response_length += sent
-        else:
-            self.response_length += sent
+        self.response_length += len(data)
 
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True

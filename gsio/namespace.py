@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
-from gsio.broadcast import BroadcastOperator, RoomArg
+from gsio.broadcast import BroadcastOperator, RoomArg, wait_for_answers
 from gsio.exceptions import ConnectionClosed, ConnectionRefused
 from gsio.socketio.packet import RESERVED_EVENTS
 
@@ -116,20 +116,10 @@ class Namespace:
         Raises :class:`~gsio.ClusterTimeout` past ``timeout`` (default: the adapter's request
         timeout), with the answers that came as ``.responses``."""
         _check_server_side(event)
-        done = self.server.concurrency.event()  # type: ignore[union-attr]
-        outcome: list[Any] = []
-
-        def finished(err: Any, responses: list) -> None:
-            outcome.extend((err, responses))
-            done.set()
-
-        self.adapter.server_side_emit(event, list(args), finished, timeout)
-        done.wait()
-        err, responses = outcome
-        if err is not None:
-            err.responses = responses
-            raise err
-        return responses
+        return wait_for_answers(
+            self.server.concurrency,  # type: ignore[union-attr]
+            lambda finished: self.adapter.server_side_emit(event, list(args), finished, timeout),
+        )
 
     def receive_server_side(self, args: list, reply: Callable[[Any], None] | None) -> None:
         """Run the handler for a server-side event that arrived (called by the adapter)."""

@@ -9,6 +9,28 @@ import socket
 import struct
 
 
+def client_frame(opcode, payload, fin=True, rsv=0, masked=True, mask=None):
+    """The bytes of one client frame, masked with ``mask`` (a random key unless given) unless
+    ``masked`` is False."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    header = bytes([(0x80 if fin else 0) | rsv | opcode])
+    n = len(payload)
+    bit = 0x80 if masked else 0
+    if n < 126:
+        header += bytes([bit | n])
+    elif n < 65536:
+        header += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        header += bytes([bit | 127]) + struct.pack("!Q", n)
+    if not masked:
+        return header + payload
+    mask = os.urandom(4) if mask is None else mask
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], "little")
+    masked_payload = (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
+    return header + mask + masked_payload
+
+
 class RawWebSocket:
     """A minimal WebSocket client: frames in and out, nothing hidden."""
 
@@ -46,26 +68,7 @@ class RawWebSocket:
             self.buffer += chunk
         return self.buffer[:length]
 
-    @staticmethod
-    def frame(opcode, payload, fin=True, rsv=0, masked=True):
-        """The bytes of one client frame (masked with a random key unless told)."""
-        if isinstance(payload, str):
-            payload = payload.encode()
-        header = bytes([(0x80 if fin else 0) | rsv | opcode])
-        n = len(payload)
-        bit = 0x80 if masked else 0
-        if n < 126:
-            header += bytes([bit | n])
-        elif n < 65536:
-            header += bytes([bit | 126]) + struct.pack("!H", n)
-        else:
-            header += bytes([bit | 127]) + struct.pack("!Q", n)
-        if not masked:
-            return header + payload
-        mask = os.urandom(4)
-        key = int.from_bytes((mask * (n // 4 + 1))[:n], "little")
-        masked_payload = (int.from_bytes(payload, "little") ^ key).to_bytes(n, "little")
-        return header + mask + masked_payload
+    frame = staticmethod(client_frame)
 
     def send_frame(self, opcode, payload, fin=True, rsv=0, masked=True):
         self.sock.sendall(self.frame(opcode, payload, fin, rsv, masked))

@@ -4,6 +4,7 @@ import os
 import struct
 
 import pytest
+import rawws
 
 from gsio import frames
 from gsio.exceptions import PayloadTooLarge
@@ -11,21 +12,8 @@ from gsio.frames import Close, FrameError, FrameReader, Ping, Pong
 
 
 def client_frame(opcode, payload, fin=True, mask=b"\x01\x02\x03\x04", rsv=0, masked=True):
-    """A frame as a client sends it (masked unless told)."""
-    if isinstance(payload, str):
-        payload = payload.encode()
-    head = bytes([(0x80 if fin else 0) | rsv | opcode])
-    n = len(payload)
-    bit = 0x80 if masked else 0
-    if n < 126:
-        head += bytes([bit | n])
-    elif n < 65536:
-        head += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([bit | 127]) + struct.pack("!Q", n)
-    if not masked:
-        return head + payload
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    """A frame as a client sends it (masked unless told), with a fixed key by default."""
+    return rawws.client_frame(opcode, payload, fin, rsv, masked, mask)
 
 
 def feed_all(reader, data, step=None):

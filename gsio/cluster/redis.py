@@ -151,8 +151,10 @@ class RedisAdapter(Adapter):
     def _publish(self, message: dict[str, Any], channel: str | None = None) -> None:
         self.link.publish(channel or self.channels.request, wire.encode_request(message))
 
-    def _opts(self, opts: BroadcastOptions) -> dict[str, list[str]]:
-        return {"rooms": list(opts.rooms), "except": list(opts.except_rooms)}
+    def _publish_on(self, type: RequestType, opts: BroadcastOptions, **fields: Any) -> None:
+        """Publish a request acting on the sockets ``opts`` selects."""
+        rooms = {"rooms": list(opts.rooms), "except": list(opts.except_rooms)}
+        self._publish({"uid": self.uid, "type": type, "opts": rooms, **fields})
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         if not opts.flags.get("local"):
@@ -187,38 +189,17 @@ class RedisAdapter(Adapter):
         rooms = list(rooms)
         super().add_sockets(opts, rooms)
         if not opts.flags.get("local"):
-            self._publish(
-                {
-                    "uid": self.uid,
-                    "type": RequestType.REMOTE_JOIN,
-                    "opts": self._opts(opts),
-                    "rooms": rooms,
-                }
-            )
+            self._publish_on(RequestType.REMOTE_JOIN, opts, rooms=rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
         rooms = list(rooms)
         super().del_sockets(opts, rooms)
         if not opts.flags.get("local"):
-            self._publish(
-                {
-                    "uid": self.uid,
-                    "type": RequestType.REMOTE_LEAVE,
-                    "opts": self._opts(opts),
-                    "rooms": rooms,
-                }
-            )
+            self._publish_on(RequestType.REMOTE_LEAVE, opts, rooms=rooms)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         if not opts.flags.get("local"):
-            self._publish(
-                {
-                    "uid": self.uid,
-                    "type": RequestType.REMOTE_DISCONNECT,
-                    "opts": self._opts(opts),
-                    "close": close,
-                }
-            )
+            self._publish_on(RequestType.REMOTE_DISCONNECT, opts, close=close)
         super().disconnect_sockets(opts, close)
 
     def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
@@ -234,14 +215,7 @@ class RedisAdapter(Adapter):
         request_id = _uid()
         pending = _Request(RequestType.REMOTE_FETCH, servers - 1, self._concurrency.event())
         self._requests[request_id] = pending
-        self._publish(
-            {
-                "uid": self.uid,
-                "requestId": request_id,
-                "type": RequestType.REMOTE_FETCH,
-                "opts": self._opts(opts),
-            }
-        )
+        self._publish_on(RequestType.REMOTE_FETCH, opts, requestId=request_id)
         timeout = opts.flags.get("timeout") or self.requests_timeout
         if not pending.done.wait(timeout):
             self._requests.pop(request_id, None)
