@@ -12,19 +12,7 @@
 const { createClient } = require("redis");
 const { Emitter } = require("@socket.io/redis-emitter");
 
-function js(value) {
-  if (Array.isArray(value)) return value.map(js);
-  if (value && typeof value === "object") {
-    if (typeof value.$bin === "string") return Buffer.from(value.$bin, "hex");
-    if ("$date" in value) return new Date(value.$date);
-    if ("$undefined" in value) return undefined;
-    if ("$number" in value) return Number(value.$number);
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = js(v);
-    return out;
-  }
-  return value;
-}
+const { js } = require("./values");
 
 async function main() {
   const ops = JSON.parse(require("fs").readFileSync(0, "utf8"));
