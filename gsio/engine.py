@@ -68,6 +68,7 @@ class EngineSocket:
         "_c",
         "_lock",
         "_wake",
+        "_waiting",
         "_timer",
         "ws",
         "_writing",
@@ -87,6 +88,7 @@ class EngineSocket:
         self._lock = self._c.state_lock()
         # Set when a waiting GET has something to take: polling sessions only.
         self._wake: Any = self._c.light_event() if session.transport == "polling" else None
+        self._waiting: Any = None  # a GET waiting without a greenlet (polling.WaitingGet)
         self._timer: Any = None
         self.ws: Any = None  # the WebSocket backend once the session is on WebSocket
         self._writing = False
@@ -168,8 +170,7 @@ class EngineSocket:
         """Something was queued: wake the waiting GET, or make sure a WebSocket writer runs."""
         ws = self.ws
         if ws is None or self.session.state is State.UPGRADING:
-            if self._wake is not None:
-                self._wake.set()
+            self._wake_get()
             return
         if ws.buffered:  # it queues and never blocks: hand it everything now
             with self._lock:
@@ -184,6 +185,14 @@ class EngineSocket:
                 return
             self._writing = True
         self._writer = self._c.spawn(self._write_ws)
+
+    def _wake_get(self) -> None:
+        """Wake the waiting GET (polling): it answers with what is queued, or what the
+        session's state calls for."""
+        if self._wake is not None:
+            self._wake.set()
+        if self._waiting is not None:
+            self._waiting.wake()
 
     def join_writer(self, timeout: float = 5.0) -> None:
         """Wait for the WebSocket writer to finish flushing (the reader is leaving)."""
@@ -287,8 +296,7 @@ class EngineSocket:
                 )
         if not linger:
             self.engine.forget(self)
-        if self._wake is not None:
-            self._wake.set()
+        self._wake_get()
         if self.ws is not None:
             self._kick()
         log.debug("%s: closed (%s)", self.sid, self.session.close_reason)
@@ -299,6 +307,18 @@ class EngineSocket:
 
 
 _OPEN = State.OPEN
+
+
+def _refused(exc: ProtocolError, environ: dict) -> Response:
+    """The error answer to a request the engine refuses, logged once."""
+    log.info(
+        "bad request (%s): %s %s?%s",
+        exc.message,
+        environ.get("REQUEST_METHOD"),
+        environ.get("PATH_INFO"),
+        environ.get("QUERY_STRING"),
+    )
+    return error_response(exc.code, exc.status)
 
 
 def _default_sid() -> str:
@@ -444,18 +464,35 @@ class Engine:
         try:
             transport = environ.pop("gsio.transport", None) or self._check(environ, method, query)
         except ProtocolError as exc:
-            log.info(
-                "bad request (%s): %s %s?%s",
-                exc.message,
-                method,
-                environ.get("PATH_INFO"),
-                environ.get("QUERY_STRING"),
-            )
-            return self._finish(error_response(exc.code, exc.status), environ, start_response)
+            return self._finish(_refused(exc, environ), environ, start_response)
         if transport == "websocket":
             return websocket.handle(self, environ, start_response, query.get("sid"))
         response = polling.handle(self, environ, method, query.get("sid"))
         return self._finish(response, environ, start_response)
+
+    def handle_polling(
+        self, environ: dict, query: dict, body: bytes | None, respond: Callable[[Response], None]
+    ) -> Any:
+        """Answer a long-polling GET or POST of an open session (``query`` has ``sid``) without
+        blocking, for a server that reads HTTP in the event loop (gsio's handler does).
+
+        ``respond(response)`` gets the finished response, at once or, for a GET with nothing
+        to send yet, later from the event loop; that GET is returned then (call its
+        ``abandon()`` if the connection closes first: the session ends, as in the reference).
+        ``body`` is a POST's whole body, None when its Content-Length is over ``max_payload``.
+        Needs a non-blocking handler (:attr:`EngineHandler.nonblocking`).
+        """
+        method = environ["REQUEST_METHOD"]
+
+        def finish(response: Response) -> None:
+            respond(self._finalize(response, environ))
+
+        try:
+            self._check(environ, method, query)
+        except ProtocolError as exc:
+            finish(_refused(exc, environ))
+            return None
+        return polling.handle_nowait(self, environ, method, query["sid"], body, finish)
 
     def accepts(self, environ: dict) -> bool:
         """Whether :meth:`handle_request` will serve this request rather than refuse it.
@@ -498,7 +535,11 @@ class Engine:
         return transport
 
     def _finish(self, response: Response, environ: dict, start_response: Callable) -> list[bytes]:
+        return self._finalize(response, environ)(start_response)
+
+    def _finalize(self, response: Response, environ: dict) -> Response:
+        """The response with the CORS headers, and ``Connection: close`` if the client asked."""
         response.headers.extend(self.cors.headers(environ))
         if environ.get("HTTP_CONNECTION", "").lower() == "close":
             response.headers.append(("Connection", "close"))
-        return response(start_response)
+        return response

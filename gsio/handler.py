@@ -12,10 +12,13 @@ It is pywsgi's own handler with four changes:
 - A response's headers and body leave in one ``send()``, so that no response waits for a
   delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
 - When the server's application is a :class:`gsio.WSGIApp` (``server.gsio_polling_app``, set
-  by :func:`gsio.wsgi.make_server` when there is no access log), the long-polling requests of
-  an open session (a GET or a POST with ``sid``, HTTP/1.1, a Content-Length body) skip
-  pywsgi's per-request work: a small environ (nothing in these requests reaches user code),
-  and the response written at once. They are what a polling client makes most.
+  by :func:`gsio.wsgi.make_server` when there is no access log), a connection whose request is
+  a long-polling one of an open session (a GET or a POST with ``sid``, HTTP/1.1) is handed to
+  the event loop (:mod:`gsio.pollnative`), which serves its polling requests from then on
+  without a greenlet and gives any other request back to this handler. When it cannot (TLS,
+  or an engine handler that may block) those requests still skip pywsgi's per-request work: a
+  small environ (nothing in these requests reaches user code), and the response written at
+  once. They are what a polling client makes most.
 
 Every other request gets the environ pywsgi builds; only the parsing under it is new.
 """
@@ -29,6 +32,9 @@ from typing import Any, Callable
 from urllib.parse import unquote
 
 from gevent import pywsgi
+
+from gsio.http import http_date
+from gsio.pollnative import PollingConnection
 
 __all__ = ["WSGIHandler"]
 
@@ -126,7 +132,6 @@ _MAX_REQUEST_LINE = pywsgi.MAX_REQUEST_LINE
 _NO_HEADERS = Headers([])
 _NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
-_date = [0, b""]  # the Date header's value, made once a second
 _unquote_latin1 = functools.partial(unquote, encoding="latin-1")
 
 
@@ -137,14 +142,6 @@ def _plain_gevent_socket(sock: Any) -> bool:
         and hasattr(sock, "_read_event")
         and not hasattr(sock, "_sslobj")
     )
-
-
-def _http_date(now: float) -> bytes:
-    second = int(now)
-    if _date[0] != second:
-        _date[0] = second
-        _date[1] = pywsgi.format_date_time(second)
-    return _date[1]  # type: ignore[return-value]
 
 
 class SocketReader(io.RawIOBase):
@@ -183,6 +180,8 @@ class WSGIHandler(pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
+    #: The connection's next request was given back by the event loop: serve it here.
+    given_back = False
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         if rfile is None and _plain_gevent_socket(sock):
@@ -206,6 +205,8 @@ class WSGIHandler(pywsgi.WSGIHandler):
         self.response_length = 0
         if len(line) >= _MAX_REQUEST_LINE:
             return ("414", pywsgi._REQUEST_TOO_LONG_RESPONSE)
+        if self._to_event_loop(app, line):
+            return None
         try:
             if not self.read_request(self.requestline):
                 return ("400", pywsgi._BAD_REQUEST_RESPONSE)
@@ -217,6 +218,36 @@ class WSGIHandler(pywsgi.WSGIHandler):
             self.handle_one_response()
         if self.close_connection or self.rfile.closed:
             return None
+        return True
+
+    def _to_event_loop(self, app: Any, line: bytes) -> bool:
+        """Hand the connection to the event loop (:mod:`gsio.pollnative`) if its request looks
+        like a long-polling one of an open session: from this one on, it serves the
+        connection's requests, and gives back the others. True if it took the connection."""
+        if self.given_back:
+            self.given_back = False
+            return False
+        sock = self.socket
+        if (
+            not line.endswith(b" HTTP/1.1\r\n")
+            or b"transport=polling" not in line
+            or b"sid=" not in line
+            or not getattr(app.engine.handler, "nonblocking", False)
+            or not _plain_gevent_socket(sock)
+        ):
+            return False
+        # What the buffered reader holds past the request line, without waiting for more.
+        sock.settimeout(0.0)
+        try:
+            early = self.rfile.read1(65536) or b""
+        except (OSError, ValueError):
+            early = b""
+        raw = sock._sock
+        own = type(raw)(raw.family, raw.type, raw.proto, sock.detach())
+        own.setblocking(False)
+        self.socket = None  # the connection is the event loop's: pywsgi must not close it
+        self.rfile.close()
+        PollingConnection(own, self.client_address, self.server, app, line + early)
         return True
 
     def _serve_polling(self, app: Any) -> bool:
@@ -266,7 +297,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
         out = bytearray(b"HTTP/1.1 ")
         out += status.encode("latin-1")
         out += b"\r\nDate: "
-        out += _http_date(self.time_start)
+        out += http_date(self.time_start)
         out += b"\r\n"
         for name, value in response_headers:
             out += f"{name}: {value}\r\n".encode("latin-1")
@@ -425,7 +456,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
     def finalize_headers(self) -> None:
         # pywsgi's, with the Date formatted once a second.
         if self.provided_date is None:
-            self.response_headers.append((b"Date", _http_date(time.time())))
+            self.response_headers.append((b"Date", http_date(time.time())))
         self.connection_upgraded = self.code == 101
         if self.code not in (304, 204) and self.provided_content_length is None:
             if hasattr(self.result, "__len__"):

@@ -8,8 +8,17 @@ import zlib
 from collections.abc import Sequence
 from typing import Callable, Union
 from urllib.parse import parse_qsl
+from wsgiref.handlers import format_date_time
 
-__all__ = ["Response", "error_response", "parse_query", "Cors", "compress", "ERROR_MESSAGES"]
+__all__ = [
+    "Response",
+    "error_response",
+    "parse_query",
+    "Cors",
+    "compress",
+    "http_date",
+    "ERROR_MESSAGES",
+]
 
 STATUS_LINES = {
     200: "200 OK",
@@ -32,6 +41,17 @@ ERROR_MESSAGES = {
 }
 
 Headers = list[tuple[str, str]]
+
+_date = [0, b""]  # the last Date header's value, and its second
+
+
+def http_date(now: float) -> bytes:
+    """The Date header's value for the time ``now``, made once a second."""
+    second = int(now)
+    if _date[0] != second:
+        _date[0] = second
+        _date[1] = format_date_time(second).encode("latin-1")
+    return _date[1]  # type: ignore[return-value]
 
 
 class Response:

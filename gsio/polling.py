@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from gsio.engineio.packet import CLOSE, NOOP, decode_payload, encode_payload
-from gsio.engineio.session import State
+from gsio.engineio.packet import CLOSE, NOOP, Packet, decode_payload, encode_payload
+from gsio.engineio.session import Session, State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.http import Response, compress, error_response
 
@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gsio.engine")
 
-__all__ = ["handle"]
+__all__ = ["handle", "handle_nowait", "WaitingGet"]
+
+Respond = Callable[[Response], None]
 
 
 def handle(engine: Engine, environ: dict, method: str, sid: str | None) -> Response:
@@ -30,6 +32,35 @@ def handle(engine: Engine, environ: dict, method: str, sid: str | None) -> Respo
     return error_response(3)
 
 
+def handle_nowait(
+    engine: Engine,
+    environ: dict,
+    method: str,
+    sid: str,
+    body: bytes | None,
+    respond: Respond,
+) -> WaitingGet | None:
+    """Answer a GET or POST of an open session without blocking, for a server that reads
+    HTTP in the event loop: ``respond(response)`` is called now, or for a GET with nothing
+    to send yet, later from the event loop; that GET is returned (to abandon should its
+    connection close first). ``body`` is a POST's whole body, None when it is over ``max_payload``
+    (not read)."""
+    socket = engine.sockets[sid]
+    if method == "POST":
+        respond(_post(engine, socket, environ, body))
+        return None
+    error = _begin_get(socket)
+    if error is not None:
+        respond(error)
+        return None
+    with socket._lock:
+        packets = _ready(socket.session)
+    if packets is not None:
+        respond(_get_response(engine, socket, environ, packets))
+        return None
+    return WaitingGet(engine, socket, environ, respond)
+
+
 def _handshake(engine: Engine, environ: dict) -> Response:
     socket = engine.open_session("polling", environ)
     engine.handler.on_open(socket)
@@ -42,34 +73,16 @@ def _handshake(engine: Engine, environ: dict) -> Response:
 
 
 def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
+    error = _begin_get(socket)
+    if error is not None:
+        return error
     session = socket.session
-    try:
-        with socket._lock:
-            session.begin_get()
-    except ProtocolError as exc:
-        log.info("%s: %s; closing the session", socket.sid, exc.message)
-        socket.terminate("transport error", notify_client=True)
-        return error_response(exc.code, exc.status)
     wait = engine.ping_interval + engine.ping_timeout
     try:
         while True:
             with socket._lock:
-                packets = session.take_outbound()
-                if packets:
-                    if len(packets) > 1 and packets[-1] == CLOSE:
-                        # As the reference: what the server sent before it closed goes out
-                        # first, the CLOSE with the next poll. In one payload, socket.io-client
-                        # would see the close before the packets (it handles them a tick later).
-                        session.outbound.append(packets.pop())
-                    break
-                if session.state is State.UPGRADING:
-                    packets = [NOOP]  # end this poll so that the client can pause polling
-                    break
-                if session.state is State.CLOSED:
-                    # As the reference: a poll pending when the client sent CLOSE gets a NOOP,
-                    # one pending when the server closed without a word (ping timeout) a CLOSE.
-                    by_client = session.close_reason == "transport close"
-                    packets = [NOOP if by_client else CLOSE]
+                packets = _ready(session)
+                if packets is not None:
                     break
                 socket._wake.clear()
             if not socket._wake.wait(wait):
@@ -77,7 +90,45 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
                 break
     finally:
         session.get_active = False
-    if session.state is State.CLOSED and not session.outbound:
+    return _get_response(engine, socket, environ, packets)
+
+
+def _begin_get(socket: EngineSocket) -> Response | None:
+    """Mark the session's GET active; the error response (the session closed) if one was."""
+    try:
+        with socket._lock:
+            socket.session.begin_get()
+    except ProtocolError as exc:
+        log.info("%s: %s; closing the session", socket.sid, exc.message)
+        socket.terminate("transport error", notify_client=True)
+        return error_response(exc.code, exc.status)
+    return None
+
+
+def _ready(session: Session) -> list[Packet] | None:
+    """What a waiting GET answers now, or None while it has to wait (call under the lock)."""
+    packets = session.take_outbound()
+    if packets:
+        if len(packets) > 1 and packets[-1] == CLOSE:
+            # As the reference: what the server sent before it closed goes out first, the
+            # CLOSE with the next poll. In one payload, socket.io-client would see the close
+            # before the packets (it handles them a tick later).
+            session.outbound.append(packets.pop())
+        return packets
+    if session.state is State.UPGRADING:
+        return [NOOP]  # end this poll so that the client can pause polling
+    if session.state is State.CLOSED:
+        # As the reference: a poll pending when the client sent CLOSE gets a NOOP, one
+        # pending when the server closed without a word (ping timeout) a CLOSE.
+        return [NOOP if session.close_reason == "transport close" else CLOSE]
+    return None
+
+
+def _get_response(
+    engine: Engine, socket: EngineSocket, environ: dict, packets: list[Packet]
+) -> Response:
+    socket.session.get_active = False
+    if socket.session.state is State.CLOSED and not socket.session.outbound:
         engine.forget(socket)  # it lingered for this GET
     body = encode_payload(packets).encode("utf-8")
     headers = [("Content-Type", "text/plain; charset=UTF-8")]
@@ -87,7 +138,68 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
     return Response(200, headers, body)
 
 
-def _post(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
+class WaitingGet:
+    """A GET answered without blocking (:func:`handle_nowait`): parked on its session until
+    there is something to send, the session upgrades or closes, or the poll times out; then
+    ``respond(response)`` runs in the event loop."""
+
+    __slots__ = ("_engine", "_socket", "_environ", "_respond", "_timer", "_scheduled")
+
+    def __init__(
+        self, engine: Engine, socket: EngineSocket, environ: dict, respond: Respond
+    ) -> None:
+        self._engine = engine
+        self._socket = socket
+        self._environ = environ
+        self._respond = respond
+        self._scheduled = False
+        socket._waiting = self
+        wait = engine.ping_interval + engine.ping_timeout
+        self._timer = engine.concurrency.call_later(wait, self._timed_out)
+
+    def wake(self) -> None:
+        """Something changed on the session: look once the running greenlet yields, so that
+        what it queues in the meantime leaves in one response."""
+        if not self._scheduled:
+            self._scheduled = True
+            self._engine.concurrency.call_soon(self._check)
+
+    def _check(self) -> None:
+        self._scheduled = False
+        socket = self._socket
+        if socket._waiting is not self:
+            return
+        with socket._lock:
+            packets = _ready(socket.session)
+        if packets is not None:
+            self._answer(packets)
+
+    def _timed_out(self) -> None:
+        if self._socket._waiting is self:
+            self._answer([NOOP])
+
+    def _answer(self, packets: list[Packet]) -> None:
+        self._socket._waiting = None
+        self._timer.cancel()
+        self._respond(_get_response(self._engine, self._socket, self._environ, packets))
+
+    def abandon(self) -> None:
+        """Its connection closed before the answer: as the reference does, the session ends
+        ("transport error"); the client is gone, or will open a new one."""
+        socket = self._socket
+        if socket._waiting is self:
+            socket._waiting = None
+            socket.session.get_active = False
+            self._timer.cancel()
+            log.debug("%s: poll connection closed prematurely", socket.sid)
+            socket.terminate("transport error")
+
+
+def _post(
+    engine: Engine, socket: EngineSocket, environ: dict, body: bytes | None = None
+) -> Response:
+    """A POST of packets; ``body``, when given, is the body already read (None: read it from
+    ``wsgi.input``, or, in :func:`handle_nowait`, one over the limit)."""
     session = socket.session
     try:
         if environ.get("CONTENT_TYPE", "").startswith("application/octet-stream"):
@@ -103,7 +215,8 @@ def _post(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
         socket.terminate(exc.reason, notify_client=True)
         return error_response(exc.code, exc.status)
     try:
-        body = _read_body(environ, engine.max_payload)
+        if body is None:
+            body = _read_body(environ, engine.max_payload)
         socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)

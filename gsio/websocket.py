@@ -390,7 +390,7 @@ def _serve_upgrade(engine: Engine, socket: EngineSocket, ws: Any) -> bool:
             log.info("%s: %s", socket.sid, exc.message)
             return False
         ws.send(encode(answer))
-        socket._wake.set()  # the pending GET ends with a NOOP so that the client can pause
+        socket._wake_get()  # the pending GET ends with a NOOP so that the client can pause
         if ws.receive() != "5":
             with socket._lock:
                 session.abort_upgrade()

@@ -7,6 +7,7 @@
   for the whole session (a fresh one costs ~0.5 s): only for tests that leave no state behind
   that another test could see; the Traceback check then covers what was printed during the test.
 - ``kind``: parametrizes a test over :data:`KINDS`.
+- ``reader``: parametrizes a test over :data:`READERS` (who reads gsio's own connections).
 - ``run_node(script, *args, timeout=20)``: runs ``tests/js/<script>.js`` and returns the JSON of
   its last stdout line (dict and list arguments are passed as JSON).
 - ``wait_for(predicate, timeout=10, message=...)``: polls until ``predicate()`` is truthy.
@@ -150,6 +151,17 @@ def start_server(_shared_servers):
 def kind(request) -> str:
     """The server kind: the test runs once per kind."""
     return request.param
+
+
+# The engine_app arguments for who reads gsio's own connections (WebSocket, and polling under
+# gsio's handler): the event loop, when the handler never blocks, or a greenlet per connection.
+READERS = {"loop": (), "greenlet": ("--blocking-handler",)}
+
+
+@pytest.fixture(params=list(READERS))
+def reader(request) -> tuple[str, ...]:
+    """engine_app's arguments for each reader: the test runs once per reader (see READERS)."""
+    return READERS[request.param]
 
 
 def _run_node(script: str, *args, timeout: float = 20) -> dict:

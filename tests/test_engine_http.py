@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 import simple_websocket
+from rawhttp import read_response
 
 # The HTTP behaviour is gsio's own on every server; the WSGI servers differ in how they read
 # requests and bodies, run requests concurrently and close connections: pywsgi (gevent) with
@@ -205,28 +206,11 @@ def test_concurrent_posts(server, bystander, wait_for):
         json_error(session.post("4second"), 400, 3, "Bad request")
         assert wait_reason(server, wait_for, session.sid) == "transport error"
         slow.sendall(b"cdef")  # the first POST completes after the close: dropped
-        answer = _read_response(slow)
+        answer = read_response(slow)
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nok"), answer
     # The CLOSE queued for the client goes to its next GET, then the session is gone.
     assert session.get()[::2] == (200, b"1")
     json_error(session.get(), 400, 1, "Session ID unknown")
-
-
-def _read_response(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return head + b"\r\n\r\n" + body[:length]  # not what may follow (the next response)
 
 
 def _read_responses(sock, count):
@@ -403,7 +387,7 @@ def test_broken_post_body_closes_the_session(server, bystander, wait_for, how):
             sock.sendall(
                 (head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n4ab\r\n0\r\n\r\n").encode()
             )
-        answer = _read_response(sock)
+        answer = read_response(sock)
     assert answer.startswith(b"HTTP/1.1 400 "), answer
     assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
     assert wait_reason(server, wait_for, session.sid) == "transport error"
@@ -458,7 +442,7 @@ def test_chunked_body_over_the_limit(small, wait_for):
             + chunk
             + b"\r\n0\r\n\r\n"
         )
-        answer = _read_response(sock)
+        answer = read_response(sock)
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
     assert wait_reason(small, wait_for, session.sid) == "transport error"

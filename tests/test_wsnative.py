@@ -19,13 +19,8 @@ from rawws import RawWebSocket
 PATH = "/socket.io/?EIO=4&transport=websocket"
 
 
-# The event loop reads each connection (the handler never blocks), or a greenlet does.
-READERS = {"loop": (), "greenlet": ("--blocking-handler",)}
-
-
-@pytest.fixture(params=list(READERS))
-def reader(request):
-    return READERS[request.param]
+# reader (conftest): the event loop reads each connection (the handler never blocks), or a
+# greenlet does.
 
 
 @pytest.fixture

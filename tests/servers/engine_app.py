@@ -3,6 +3,7 @@
 Every message comes back as it came (text stays text, binary stays binary), except:
 
 - ``close``: the server closes the session (``socket.close()``);
+- ``crash``: the handler raises (a bug: the request that brought it gets a 500);
 - ``burst:N`` (or ``burst:N:tag``): the server sends ``m0`` .. ``m{N-1}`` (``tag0`` ..) at once.
 
 ``--blocking-handler`` makes it a handler that may block (``nonblocking = False``): under gsio's
@@ -11,7 +12,8 @@ own WebSocket layer a greenlet then reads each connection, instead of the event 
 Beside the Engine.IO path it answers:
 
 - ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
-- ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions.
+- ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions;
+- ``GET /greenlets``: ``{"greenlets": N}``, the greenlets alive (under gevent).
 """
 
 import common
@@ -31,6 +33,8 @@ class Echo(gsio.EngineHandler):
     def on_message(self, socket, data):
         if data == "close":
             socket.close()
+        elif data == "crash":
+            raise RuntimeError("a bug in the handler")
         elif isinstance(data, str) and data.startswith("burst:"):
             _, count, *tag = data.split(":")
             prefix = tag[0] if tag else "m"
@@ -43,11 +47,21 @@ class Echo(gsio.EngineHandler):
         self.reasons[socket.sid] = reason
 
 
+def _greenlets():
+    import gc
+
+    import greenlet
+
+    return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+
+
 def make_info_app(engine, handler):
     def info_app(environ, start_response):
         path = environ.get("PATH_INFO")
         if path == "/reasons":
             body = dict(handler.reasons)
+        elif path == "/greenlets":
+            body = {"greenlets": _greenlets()}
         elif path == "/sessions":
             body = {
                 sid: {

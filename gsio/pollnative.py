@@ -1,0 +1,300 @@
+"""gsio's own long-polling connections: the keep-alive HTTP connections that carry an open
+session's polls, read and answered by the event loop. Under gevent only.
+
+gsio's pywsgi handler (:mod:`gsio.handler`) hands a connection over when its next request is a
+long-polling GET or POST of an open session. From then on a watcher on the socket parses each
+request from what ``recv()`` brings and hands it to :meth:`gsio.Engine.handle_polling`; a GET
+with nothing to send waits on its session (:class:`gsio.polling.WaitingGet`), not in a
+greenlet, and its answer is written by the event loop as soon as there is one. A connection
+costs a buffer and a watcher; a round trip, no greenlet switch of its own.
+
+Any other request on such a connection (another path, a handshake, a WebSocket upgrade, a
+chunked body, HTTP/1.0, anything malformed) goes back, with what was read of it, to a greenlet
+running the server's own handler: it is served (or refused) exactly as it would have been.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import Any
+
+from gsio.http import STATUS_LINES, Response, error_response, http_date, parse_query
+
+__all__ = ["PollingConnection", "parse_request", "HAND_BACK"]
+
+log = logging.getLogger("gsio.engine")
+
+_RECV_SIZE = 65536
+_MAX_HEAD = 65536  # request line and headers; past that, pywsgi's handler answers
+HAND_BACK = "hand back"  # parse_request: not a request this module serves
+
+
+def parse_request(buf: bytes, path: str, limit: int) -> Any:
+    """Parse the request at the start of ``buf``.
+
+    Returns None when its head is not all there yet, :data:`HAND_BACK` when it is not an
+    HTTP/1.1 long-polling GET or POST with ``sid`` on ``path`` with a plain body that has
+    arrived whole (or has anything unusual), else ``(environ, query, body, size)``: the WSGI environ's request keys, the
+    parsed query, the body (None when the Content-Length is over ``limit``: not waited for)
+    and the bytes the request takes in ``buf`` (its head only, when the body is not read).
+    """
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return HAND_BACK if len(buf) > _MAX_HEAD or b"\n\n" in buf else None
+    lines = buf[:end].decode("latin-1").split("\r\n")
+    words = lines[0].split(" ")
+    if len(words) != 3 or words[2] != "HTTP/1.1" or words[0] not in ("GET", "POST"):
+        return HAND_BACK
+    method, target = words[0], words[1]
+    route, _, query_string = target.partition("?")
+    if route != path and route + "/" != path:
+        return HAND_BACK
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": route,
+        "QUERY_STRING": query_string,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    query = parse_query(environ)
+    if query.get("transport") != "polling" or "sid" not in query:
+        return HAND_BACK
+    length = None
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip() or "\n" in line:
+            return HAND_BACK  # malformed, or folded: pywsgi's handler answers
+        if "_" in name:
+            continue  # as pywsgi: it could pass for a header with "-"
+        key = name.upper().replace("-", "_")
+        value = value.strip()
+        if key == "CONTENT_LENGTH":
+            if length is not None or not (value.isascii() and value.isdigit()):
+                return HAND_BACK
+            length = int(value)
+            environ[key] = value
+        elif key == "CONTENT_TYPE":
+            environ.setdefault(key, value)
+        elif key == "TRANSFER_ENCODING" or key == "EXPECT":
+            return HAND_BACK
+        else:
+            key = "HTTP_" + key
+            if key in environ:
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+            else:
+                environ[key] = value
+    head = end + 4
+    if method == "GET":
+        if length:
+            return HAND_BACK
+        return environ, query, b"", head
+    if length is None:
+        return HAND_BACK
+    if length > limit:
+        return environ, query, None, head
+    if len(buf) < head + length:
+        # The rest of the body is on its way: pywsgi's handler reads it, with the POST active
+        # on its session from now on, as the protocol has it (a second POST meanwhile is an
+        # error). Bodies that small clients send arrive with their head.
+        return HAND_BACK
+    return environ, query, buf[head : head + length], head + length
+
+
+class PollingConnection:
+    """A keep-alive HTTP connection served by the event loop (see the module's doc)."""
+
+    __slots__ = (
+        "_raw",
+        "_address",
+        "_server",
+        "_path",
+        "_engine",
+        "_c",
+        "_watch",
+        "_buf",
+        "_busy",
+        "_closing",
+        "_out",
+        "_pending",
+        "_processing",
+        "_gone",
+    )
+
+    def __init__(self, raw: Any, address: Any, server: Any, app: Any, early: bytes) -> None:
+        """``raw`` is the connection's plain non-blocking socket, ``early`` what was read from
+        it already; ``app`` the server's :class:`gsio.WSGIApp`."""
+        self._raw = raw
+        self._address = address
+        self._server = server
+        self._path = app.path
+        self._engine = app.engine
+        self._c = self._engine.concurrency
+        self._buf = early
+        self._busy = False  # a request is being answered (a GET waits, a response is written)
+        self._closing = False  # close once the response being written has left
+        self._out: Any = None  # what a response left unwritten
+        self._pending: Any = None  # the WaitingGet of the request being answered
+        self._processing = False
+        self._gone = False
+        self._watch = self._c.watch_read(raw.fileno(), self._on_readable)
+        self._process()
+
+    def _on_readable(self) -> None:
+        # In the event loop: must not block.
+        try:
+            data = self._raw.recv(_RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lose()
+            return
+        self._buf = self._buf + data if self._buf else data
+        if self._busy:
+            if len(self._buf) > self._engine.max_payload + _MAX_HEAD:
+                # Requests piled behind a waiting GET: no client of the protocol does that.
+                log.info("%s: too much pipelined behind a long poll; closing", self._address)
+                self._lose()
+            return
+        self._process()
+
+    def _process(self) -> None:
+        """Serve the complete requests in the buffer, in order, one at a time."""
+        if self._processing:
+            return  # a response written while serving: the loop below goes on
+        self._processing = True
+        try:
+            while not self._busy and self._buf and not self._gone:
+                request = parse_request(self._buf, self._path, self._engine.max_payload)
+                if request is None:
+                    return
+                if request is HAND_BACK:
+                    self._hand_back()
+                    return
+                environ, query, body, size = request
+                self._buf = self._buf[size:]
+                if body is None:
+                    self._closing = True  # the body is not read: the connection cannot go on
+                elif environ.get("HTTP_CONNECTION", "").lower() == "close":
+                    self._closing = True
+                self._busy = True
+                try:
+                    self._pending = self._engine.handle_polling(environ, query, body, self._respond)
+                except Exception:
+                    # A bug, not bad input (that is answered inside the engine): as WSGIApp.
+                    log.exception(
+                        "internal error on %s %s", environ["REQUEST_METHOD"], environ["PATH_INFO"]
+                    )
+                    if self._busy and self._out is None:
+                        self._respond(error_response(3, 500, "Internal server error"))
+        finally:
+            self._processing = False
+
+    def _respond(self, response: Response) -> None:
+        """Write a response (from :meth:`_process`, or later from the event loop)."""
+        self._pending = None
+        if self._gone:
+            return
+        out = bytearray(b"HTTP/1.1 ")
+        out += STATUS_LINES[response.status].encode("latin-1")
+        out += b"\r\nDate: "
+        out += http_date(time.time())
+        out += b"\r\n"
+        for name, value in response.headers:
+            out += f"{name}: {value}\r\n".encode("latin-1")
+        out += b"Content-Length: %d\r\n\r\n" % len(response.body)
+        out += response.body
+        try:
+            sent = self._raw.send(out)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            log.debug("%s: polling response not written: %r", self._address, exc)
+            self._lose()
+            return
+        if sent < len(out):
+            self._out = memoryview(out)[sent:]
+            self._c.spawn(self._drain)
+            return
+        self._done()
+
+    def _drain(self) -> None:
+        """A writer for the rare response that does not fit in the socket's buffer."""
+        raw = self._raw
+        try:
+            while self._out:
+                try:
+                    self._out = self._out[raw.send(self._out) :]
+                except BlockingIOError:
+                    self._c.wait_write(raw.fileno())
+        except OSError as exc:
+            log.debug("%s: polling response not written: %r", self._address, exc)
+            self._lose()
+            return
+        self._out = None
+        self._done()
+
+    def _done(self) -> None:
+        """A response has left: close, or serve what the client sent meanwhile."""
+        self._busy = False
+        if self._gone:  # lost while the writer was busy
+            self._raw.close()
+        elif self._closing:
+            self._lose()
+        elif self._buf and not self._processing:
+            self._process()
+
+    def _lose(self) -> None:
+        """The connection ends (the client left, or is refused). A session whose GET waited
+        on it ends too (see :meth:`gsio.polling.WaitingGet.abandon`); others go on."""
+        if self._gone:
+            return
+        self._gone = True
+        self._watch.cancel()
+        if self._pending is not None:
+            self._pending.abandon()
+            self._pending = None
+        if self._out is None:  # else the writer fails and closes it
+            self._raw.close()
+
+    def _hand_back(self) -> None:
+        """Give the connection, with what was read of it, to the server's own handler."""
+        self._gone = True
+        self._watch.cancel()
+        self._c.spawn(_serve_back, self._raw, self._buf, self._address, self._server)
+        self._buf = b""
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream that reads ``data`` first, then the socket."""
+
+    def __init__(self, data: bytes, sock: Any) -> None:
+        self._data = data
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._data
+        if data:
+            n = min(len(buffer), len(data))
+            buffer[:n] = data[:n]
+            self._data = data[n:]
+            return n
+        return self._sock.recv_into(buffer)  # type: ignore[no-any-return]
+
+
+def _serve_back(raw: Any, early: bytes, address: Any, server: Any) -> None:
+    from gevent import socket as gsocket
+
+    sock = gsocket.socket(raw.family, raw.type, raw.proto, raw.detach())
+    rfile = io.BufferedReader(_Prefixed(early, sock), 8192)
+    handler = server.handler_class(sock, address, server, rfile)
+    handler.given_back = True  # its first request is the one the event loop gave back
+    try:
+        handler.handle()
+    finally:
+        sock.close()
