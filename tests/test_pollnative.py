@@ -226,11 +226,11 @@ def test_a_post_over_max_payload_gets_413_and_the_connection_closes(start_server
     assert wait_for(lambda: server.get_json("/reasons").get(sid)) == "transport error"
 
 
-def test_polling_connections_keep_no_greenlet(start_server):
+def test_polling_connections_keep_no_greenlet_and_are_freed(start_server, wait_for):
     """Twenty sessions, each with a GET waiting on its own connection: the server's greenlet
-    count does not grow with them."""
-    server = start_server("engine_app", kind="gsio", shared=True)
-    before = server.get_json("/greenlets")["greenlets"]
+    count does not grow with them, and once the connections close, nothing of them is left."""
+    server = start_server("engine_app", kind="gsio")
+    before = server.get_json("/census")
     sockets = []
     try:
         for _ in range(20):
@@ -238,15 +238,20 @@ def test_polling_connections_keep_no_greenlet(start_server):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
             sockets.append((sock, sid))
             _send(sock, "GET", _poll_path(sid))
-        waiting = [sid for sid, info in server.get_json("/sessions").items() if info["get_active"]]
-        assert len(waiting) >= 20
-        assert server.get_json("/greenlets")["greenlets"] < before + 5
+        wait_for(
+            lambda: sum(info["get_active"] for info in server.get_json("/sessions").values()) == 20,
+            message="20 GETs to wait",
+        )
+        during = server.get_json("/census")
+        assert during["greenlets"] < before["greenlets"] + 5
+        assert during["polling_connections"] == before["polling_connections"] + 20
         for sock, sid in sockets:  # each wait ends with what a POST queues
             server.request("POST", _poll_path(sid), f"4to {sid}".encode())
             assert _messages(_read_response(sock)[1]) == [f"4to {sid}".encode()]
     finally:
         for sock, _ in sockets:
             sock.close()
+    wait_for(lambda: server.get_json("/census") == before, message="the connections to be freed")
 
 
 @pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws"])

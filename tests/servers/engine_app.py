@@ -13,7 +13,8 @@ Beside the Engine.IO path it answers:
 
 - ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
 - ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions;
-- ``GET /greenlets``: ``{"greenlets": N}``, the greenlets alive (under gevent).
+- ``GET /census``: ``{"greenlets": N, "polling_connections": N}``, what is alive after a
+  garbage collection: greenlets, and connections in gsio.pollnative's event loop.
 """
 
 import common
@@ -47,12 +48,17 @@ class Echo(gsio.EngineHandler):
         self.reasons[socket.sid] = reason
 
 
-def _greenlets():
+def _census():
     import gc
 
     import greenlet
 
-    return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+    gc.collect()
+    objects = gc.get_objects()
+    return {
+        "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
+        "polling_connections": sum(1 for o in objects if type(o).__name__ == "PollingConnection"),
+    }
 
 
 def make_info_app(engine, handler):
@@ -60,8 +66,8 @@ def make_info_app(engine, handler):
         path = environ.get("PATH_INFO")
         if path == "/reasons":
             body = dict(handler.reasons)
-        elif path == "/greenlets":
-            body = {"greenlets": _greenlets()}
+        elif path == "/census":
+            body = _census()
         elif path == "/sessions":
             body = {
                 sid: {
