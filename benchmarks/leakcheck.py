@@ -5,11 +5,16 @@ to their baseline, and its memory does not grow from round to round.
 
 Starts ``benchmarks/contract_server.py`` (with the arguments after ``--``, e.g.
 ``--gevent-websocket``), reads its ``GET /stats`` (RSS, greenlets, sessions, objects), opens
-``--n`` Socket.IO clients over WebSocket (``--conc`` handshakes in flight; each joins the
-default namespace and checks one echo), reads the stats again, closes them all (half with a
-close frame, half by dropping the TCP connection), waits for the server to let go of every
-session, and reads the stats again: as they are, and after glibc's ``malloc_trim`` gives the
-C heap's free memory back to the system. It does this ``--rounds`` times.
+``--n`` Socket.IO clients (``--conc`` handshakes in flight; each joins the default namespace
+and checks one echo), reads the stats again, closes them all (half in the protocol's way,
+half by dropping the TCP connections), waits for the server to let go of every session, and
+reads the stats again: as they are, and after glibc's ``malloc_trim`` gives the C heap's free
+memory back to the system. It does this ``--rounds`` times.
+
+``--transport websocket`` (the default): each client is one WebSocket; it closes with a close
+frame. ``--transport polling``: each client is a long-polling session on two keep-alive
+connections, one for its GETs and one for its POSTs, as the real clients keep them, with a GET
+waiting while it idles; it closes with a CLOSE packet.
 
 RSS after a round does not come back to the first baseline even without a leak: Python's
 allocator keeps a 1 MiB arena while any object in it lives, so freed memory stays mapped (and
@@ -124,6 +129,83 @@ class Client:
         self.sock.close()
 
 
+class PollingClient:
+    """A minimal Socket.IO client over long-polling: GETs on one keep-alive connection, POSTs
+    on another; a GET is left waiting once connected, as a real client's is."""
+
+    def __init__(self, port):
+        self.port = port
+        self.getter = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.poster = None
+        self.buffers = {}
+        opened = self._request(self.getter, "GET", "/socket.io/?EIO=4&transport=polling")
+        if not opened.startswith(b"0{"):
+            raise RuntimeError(f"no Engine.IO OPEN: {opened[:100]!r}")
+        self.path = "/socket.io/?EIO=4&transport=polling&sid=" + json.loads(opened[1:])["sid"]
+        self.poster = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.post("40")
+        if not self.get().startswith("40{"):
+            raise RuntimeError("no Socket.IO CONNECT answer")
+        self.post('421["echo","hi"]')
+        if self.get() != '431["hi"]':
+            raise RuntimeError("bad echo")
+        self._send(self.getter, "GET", self.path)  # left waiting
+
+    def _send(self, sock, method, path, body=b""):
+        length = f"Content-Length: {len(body)}\r\n" if method == "POST" else ""
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\n{length}\r\n".encode() + body)
+
+    def _response(self, sock):
+        data = self.buffers.get(sock, b"")
+        while b"\r\n\r\n" not in data:
+            data += self._recv(sock)
+        head, _, data = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"refused: {head[:100]!r}")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(data) < length:
+            data += self._recv(sock)
+        self.buffers[sock] = data[length:]
+        return data[:length]
+
+    @staticmethod
+    def _recv(sock):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        return chunk
+
+    def _request(self, sock, method, path, body=b""):
+        self._send(sock, method, path, body)
+        return self._response(sock)
+
+    def post(self, text):
+        if self._request(self.poster, "POST", self.path, text.encode()) != b"ok":
+            raise RuntimeError("POST not answered ok")
+
+    def get(self):
+        """The next packet that is not a ping (pings are answered)."""
+        while True:
+            for packet in self._request(self.getter, "GET", self.path).decode().split("\x1e"):
+                if packet == "2":
+                    self.post("3")
+                elif packet != "6":  # a NOOP
+                    return packet
+
+    def close(self, with_frame):
+        try:
+            if with_frame:
+                self.post("1")
+                self._response(self.getter)  # the waiting GET's answer (a NOOP)
+        except OSError:
+            pass
+        self.getter.close()
+        self.poster.close()
+
+
+CLIENTS = {"websocket": Client, "polling": PollingClient}
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -132,14 +214,14 @@ def wait_until(predicate, timeout, what):
         time.sleep(0.2)
 
 
-def one_round(port, n, conc):
+def one_round(port, n, conc, client_class):
     clients = []
     pool = gevent.pool.Pool(conc)
     errors = []
 
     def connect():
         try:
-            clients.append(Client(port))
+            clients.append(client_class(port))
         except Exception as exc:  # counted and reported
             errors.append(repr(exc))
 
@@ -166,6 +248,7 @@ def main():
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--conc", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--transport", choices=list(CLIENTS), default="websocket")
     parser.add_argument("--rss-slack", type=float, default=0.5, help="KiB per connection")
     parser.add_argument("server_args", nargs="*", help="after --: contract_server.py options")
     args = parser.parse_args()
@@ -185,7 +268,9 @@ def main():
         peaks = []
         failures = []
         for r in range(1, args.rounds + 1):
-            connected, closed, trimmed, elapsed, errors = one_round(port, args.n, args.conc)
+            connected, closed, trimmed, elapsed, errors = one_round(
+                port, args.n, args.conc, CLIENTS[args.transport]
+            )
             if errors:
                 failures.append(f"round {r}: {len(errors)} clients failed, e.g. {errors[0]}")
             per_conn = (connected["rss_kib"] - base["rss_kib"]) / args.n
@@ -195,7 +280,9 @@ def main():
             peaks.append(connected)
             print(f"round {r}: {args.n} connections in {elapsed:.1f} s", file=sys.stderr)
         last = rows[-1][1]
-        print(f"{'':32} {'RSS KiB':>9} {'KiB/conn':>9} {'greenlets':>9} {'sessions':>8} {'objects':>9}")
+        print(
+            f"{'':32} {'RSS KiB':>9} {'KiB/conn':>9} {'greenlets':>9} {'sessions':>8} {'objects':>9}"
+        )
         for label, s, per_conn in rows:
             kib = f"{per_conn:.1f}" if per_conn is not None else ""
             print(

@@ -5,13 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_leakcheck_smoke():
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_leakcheck_smoke(transport):
     # Few connections: RSS moves by more than they cost, so only greenlets and objects count.
     command = [sys.executable, str(ROOT / "benchmarks" / "leakcheck.py"), "--n", "200"]
-    command += ["--rounds", "2", "--rss-slack", "100000"]
+    command += ["--rounds", "2", "--rss-slack", "100000", "--transport", transport]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith("OK"), done.stdout
