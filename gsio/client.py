@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsio.conn import Conn, Message
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import Decoder, Packet, PacketType
+from gsio.socketio.packet import Decoder, Packet, PacketType, encode_fields
 
 if TYPE_CHECKING:
     from gsio.engine import EngineSocket
@@ -52,6 +52,10 @@ class Client:
 
     def send_packet(self, packet: Packet) -> bool:
         return self.send_parts(self.server.encode(packet))
+
+    def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
+        """``send_packet(Packet(t, namespace, data, id))``, without making the packet."""
+        return self.esock.send_parts(encode_fields(t, namespace, data, id, self.server._dumps))
 
     def send_parts(self, parts: list, volatile: bool = False) -> bool:
         """Send an encoded packet (text, then its attachments). A broadcast hands the same

@@ -30,6 +30,7 @@ __all__ = ["Conn", "Message", "Handshake"]
 log = logging.getLogger("gsio.socket")
 
 _CLOSED = object()  # the inbox sentinel: the connection is over
+_ACK = PacketType.ACK
 
 
 class Handshake:
@@ -118,7 +119,7 @@ class Message:
             raise GsioError(f"event {self.event!r} was replied to already")
         self._replied = True
         conn = self.conn
-        conn.client.send_packet(Packet(PacketType.ACK, conn.namespace.name, list(args), self.id))
+        conn.client.send(_ACK, conn.namespace.name, list(args), self.id)
         return True
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from gsio.socketio.packet import (
     PacketType,
     dumps,
     encode,
+    encode_fields,
 )
 
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = PacketType
@@ -172,6 +173,23 @@ def test_encode_binary(packet: Packet, text: str, attachments: list, custom: boo
     assert messages[0] == text
     assert messages[1:] == attachments
     assert all(type(blob) is bytes for blob in messages[1:])
+
+
+@pytest.mark.parametrize(
+    ("packet", "expected"),
+    [(p, [text]) for p, text in ENCODE_TEXT]
+    + [(p, [text, *blobs]) for p, text, blobs in BINARY_INPUTS]
+    + [
+        (Packet(EVENT, "", ["x"], 5), ['25["x"]']),
+        (Packet(ACK, "", [b"x"], 5), [f"61-5[{ph(0)}]", b"x"]),
+    ],
+)
+def test_encode_fields_encodes_without_a_packet(packet: Packet, expected: list) -> None:
+    """What an ack is encoded with: the packet's fields, no Packet made."""
+    for value in packet.data if isinstance(packet.data, (list, tuple)) else ():
+        if isinstance(value, io.IOBase):
+            value.seek(0)  # file-like inputs are read by each encode
+    assert encode_fields(packet.type, packet.namespace, packet.data, packet.id) == expected
 
 
 def test_encode_binary_leaves_the_packet_alone() -> None:

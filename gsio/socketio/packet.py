@@ -17,7 +17,15 @@ from typing import Any
 
 from gsio.exceptions import ProtocolError
 
-__all__ = ["RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "dumps", "encode"]
+__all__ = [
+    "RESERVED_EVENTS",
+    "Decoder",
+    "Packet",
+    "PacketType",
+    "dumps",
+    "encode",
+    "encode_fields",
+]
 
 
 class PacketType(enum.IntEnum):
@@ -163,10 +171,20 @@ def encode(packet: Packet, dumps: Callable[[Any], str] = dumps) -> list[str | by
     or a file-like object, whose ``read()`` is sent) goes as BINARY_EVENT or BINARY_ACK, each
     binary replaced by a placeholder in depth-first order. Tuples become JSON arrays.
     """
-    t = packet.type
-    data = packet.data
+    return encode_fields(packet.type, packet.namespace, packet.data, packet.id, dumps)
+
+
+def encode_fields(
+    t: PacketType,
+    namespace: str = "/",
+    data: Any = None,
+    id: int | None = None,
+    dumps: Callable[[Any], str] = dumps,
+) -> list[str | bytes]:
+    """:func:`encode` of ``Packet(t, namespace, data, id)``, without making the packet: for
+    one made only to be sent (an ack)."""
     if t == _BINARY_EVENT or t == _BINARY_ACK:
-        return _encode_binary(_DIGIT[t], packet, dumps)
+        return _encode_binary(_DIGIT[t], namespace, data, id, dumps)
     if data is None:  # as Node does: no JSON at all
         text = ""
     elif t != _EVENT and t != _ACK:
@@ -178,28 +196,32 @@ def encode(packet: Packet, dumps: Callable[[Any], str] = dumps) -> list[str | by
         except TypeError:
             if not _has_binary(data):
                 raise
-            return _encode_binary(_DIGIT[t + 3], packet, dumps)
+            return _encode_binary(_DIGIT[t + 3], namespace, data, id, dumps)
     elif _has_binary(data):
-        return _encode_binary(_DIGIT[t + 3], packet, dumps)
+        return _encode_binary(_DIGIT[t + 3], namespace, data, id, dumps)
     else:
         text = dumps(data)
-    return [_header(_DIGIT[t], packet) + text]
+    if namespace == "/" or not namespace:
+        head = _DIGIT[t]
+    else:
+        head = _DIGIT[t] + namespace + ","
+    return [head + text if id is None else head + str(id) + text]
 
 
-def _header(head: str, packet: Packet) -> str:
-    nsp = packet.namespace
-    if nsp and nsp != "/":
-        head += nsp + ","
-    if packet.id is not None:
-        head += str(packet.id)
+def _header(head: str, namespace: str, id: int | None) -> str:
+    if namespace and namespace != "/":
+        head += namespace + ","
+    if id is not None:
+        head += str(id)
     return head
 
 
-def _encode_binary(digit: str, packet: Packet, dumps: Callable[[Any], str]) -> list[str | bytes]:
+def _encode_binary(
+    digit: str, namespace: str, data: Any, id: int | None, dumps: Callable[[Any], str]
+) -> list[str | bytes]:
     attachments: list[bytes] = []
-    data = packet.data
     text = "" if data is None else dumps(_deconstruct(data, attachments))
-    return [_header(f"{digit}{len(attachments)}-", packet) + text, *attachments]
+    return [_header(f"{digit}{len(attachments)}-", namespace, id) + text, *attachments]
 
 
 _PLAIN = (str, int, float, type(None))
