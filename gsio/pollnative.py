@@ -231,7 +231,11 @@ class PollingConnection:
                     self._c.wait_write(raw.fileno())
         except OSError as exc:
             log.debug("%s: polling response not written: %r", self._address, exc)
-            self._lose()
+            self._out = None
+            if self._gone:  # lost while writing: the socket was left to the writer to close
+                raw.close()
+            else:
+                self._lose()
             return
         self._out = None
         self._done()

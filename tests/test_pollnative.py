@@ -8,6 +8,7 @@ handler on a shared keep-alive connection.
 
 import re
 import socket
+import struct
 
 import pytest
 from rawhttp import read_response
@@ -199,6 +200,27 @@ def test_a_response_larger_than_the_socket_buffers_is_written_whole(start_server
         assert _read_response(sock)[1] == b"ok"
         _send(sock, "GET", path)
         assert _messages(_read_response(sock)[1]) == [b"4after"]
+
+
+def test_a_client_gone_in_the_middle_of_a_long_response(start_server, wait_for):
+    """The client resets the connection while a writer is still sending a 7 MB response: the
+    writer stops, the socket is closed, and nothing of the connection is left."""
+    server = start_server("engine_app", "--max-payload", "8000000", kind="gsio")
+    sid = _open(server)
+    path = _poll_path(sid)
+    before = server.get_json("/census")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    _send(sock, "POST", path, b"4" + b"x" * 7_000_000)
+    assert _read_response(sock)[1] == b"ok"
+    _send(sock, "GET", path)
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")  # the writer is at work
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # unread data and linger 0: a reset
+    wait_for(lambda: server.get_json("/census") == before, message="the connection to go")
+    assert "ResourceWarning" not in server.output()  # closed, not left to the GC
+    other = _open(server)  # the server goes on
+    server.request("POST", _poll_path(other), b"4fine")
+    assert _messages(server.request("GET", _poll_path(other))[2]) == [b"4fine"]
 
 
 def test_connection_close_is_honoured(server):

@@ -13,8 +13,9 @@ Beside the Engine.IO path it answers:
 
 - ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
 - ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions;
-- ``GET /census``: ``{"greenlets": N, "polling_connections": N}``, what is alive after a
-  garbage collection: greenlets, and connections in gsio.pollnative's event loop.
+- ``GET /census``: ``{"fds": N, "greenlets": N, "polling_connections": N}``: the open file
+  descriptors, then what is alive after a garbage collection: greenlets, and connections in
+  gsio.pollnative's event loop.
 """
 
 import common
@@ -23,6 +24,7 @@ KIND = common.patch_for_kind()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import warnings  # noqa: E402
 
 import gsio  # noqa: E402
 
@@ -50,12 +52,15 @@ class Echo(gsio.EngineHandler):
 
 def _census():
     import gc
+    import os
 
     import greenlet
 
+    fds = len(os.listdir("/proc/self/fd"))  # before collecting: no socket closed by the GC
     gc.collect()
     objects = gc.get_objects()
     return {
+        "fds": fds,
         "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
         "polling_connections": sum(1 for o in objects if type(o).__name__ == "PollingConnection"),
     }
@@ -91,6 +96,8 @@ def make_info_app(engine, handler):
 
 
 def main():
+    # A socket left for the garbage collector to close is a bug: say so in the output.
+    warnings.simplefilter("always", ResourceWarning)
     parser = argparse.ArgumentParser()
     common.add_common_arguments(parser)
     parser.add_argument("--ping-interval", type=float, default=25.0)
