@@ -223,6 +223,25 @@ def test_a_client_gone_in_the_middle_of_a_long_response(start_server, wait_for):
     assert _messages(server.request("GET", _poll_path(other))[2]) == [b"4fine"]
 
 
+def test_too_much_pipelined_behind_a_waiting_get_closes_the_connection(start_server, wait_for):
+    """Bytes piled behind a waiting GET past max_payload plus 64 KiB: no client of the
+    protocol does that; the connection is closed and its session ends, others go on."""
+    server = start_server("engine_app", "--max-payload", "100", kind="gsio")
+    sid, other = _open(server), _open(server)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        _send(sock, "GET", _poll_path(sid))
+        wait_for(lambda: server.get_json("/sessions")[sid]["get_active"], message="the GET")
+        try:
+            sock.sendall(b"x" * 70_000)
+            assert sock.recv(65536) == b""
+        except ConnectionResetError:
+            pass  # the server closed with the junk unread
+    assert wait_for(lambda: server.get_json("/reasons").get(sid)) == "transport error"
+    assert server.output().count("too much pipelined") == 1
+    server.request("POST", _poll_path(other), b"4fine")
+    assert _messages(server.request("GET", _poll_path(other))[2]) == [b"4fine"]
+
+
 def test_connection_close_is_honoured(server):
     sid = _open(server)
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
