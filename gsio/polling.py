@@ -43,8 +43,8 @@ def handle_nowait(
     """Answer a GET or POST of an open session without blocking, for a server that reads
     HTTP in the event loop: ``respond(response)`` is called now, or for a GET with nothing
     to send yet, later from the event loop; that GET is returned (to abandon should its
-    connection close first). ``body`` is a POST's whole body, None when it is over ``max_payload``
-    (not read)."""
+    connection close first). ``body`` is a POST's whole body, None when it is over
+    ``max_payload`` (not read)."""
     socket = engine.sockets[sid]
     if method == "POST":
         respond(_post(engine, socket, environ, body))
@@ -94,7 +94,8 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
 
 
 def _begin_get(socket: EngineSocket) -> Response | None:
-    """Mark the session's GET active; the error response (the session closed) if one was."""
+    """Mark the session's GET active. If one was already (overlapping GETs), the session is
+    closed and this is the error response."""
     try:
         with socket._lock:
             socket.session.begin_get()
