@@ -70,6 +70,13 @@ class Client:
     # -- inbound --------------------------------------------------------------------------
 
     def on_message(self, data: Any) -> None:
+        if type(data) is str:  # an event on the main namespace, made short
+            fields = self.decoder.feed_event(data)
+            conn = self.conns.get("/") if fields is not None else None
+            if conn is not None:
+                args = fields[0]  # type: ignore[index]
+                conn.deliver(Message(conn, args[0], args[1:], fields[1]))  # type: ignore[index]
+                return
         try:
             packet = self.decoder.feed(data)
         except ProtocolError as exc:

@@ -485,6 +485,52 @@ def assert_parse_error(excinfo: pytest.ExceptionInfo[ProtocolError]) -> None:
     assert error.__cause__ is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('2["chat","hi"]', (["chat", "hi"], None)),
+        ('212["delete",7]', (["delete", 7], 12)),
+        ('20["x"]', (["x"], 0)),
+        ('2["e",{"a":[1,"é"]}]', (["e", {"a": [1, "é"]}], None)),
+    ],
+)
+def test_feed_event_decodes_main_namespace_events_without_a_packet(
+    text: str, expected: Any
+) -> None:
+    decoder = Decoder()
+    assert decoder.feed_event(text) == expected
+    assert decoder.feed(text) == Packet(EVENT, "/", *expected)  # what feed() makes of it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '2/admin,["x"]',  # another namespace
+        '312["ok"]',  # not an event
+        '51-["x",{"_placeholder":true,"num":0}]',  # binary
+        '2["connect"]',  # a reserved event
+        '2 ["x"]',  # whitespace: the general decoder decides
+        '2["x"]]',  # malformed: the general decoder refuses it
+        '2["x",NaN]',
+        "2[]",
+        '2[1,"x"]',
+        "2x",
+        "2",
+        "",
+    ],
+)
+def test_feed_event_leaves_anything_else_to_feed(text: str) -> None:
+    assert Decoder().feed_event(text) is None
+
+
+def test_feed_event_leaves_everything_to_feed_with_a_custom_loads_or_attachments_due() -> None:
+    assert Decoder(loads=json.loads).feed_event('2["x"]') == (["x"], None)
+    assert Decoder(loads=lambda text: json.loads(text)).feed_event('2["x"]') is None
+    decoder = Decoder()
+    assert decoder.feed('51-["x",{"_placeholder":true,"num":0}]') is None
+    assert decoder.feed_event('2["x"]') is None  # feed() refuses it: attachments are due
+
+
 @pytest.mark.parametrize(("text", "why"), list(MALFORMED_TEXT.values()), ids=list(MALFORMED_TEXT))
 def test_malformed_text(text: str, why: str, new_decoder: Any) -> None:
     decoder = new_decoder()

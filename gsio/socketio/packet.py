@@ -321,6 +321,14 @@ class Decoder:
             raise
         raise TypeError(f"feed() takes str or bytes, not {type(data).__name__}")
 
+    def feed_event(self, data: str) -> tuple[list, int | None] | None:
+        """The common message made short: an EVENT on the main namespace (``2[<id>][...]``),
+        as ``(data, ack id)`` without a :class:`Packet`. None for anything else, which
+        :meth:`feed` then decodes (or refuses)."""
+        if self._waiting is not None or self._loads is not None:
+            return None
+        return _event_fields(data)
+
     def _reset(self) -> None:
         self._waiting = None
         self._count = 0
@@ -411,6 +419,14 @@ class Decoder:
 def _decode_event(s: str) -> Packet | None:
     """The common case made short: an EVENT on the main namespace, ``2[<id>][...]``, with no
     space around its JSON array. None for anything else (the general decoder then decides)."""
+    fields = _event_fields(s)
+    return None if fields is None else Packet(_EVENT, "/", fields[0], fields[1])
+
+
+def _event_fields(s: str) -> tuple[list, int | None] | None:
+    """:func:`_decode_event`'s data and ack id, without the packet."""
+    if s[:1] != "2":
+        return None
     i = s.find("[", 1, _MAX_ID_DIGITS + 2)
     if i < 0 or s[-1:] != "]":
         return None
@@ -426,7 +442,7 @@ def _decode_event(s: str) -> Packet | None:
         return None
     if end != len(s) or not data or type(data[0]) is not str or data[0] in RESERVED_EVENTS:
         return None
-    return Packet(_EVENT, "/", data, ack_id)
+    return data, ack_id
 
 
 def _valid(t: PacketType, data: Any) -> bool:
