@@ -60,6 +60,17 @@ def get_stats(port, collect=False, trim=False):
         return json.loads(response.read())
 
 
+def join_and_echo(send, receive):
+    """What every client does once its Engine.IO session is open: join the default
+    namespace, and check one echo (``send`` a packet's text, ``receive`` the next one)."""
+    send("40")
+    if not receive().startswith("40{"):
+        raise RuntimeError("no Socket.IO CONNECT answer")
+    send('421["echo","hi"]')
+    if receive() != '431["hi"]':
+        raise RuntimeError("bad echo")
+
+
 class Client:
     """A minimal Socket.IO client over a raw WebSocket (masked frames, no extensions)."""
 
@@ -81,12 +92,7 @@ class Client:
             raise RuntimeError(f"handshake refused: {head[:100]!r}")
         if not self.recv().startswith("0{"):
             raise RuntimeError("no Engine.IO OPEN")
-        self.send("40")
-        if not self.recv().startswith("40{"):
-            raise RuntimeError("no Socket.IO CONNECT answer")
-        self.send('421["echo","hi"]')
-        if self.recv() != '431["hi"]':
-            raise RuntimeError("bad echo")
+        join_and_echo(self.send, self.recv)
 
     def _fill(self):
         chunk = self.sock.recv(65536)
@@ -134,7 +140,6 @@ class PollingClient:
     on another; a GET is left waiting once connected, as a real client's is."""
 
     def __init__(self, port):
-        self.port = port
         self.getter = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.poster = None
         self.buffers = {}
@@ -143,12 +148,7 @@ class PollingClient:
             raise RuntimeError(f"no Engine.IO OPEN: {opened[:100]!r}")
         self.path = "/socket.io/?EIO=4&transport=polling&sid=" + json.loads(opened[1:])["sid"]
         self.poster = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.post("40")
-        if not self.get().startswith("40{"):
-            raise RuntimeError("no Socket.IO CONNECT answer")
-        self.post('421["echo","hi"]')
-        if self.get() != '431["hi"]':
-            raise RuntimeError("bad echo")
+        join_and_echo(self.post, self.get)
         self._send(self.getter, "GET", self.path)  # left waiting
 
     def _send(self, sock, method, path, body=b""):
