@@ -16,7 +16,7 @@ from gsio.exceptions import (
 )
 from gsio.namespace import Namespace
 from gsio.server import Server
-from gsio.wsgi import WSGIApp, make_server, serve
+from gsio.wsgi import WSGIApp, make_server, serve, serve_until_stopped
 
 __version__ = "0.1.0"
 
@@ -60,6 +60,7 @@ __all__ = [
     "WSGIApp",
     "serve",
     "make_server",
+    "serve_until_stopped",
     "GsioError",
     "ProtocolError",
     "PayloadTooLarge",

@@ -62,7 +62,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo_p = sub.add_parser("demo", help="serve a small demo (echo and chat events)")
     for p in (serve_p, demo_p):
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=5000)
+        p.add_argument("--port", type=int, default=5000, help="0: any free port")
+        p.add_argument(
+            "--shutdown-timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="on SIGTERM or SIGINT, how long connections get to close (default: the"
+            " engine's shutdown_timeout, 5)",
+        )
     args = parser.parse_args(argv)
 
     from gevent import monkey
@@ -72,11 +80,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     app = _demo_app() if args.command == "demo" else _load(args.target)
     server = gsio.make_server(app, args.host, args.port)  # bound and listening from here on
-    print(f"gsio {gsio.__version__} serving on http://{args.host}:{args.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    host, port = server.address[:2]
+    print(f"gsio {gsio.__version__} serving on http://{host}:{port}", flush=True)
+    # Until SIGTERM or SIGINT (Ctrl-C), then a graceful shutdown and a quiet exit.
+    gsio.serve_until_stopped(server, args.shutdown_timeout)
 
 
 if __name__ == "__main__":

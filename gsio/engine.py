@@ -164,6 +164,17 @@ class EngineSocket:
         """Close the session from the server side: the client receives a CLOSE packet."""
         self.terminate(reason, notify_client=True)
 
+    @property
+    def flushed(self) -> bool:
+        """Closed, and nothing of it waits to be written any more: a polling session's last
+        packets were taken by a GET, a WebSocket's were handed to the socket."""
+        if not self.closed:
+            return False
+        ws = self.ws
+        if ws is None:
+            return self.engine.sockets.get(self.sid) is not self
+        return not self._writing and not getattr(ws, "backlog", False)
+
     # -- internals shared by the transports ----------------------------------------------
 
     def _kick(self) -> None:
@@ -348,6 +359,9 @@ class Engine:
     :param max_connections: refuse handshakes (503) past this many open sessions (None: no limit).
     :param http_compression: gzip or deflate polling responses the client accepts compressed.
     :param compression_threshold: the smallest polling response compressed, in bytes (1024).
+    :param shutdown_timeout: seconds :meth:`shutdown` gives the sessions to close gracefully
+        (5; ``gsio serve``, :func:`gsio.serve` and the gunicorn workers shut down on SIGTERM
+        and SIGINT).
     :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.concurrency`).
     :param websocket: the WebSocket backend: None picks gsio's own frame layer under gsio's
         pywsgi handler (``gsio.serve``), gevent-websocket's ``wsgi.websocket`` when the server
@@ -374,6 +388,7 @@ class Engine:
         max_connections: int | None = None,
         http_compression: bool = True,
         compression_threshold: int = 1024,
+        shutdown_timeout: float = 5.0,
         async_mode: str | None = None,
         websocket: str | None = None,
     ) -> None:
@@ -399,9 +414,12 @@ class Engine:
         self.max_connections = max_connections
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
+        self.shutdown_timeout = float(shutdown_timeout)
         self.async_mode = async_mode
         self.websocket = websocket
         self.sockets: dict[str, EngineSocket] = {}
+        #: True once :meth:`shutdown` began: handshakes are refused.
+        self.closing = False
         self._concurrency: concurrency.Concurrency | None = None
         self._framed: tuple[Any, bytes] = (None, b"")  # the last parts framed, and their frames
 
@@ -448,10 +466,25 @@ class Engine:
         self.sockets[sid] = socket
         return socket
 
-    def shutdown(self) -> None:
-        """Close every session ("server shutting down")."""
-        for socket in list(self.sockets.values()):
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Close every session gracefully, within ``timeout`` seconds (None:
+        ``shutdown_timeout``); blocks until then.
+
+        From here on handshakes are refused (503). Every session is closed with the reason
+        "server shutting down", the client told as its transport expects (an Engine.IO CLOSE:
+        socket.io-client then reconnects, to another server if there is one): a WebSocket gets
+        it and a close frame, a waiting long-poll GET is answered with it, and a polling
+        session without one keeps it for its next GET. Returns once all of it has left, or
+        ``timeout`` has passed. Call it from a greenlet or thread, not from the event loop.
+        """
+        self.closing = True
+        c = self.concurrency
+        deadline = c.monotonic() + (self.shutdown_timeout if timeout is None else timeout)
+        sockets = list(self.sockets.values())
+        for socket in sockets:
             socket.terminate("server shutting down", notify_client=True)
+        while c.monotonic() < deadline and not all(s.flushed for s in sockets):
+            c.sleep(0.02)
 
     # -- the request entry point ----------------------------------------------------------
 
@@ -521,6 +554,8 @@ class Engine:
                 raise ProtocolError(f"handshake with {method}", code=2)
             if self.allow_request is not None and not self.allow_request(environ):
                 raise ProtocolError("refused by allow_request", code=4, status=403)
+            if self.closing:
+                raise ProtocolError("server shutting down", code=3, status=503)
             if self.max_connections is not None and len(self.sockets) >= self.max_connections:
                 raise ProtocolError("too many connections", code=3, status=503)
             return transport

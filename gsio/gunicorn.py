@@ -28,11 +28,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 from gsio.handler import WSGIHandler
-from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade
+from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
@@ -41,17 +42,76 @@ class _Handler(PyWSGIHandler, WSGIHandler):
     """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's."""
 
 
-class GeventWorker(GeventPyWSGIWorker):
+class _GracefulShutdown:
+    """SIGTERM, SIGINT and SIGQUIT: a graceful shutdown of gsio's connections, then the worker
+    exits at once, instead of waiting ``--graceful-timeout`` for connections that stay open
+    (WebSocket sessions, keep-alive polling connections) and then killing them.
+
+    The worker stops accepting, gsio closes its connections as :meth:`gsio.Server.shutdown`
+    does (each client told, so that it reconnects, to another worker or server; disconnect
+    handlers run with "server shutting down"; pending long-poll GETs answered) within the
+    engine's ``shutdown_timeout`` (5 s by default; at most gunicorn's ``--graceful-timeout``),
+    and the connections still open after it are closed.
+    """
+
+    server_class: Any
+    wsgi: Any
+    cfg: Any
+    alive: bool
+    log: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gsio_servers: list[Any] = []  # made by run(), which may come after a signal
+        self._stopping: Any = None
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()  # type: ignore[misc]
+        attrs = {"gsio_servers": self.gsio_servers, **self._server_attributes()}
+        self.server_class = type("Server", (_Tracked, self.server_class), attrs)
+
+    def _server_attributes(self) -> dict[str, Any]:
+        return {}
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._stopping is None:
+            self._stopping = gevent.spawn(self._stop)
+
+    handle_quit = handle_exit
+
+    def _stop(self) -> None:
+        app = find_wsgi_app(getattr(self, "wsgi", None))
+        timeout = min(app.engine.shutdown_timeout, self.cfg.graceful_timeout) if app else 0
+        for server in self.gsio_servers:
+            stop_gracefully(server, timeout)  # the app is shut down once, by the first
+            timeout = 0
+        for server in self.gsio_servers:
+            server.stop(timeout=0)  # the connections left: idle keep-alive ones
+        self.alive = False
+
+
+class _Tracked(PyWSGIServer):
+    """gunicorn's server, known to its worker for the graceful shutdown."""
+
+    gsio_servers: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gsio_app = find_wsgi_app(self.application)
+        self.gsio_servers.append(self)
+
+
+class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     """gunicorn's gevent pywsgi worker with gsio's handler and WebSocket layer."""
 
     wsgi_handler = _Handler
 
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
+    def _server_attributes(self) -> dict[str, Any]:
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.handler).
-            self.server_class = type("Server", (PyWSGIServer,), {"gsio_polling_app": self.wsgi})
+            return {"gsio_polling_app": self.wsgi}
+        return {}
 
 
 class _Server(PyWSGIServer):
@@ -65,7 +125,7 @@ class _Server(PyWSGIServer):
         return self.gsio_app is not None and refused_upgrade(self.gsio_app, handler.environ)
 
 
-class GeventWebSocketWorker(_GeventWebSocketWorker):
+class GeventWebSocketWorker(_GracefulShutdown, _GeventWebSocketWorker):
     """gevent-websocket's gunicorn worker, answering refused WebSocket requests as gsio does."""
 
     server_class = _Server

@@ -225,9 +225,24 @@ class Server(EngineHandler):
 
         serve(self, host, port, **kwargs)
 
-    def shutdown(self) -> None:
-        """Close every connection ("server shutting down") and the adapters."""
-        self.engine.shutdown()
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Close every connection gracefully, within ``timeout`` seconds (None: the engine's
+        ``shutdown_timeout``, 5 by default); blocks until then.
+
+        New connections are refused; each client is told as its transport expects and
+        reconnects (to another server, when there is one); the disconnect handlers run with
+        the reason "server shutting down", and what was queued before leaves. Then the
+        adapters close. ``gsio serve``, :func:`gsio.serve` and gsio's gunicorn workers call
+        it on SIGTERM and SIGINT.
+        """
+        c = self.concurrency
+        if timeout is None:
+            timeout = self.engine.shutdown_timeout
+        deadline = c.monotonic() + timeout
+        self.engine.shutdown(timeout)
+        # The connections' greenlets end after their disconnect handlers.
+        while c.monotonic() < deadline and any(ns.conns for ns in self.namespaces.values()):
+            c.sleep(0.02)
         for namespace in list(self.namespaces.values()):
             namespace.adapter.close()
 

@@ -10,7 +10,7 @@ from wsgiref.handlers import BaseHandler as _WsgirefHandler
 from gsio.engine import Engine
 from gsio.http import Response, error_response
 
-__all__ = ["WSGIApp", "serve", "make_server", "as_wsgi"]
+__all__ = ["WSGIApp", "serve", "make_server", "serve_until_stopped", "as_wsgi"]
 
 log = logging.getLogger("gsio.engine")
 
@@ -27,6 +27,7 @@ class WSGIApp:
     """
 
     def __init__(self, app: Any, wsgi_app: Callable | None = None, path: str | None = None) -> None:
+        self.app = app
         self.engine: Engine = app if isinstance(app, Engine) else app.engine
         self.wsgi_app = wsgi_app
         self.path = "/" + (path or self.engine.path).strip("/") + "/"
@@ -49,6 +50,11 @@ class WSGIApp:
         if self.wsgi_app is not None:
             return self.wsgi_app(environ, start_response)
         return Response(404, [("Content-Type", "text/plain")], b"Not Found")(start_response)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Close gsio's connections gracefully: the app's ``shutdown`` (:meth:`gsio.Server.shutdown`
+        or :meth:`gsio.Engine.shutdown`)."""
+        self.app.shutdown(timeout)
 
 
 def _without_connection_header(start_response: Callable) -> Callable:
@@ -125,6 +131,7 @@ def make_server(
         server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.
     server.logger = logging.getLogger("gsio.access")
+    server.gsio_app = gsio_app  # what serve_until_stopped() shuts down
     return server
 
 
@@ -136,14 +143,66 @@ def serve(
     websocket: bool | str = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
+    shutdown_timeout: float | None = None,
 ) -> Any:
-    """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi, forever; the
-    parameters are :func:`make_server`'s."""
+    """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi until SIGTERM or
+    SIGINT, then shut down gracefully (:func:`serve_until_stopped`); the other parameters are
+    :func:`make_server`'s."""
     server = make_server(
         app, host, port, websocket=websocket, access_log=access_log, listener=listener
     )
-    server.serve_forever()
+    serve_until_stopped(server, shutdown_timeout)
     return server
+
+
+def serve_until_stopped(server: Any, shutdown_timeout: float | None = None) -> None:
+    """Run a server from :func:`make_server` until SIGTERM or SIGINT, then stop gracefully.
+
+    On the signal the server stops accepting connections, gsio's connections are closed as
+    :meth:`gsio.Server.shutdown` does (each client told, disconnect handlers run with "server
+    shutting down", pending long-poll GETs answered, queued messages flushed) within
+    ``shutdown_timeout`` seconds (None: the engine's ``shutdown_timeout``, 5 by default), and
+    this returns. A second signal stops at once. Signals are only handled in the main thread;
+    elsewhere this is ``server.serve_forever()``.
+    """
+    import signal
+    import threading
+
+    import gevent
+
+    if threading.current_thread() is not threading.main_thread():
+        server.serve_forever()
+        return
+    stopping: list[Any] = []
+
+    def stop() -> None:
+        if stopping:
+            log.warning("second signal: stopping at once")
+            stopping[0].kill(block=False)
+        else:
+            stopping.append(gevent.spawn(stop_gracefully, server, shutdown_timeout))
+
+    handlers = [gevent.signal_handler(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)]
+    try:
+        server.serve_forever()  # returns once the listener is closed
+        if stopping:
+            stopping[0].join()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+def stop_gracefully(server: Any, timeout: float | None = None) -> None:
+    """Close the listener of a gevent server from :func:`make_server` (or gunicorn's), then
+    shut its gsio app down within ``timeout`` seconds (see :func:`serve_until_stopped`)."""
+    log.info("shutting down")
+    server.close()  # no new connections
+    app = getattr(server, "gsio_app", None)
+    if app is not None:
+        try:
+            app.shutdown(timeout)
+        except Exception:
+            log.exception("graceful shutdown failed")
 
 
 def find_wsgi_app(app: Any) -> WSGIApp | None:
