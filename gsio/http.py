@@ -44,6 +44,16 @@ ERROR_MESSAGES = {
 
 Headers = list[tuple[str, str]]
 
+#: Seconds a connection has to send a whole request head, counted from when it is ready for
+#: one (accepted, or its last response sent), under gsio's own handler and event-loop
+#: connections: Node's ``headersTimeout`` is 60 s. A server's ``gsio_header_timeout``
+#: attribute (``make_server(header_timeout=...)``) overrides it; None: no limit.
+DEFAULT_HEADER_TIMEOUT = 60.0
+#: The answer to a request whose head did not arrive in time, as Node's.
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
 # What RFC 9110 allows in a header value (and Node's checkInvalidHeaderChar): HTAB, visible
 # ASCII, space and obs-text; no other control character.
 _INVALID_HEADER_CHAR = re.compile(r"[^\t\x20-\x7e\x80-\xff]")

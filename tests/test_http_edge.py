@@ -8,7 +8,9 @@ server fixture fails a test whose server printed a Traceback.
 import base64
 import os
 import re
+import select
 import socket
+import time
 
 import pytest
 from rawhttp import read_response
@@ -179,3 +181,127 @@ def test_origin_with_control_characters_is_refused(start_server, any_kind, origi
     poll = f"{HANDSHAKE}&sid={bystander}"
     assert exchange(server, request("POST", poll, body=b"4still"))[::2] == (200, b"ok")
     assert exchange(server, request("GET", poll))[::2] == (200, b"4still")
+
+
+# -- request lines gevent's parser cannot take ---------------------------------------------------
+
+BAD_REQUEST_LINES = [
+    b"POST ? HTTP/2",
+    b"GET / HTTP/2",
+    b"GET /socket.io/?EIO=4&transport=polling HTTP/1",
+    b"GET / HTTP/9",
+    b"GET / HTTP/",
+    b"GET / HTTP/1.",
+    b"GET / HTTP/2.0",
+    b"GET / HTTP/1.1.1",
+    b"GET / HTTP/1.x",
+    b"GET / HTTP/\xb9.\xb2",
+    b"GET / FTP/1.1",
+    b"GET / HTTP/1.1 extra",
+    b"GET",
+    b"",
+    b"\x00\xff\x01 \x02 HTTP/1",
+]
+
+
+@pytest.mark.parametrize("app", ["engine_app", "sio_app"])
+def test_bad_request_lines_get_400_without_a_traceback(start_server, app):
+    server = start_server(app, shared=True)
+    for line in BAD_REQUEST_LINES:
+        with connect(server) as sock:
+            sock.sendall(line + b"\r\nHost: x\r\n\r\n")
+            data = read_all(sock)
+        assert data.startswith(b"HTTP/1.1 400 "), (line, data)
+    # The same on a connection whose polling requests the event loop serves (given back).
+    sid = handshake(server)
+    for line in BAD_REQUEST_LINES:
+        with connect(server) as sock:
+            get = request("POST", f"{HANDSHAKE}&sid={sid}", body=b"6")
+            assert exchange(server, get, sock)[0] == 200
+            sock.sendall(line + b"\r\nHost: x\r\n\r\n")
+            data = read_all(sock)
+        assert data.startswith(b"HTTP/1.1 400 "), (line, data)
+    assert handshake(server)
+
+
+def read_all(sock, limit=65536):
+    """What the server sends until it closes the connection."""
+    data = b""
+    while len(data) < limit:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# -- the header timeout -------------------------------------------------------------------------
+
+IDLE = 200
+
+
+def census(server):
+    return server.get_json("/census")
+
+
+def test_header_timeout_closes_idle_and_stalled_connections(start_server, wait_for, reader):
+    """With a header timeout of 1 s: 200 connections that never send a byte, partial request
+    lines and heads, and idle keep-alive connections (the handler's and the event loop's) are
+    closed, those that sent part of a head after a 408; a client is served throughout, and the
+    server's file descriptors and greenlets come back to what they were."""
+    server = start_server("engine_app", "--header-timeout", "1", *reader)
+    sid = handshake(server)
+    poll = f"{HANDSHAKE}&sid={sid}"
+    baseline = census(server)
+    idle = [connect(server) for _ in range(IDLE)]
+    partial_line = connect(server)
+    partial_line.sendall(b"GET /socket.io/?EIO=4&tra")
+    partial_head = connect(server)
+    partial_head.sendall(request("GET", HANDSHAKE)[:-2])
+    partial_poll = connect(server)  # a polling request line: the event loop reads the rest
+    partial_poll.sendall(request("GET", poll)[:-2])
+    keepalive = connect(server)  # an idle keep-alive connection of the handler
+    assert exchange(server, request("GET", "/census"), keepalive)[0] == 200
+    loop_keepalive = connect(server)  # and one of the event loop
+    assert exchange(server, request("POST", poll, body=b"6"), loop_keepalive)[0] == 200
+    silent = [*idle, partial_line, keepalive, loop_keepalive]
+    timed_out = [partial_head, partial_poll]
+    everyone = silent + timed_out
+    answers = {}
+    deadline = time.monotonic() + 30
+    n = 0
+    while len(answers) < len(everyone):
+        assert time.monotonic() < deadline, f"{len(everyone) - len(answers)} still open"
+        # A client is served meanwhile, on fresh connections.
+        n += 1
+        assert exchange(server, request("POST", poll, body=b"4m%d" % n))[::2] == (200, b"ok")
+        assert exchange(server, request("GET", poll))[::2] == (200, b"4m%d" % n)
+        ready, _, _ = select.select([s for s in everyone if s not in answers], [], [], 0.2)
+        for sock in ready:
+            answers[sock] = read_all(sock)
+    assert [answers[s] for s in silent] == [b""] * len(silent)
+    for sock in timed_out:
+        assert answers[sock].startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answers[sock]
+    for sock in everyone:
+        sock.close()
+    wait_for(
+        lambda: (
+            census(server)["fds"] <= baseline["fds"]
+            and census(server)["greenlets"] <= baseline["greenlets"]
+        ),
+        timeout=15,
+        message=f"the census back to {baseline}",
+    )
+    assert census(server)["polling_connections"] <= baseline["polling_connections"]
+
+
+def test_header_timeout_spares_a_waiting_long_poll(start_server, reader):
+    """A GET waiting for packets is not a request head being read: the timeout leaves it be."""
+    args = ("--header-timeout", "0.5", "--ping-interval", "3", *reader)
+    server = start_server("engine_app", *args)
+    sid = handshake(server)
+    with connect(server) as sock:
+        started = time.monotonic()
+        status, _, body = exchange(server, request("GET", f"{HANDSHAKE}&sid={sid}"), sock)
+        assert (status, body) == (200, b"2")  # the ping, after the ping interval
+        assert time.monotonic() - started > 2

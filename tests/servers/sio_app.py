@@ -352,7 +352,7 @@ def main():
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
-    common.serve_app(gsio.WSGIApp(sio, log_app), args.kind, args.port)
+    common.serve_app(gsio.WSGIApp(sio, log_app), args.kind, args.port, args.header_timeout)
 
 
 if __name__ == "__main__":
