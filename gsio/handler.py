@@ -140,6 +140,15 @@ _VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 _unquote_latin1 = functools.partial(unquote, encoding="latin-1")
 
 
+def valid_http_version(version: str) -> bool:
+    """pywsgi's ``_check_http_version`` (0.9 <= version < 2.0) without its IndexError, a
+    traceback for each request line like ``POST ? HTTP/2``: such a version is refused (400)."""
+    if version in _VERSIONS:
+        return True
+    match = _VERSION.fullmatch(version)
+    return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
+
+
 def _plain_gevent_socket(sock: Any) -> bool:
     return (
         hasattr(sock, "_sock")
@@ -417,13 +426,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
         return env
 
     def _check_http_version(self) -> bool:
-        # pywsgi's takes 0.9 <= version < 2.0, and fails with an IndexError (a traceback) on
-        # "HTTP/2" or "HTTP/1": here such a version is only refused (400).
-        version = self.request_version
-        if version in _VERSIONS:
-            return True
-        match = _VERSION.fullmatch(version)
-        return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
+        return valid_http_version(self.request_version)
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()
