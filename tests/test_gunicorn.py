@@ -157,25 +157,29 @@ def test_access_log_has_every_request_websocket_included(logged_worker, run_node
     )
     # The real client, WebSocket only, then polling upgraded to WebSocket.
     for mode in ("websocket", "default"):
-        smoke_in_access_log(logged_worker, run_node, wait_for, mode)
+        client_in_access_log(logged_worker, run_node, wait_for, mode)
     assert "Traceback" not in logged_worker.output()
 
 
-def smoke_in_access_log(process, run_node, wait_for, mode):
+def client_in_access_log(process, run_node, wait_for, mode):
+    """One real client's session (``deploy_info``: in the default mode it waits for the
+    upgrade), then its lines: one WebSocket session (101), and the polling requests before."""
     seen = len(access_lines(process))
-    r = run_node("sio_smoke", process.port, mode, f"log-{mode}")
-    assert r["welcome"] is True and r["echoIdentical"] is True
+    r = run_node("deploy_info", process.port, mode)
+    assert r["transport"] == "websocket"
     new = wait_for(
-        lambda: (
-            len(websocket_lines(access_lines(process)[seen:])) >= 4 and access_lines(process)[seen:]
-        ),
-        message="a line for each of the client's four WebSocket sessions",
+        lambda: websocket_lines(access_lines(process)[seen:]) and access_lines(process)[seen:],
+        message="the client's WebSocket session in the access log",
     )
-    assert {line[3] for line in websocket_lines(new)} == {"101"}, new
+    ws = websocket_lines(new)
+    assert len(ws) == 1 and ws[0][3] == "101", new
+    polls = [line for line in new if "transport=polling" in line[2]]
     if mode == "default":
-        polls = [line for line in new if "transport=polling" in line[2]]
         assert {"GET", "POST"} <= {line[0] for line in polls}, new
         assert {line[3] for line in polls} == {"200"}, new
+        assert "sid=" in ws[0][2]  # the upgrade of the polling session
+    else:
+        assert polls == [], new
 
 
 def test_access_log_of_a_bad_request_line(logged_worker, wait_for):
