@@ -5,9 +5,9 @@
 
 :class:`GeventWorker` is gunicorn's gevent pywsgi worker (``gevent_pywsgi``) with gsio's request
 handler (:mod:`gsio.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
-fastest way to serve gsio on gunicorn. gunicorn's access log and environ keys are kept (without
-an access log, the long-polling requests of open sessions take the handler's short path, as
-under ``gsio serve``).
+fastest way to serve gsio on gunicorn. gunicorn's access log (a line per request, a WebSocket
+session's with status 101 when it ends) and environ keys are kept (without an access log, the
+long-polling requests of open sessions take the handler's short path, as under ``gsio serve``).
 
 :class:`GeventWebSocketWorker` is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
 gevent's pywsgi with gevent-websocket's handler, the fastest way to serve gsio on gunicorn),

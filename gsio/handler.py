@@ -1,6 +1,6 @@
 """gsio's request handler for gevent's pywsgi (what :func:`gsio.serve` and ``gsio serve`` use).
 
-It is pywsgi's own handler with four changes:
+It is pywsgi's own handler with five changes:
 
 - A WebSocket request can be taken over by the application: the environ holds
   ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
@@ -19,6 +19,11 @@ It is pywsgi's own handler with four changes:
   or an engine handler that may block) those requests still skip pywsgi's per-request work: a
   small environ (nothing in these requests reaches user code), and the response written at
   once. They are what a polling client makes most.
+
+- A header timeout (the server's ``gsio_header_timeout``, set by :func:`gsio.wsgi.make_server`;
+  60 s otherwise, as Node's ``headersTimeout``): a connection has that long, from when it is
+  accepted or its last response left, to send a whole request head. Past it, it is closed,
+  after a ``408`` if part of a head arrived; the event loop's connections have the same.
 
 Every other request gets the environ pywsgi builds; only the parsing under it is new.
 """
