@@ -23,7 +23,14 @@ from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
 from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
 from gsio.frames import text_frame as _text_frame
-from gsio.http import Cors, OriginsOption, Response, error_response, parse_query
+from gsio.http import (
+    Cors,
+    OriginsOption,
+    Response,
+    error_response,
+    parse_query,
+    valid_header_value,
+)
 from gsio.wsnative import message_frame as _frame_of
 
 __all__ = ["Engine", "EngineHandler", "EngineSocket"]
@@ -332,6 +339,14 @@ def _refused(exc: ProtocolError, environ: dict) -> Response:
     return error_response(exc.code, exc.status)
 
 
+def _check_origin(environ: dict) -> None:
+    """Refuse an Origin that no browser sends: a control character in a header's value (as
+    the reference's ``checkInvalidHeaderChar``: 400, code 3, before any session exists)."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and not valid_header_value(origin):
+        raise ProtocolError(f"invalid Origin header {origin[:100]!r}", code=3)
+
+
 def _default_sid() -> str:
     return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters
 
@@ -492,7 +507,13 @@ class Engine:
         """Answer one WSGI request on the Engine.IO path."""
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS" and self.cors.enabled:
-            return self._finish(self.cors.preflight(environ), environ, start_response)
+            try:
+                _check_origin(environ)
+            except ProtocolError as exc:
+                return self._finish(_refused(exc, environ), environ, start_response)
+            # The preflight's answer has its CORS headers already: none are added twice.
+            response = self.cors.preflight(environ)
+            return self._finish(response, environ, start_response, cors=False)
         query = parse_query(environ)
         try:
             transport = environ.pop("gsio.transport", None) or self._check(environ, method, query)
@@ -546,6 +567,7 @@ class Engine:
         transport = query.get("transport")
         if transport not in self.transports:
             raise ProtocolError(f"transport unknown: {transport!r}", code=0)
+        _check_origin(environ)
         if not self.cors.allows(environ.get("HTTP_ORIGIN")):
             raise ProtocolError("origin not allowed", code=4, status=403)
         sid = query.get("sid")
@@ -569,12 +591,16 @@ class Engine:
             raise ProtocolError(f"websocket request with {method}", code=3)
         return transport
 
-    def _finish(self, response: Response, environ: dict, start_response: Callable) -> list[bytes]:
-        return self._finalize(response, environ)(start_response)
+    def _finish(
+        self, response: Response, environ: dict, start_response: Callable, cors: bool = True
+    ) -> list[bytes]:
+        return self._finalize(response, environ, cors)(start_response)
 
-    def _finalize(self, response: Response, environ: dict) -> Response:
-        """The response with the CORS headers, and ``Connection: close`` if the client asked."""
-        response.headers.extend(self.cors.headers(environ))
+    def _finalize(self, response: Response, environ: dict, cors: bool = True) -> Response:
+        """The response with the CORS headers (unless it has them: ``cors`` False), and
+        ``Connection: close`` if the client asked."""
+        if cors:
+            response.headers.extend(self.cors.headers(environ))
         if environ.get("HTTP_CONNECTION", "").lower() == "close":
             response.headers.append(("Connection", "close"))
         return response

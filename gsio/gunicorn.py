@@ -5,9 +5,9 @@
 
 :class:`GeventWorker` is gunicorn's gevent pywsgi worker (``gevent_pywsgi``) with gsio's request
 handler (:mod:`gsio.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
-fastest way to serve gsio on gunicorn. gunicorn's access log and environ keys are kept (without
-an access log, the long-polling requests of open sessions take the handler's short path, as
-under ``gsio serve``).
+fastest way to serve gsio on gunicorn. gunicorn's access log (a line per request, a WebSocket
+session's with status 101 when it ends) and environ keys are kept (without an access log, the
+long-polling requests of open sessions take the handler's short path, as under ``gsio serve``).
 
 :class:`GeventWebSocketWorker` is gevent-websocket's own worker (``geventwebsocket.gunicorn.workers.GeventWebSocketWorker``:
 gevent's pywsgi with gevent-websocket's handler, the fastest way to serve gsio on gunicorn),
@@ -20,7 +20,9 @@ with what :func:`gsio.serve` adds to that same server:
   from ``gsio.serve`` and the other workers. This needs the gsio app to be gunicorn's app
   (a :class:`gsio.WSGIApp`) or a Flask app's ``wsgi_app`` (:func:`gsio.flask.init_app`);
   behind other middleware the plain behaviour remains.
-- gevent-websocket's handler logs every request on its own logger; here on ``gsio.access``.
+- gevent-websocket's handler logs every request but WebSocket sessions on a logger of its own;
+  here, as in :class:`GeventWorker`, every request goes to gunicorn's access log
+  (``--access-logfile``), WebSocket sessions included (status 101, when the session ends).
 """
 
 from __future__ import annotations
@@ -30,15 +32,39 @@ from typing import Any
 
 import gevent
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
+from geventwebsocket.handler import WebSocketHandler
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from gsio.handler import WSGIHandler
+from gsio.handler import WSGIHandler, valid_http_version
 from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
 
-class _Handler(PyWSGIHandler, WSGIHandler):
+class _AccessLog(PyWSGIHandler):
+    """gunicorn's access log line (``PyWSGIHandler.log_request``) for every request, also those
+    it cannot log by itself: a WebSocket session (no response headers: the application wrote
+    the handshake), a request refused before it had an environ (a bad request line, the header
+    timeout)."""
+
+    def log_request(self) -> None:
+        if self.response_headers is None:
+            self.response_headers = []
+        if self.environ is None:
+            address = self.client_address
+            path, _, query = (self.path or "").partition("?")
+            self.environ = {
+                "REQUEST_METHOD": self.command or "-",
+                "RAW_URI": self.path or "-",
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "SERVER_PROTOCOL": self.request_version or "-",
+                "REMOTE_ADDR": address[0] if isinstance(address, tuple) else str(address),
+            }
+        super().log_request()
+
+
+class _Handler(_AccessLog, WSGIHandler):
     """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's."""
 
 
@@ -101,6 +127,13 @@ class _Tracked(PyWSGIServer):
         self.gsio_servers.append(self)
 
 
+class _WebSocketHandler(_AccessLog, WebSocketHandler):
+    """gevent-websocket's handler with gunicorn's access log, ``gunicorn.sock`` and ``RAW_URI``."""
+
+    def _check_http_version(self) -> bool:
+        return valid_http_version(self.request_version)
+
+
 class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     """gunicorn's gevent pywsgi worker with gsio's handler and WebSocket layer."""
 
@@ -129,3 +162,4 @@ class GeventWebSocketWorker(_GracefulShutdown, _GeventWebSocketWorker):
     """gevent-websocket's gunicorn worker, answering refused WebSocket requests as gsio does."""
 
     server_class = _Server
+    wsgi_handler = _WebSocketHandler

@@ -1,6 +1,6 @@
 """gsio's request handler for gevent's pywsgi (what :func:`gsio.serve` and ``gsio serve`` use).
 
-It is pywsgi's own handler with four changes:
+It is pywsgi's own handler with five changes:
 
 - A WebSocket request can be taken over by the application: the environ holds
   ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
@@ -20,6 +20,11 @@ It is pywsgi's own handler with four changes:
   small environ (nothing in these requests reaches user code), and the response written at
   once. They are what a polling client makes most.
 
+- A header timeout (the server's ``gsio_header_timeout``, set by :func:`gsio.wsgi.make_server`;
+  60 s otherwise, as Node's ``headersTimeout``): a connection has that long, from when it is
+  accepted or its last response left, to send a whole request head. Past it, it is closed,
+  after a ``408`` if part of a head arrived; the event loop's connections have the same.
+
 Every other request gets the environ pywsgi builds; only the parsing under it is new.
 """
 
@@ -27,16 +32,20 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
+import re
 import time
 from typing import Any, Callable
 from urllib.parse import unquote
 
 from gevent import pywsgi
 
-from gsio.http import http_date
+from gsio.http import DEFAULT_HEADER_TIMEOUT, REQUEST_TIMEOUT_RESPONSE, http_date
 from gsio.pollnative import PollingConnection
 
 __all__ = ["WSGIHandler"]
+
+log = logging.getLogger("gsio.http")
 
 _MAX_LINE = 65536  # as http.client: the longest header line, and the most headers
 _MAX_HEADERS = 100
@@ -132,7 +141,17 @@ _MAX_REQUEST_LINE = pywsgi.MAX_REQUEST_LINE
 _NO_HEADERS = Headers([])
 _NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
 _VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 _unquote_latin1 = functools.partial(unquote, encoding="latin-1")
+
+
+def valid_http_version(version: str) -> bool:
+    """pywsgi's ``_check_http_version`` (0.9 <= version < 2.0) without its IndexError, a
+    traceback for each request line like ``POST ? HTTP/2``: such a version is refused (400)."""
+    if version in _VERSIONS:
+        return True
+    match = _VERSION.fullmatch(version)
+    return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
 
 
 def _plain_gevent_socket(sock: Any) -> bool:
@@ -151,6 +170,10 @@ class SocketReader(io.RawIOBase):
     and gevent's ``recv_into`` would first fail with EAGAIN: a wasted system call per request.
     With the socket's timeout at 0 it never waits (``None``: nothing to read)."""
 
+    #: A time (``time.monotonic()``) past which waiting to read raises TimeoutError: the
+    #: header timeout over a whole request head, not each wait.
+    deadline: float | None = None
+
     def __init__(self, sock: Any) -> None:
         self._sock = sock
         self._raw = sock._sock
@@ -163,17 +186,26 @@ class SocketReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int | None:
         raw = self._raw
         if self._drained and self._sock.timeout != 0.0:
-            self._wait_read()
+            self._wait()
         while True:
             try:
                 n: int = raw.recv_into(buffer)
             except BlockingIOError:
                 if self._sock.timeout == 0.0:
                     return None
-                self._wait_read()
+                self._wait()
                 continue
             self._drained = n < len(buffer)
             return n
+
+    def _wait(self) -> None:
+        deadline = self.deadline
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0.0:
+                raise TimeoutError("timed out")
+            self._sock.settimeout(left)
+        self._wait_read()
 
 
 class WSGIHandler(pywsgi.WSGIHandler):
@@ -184,20 +216,23 @@ class WSGIHandler(pywsgi.WSGIHandler):
     given_back = False
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        self._reader: SocketReader | None = None
         if rfile is None and _plain_gevent_socket(sock):
-            rfile = io.BufferedReader(SocketReader(sock), 8192)
+            self._reader = SocketReader(sock)
+            rfile = io.BufferedReader(self._reader, 8192)
         super().__init__(sock, address, server, rfile)
+        self._timeout = sock.gettimeout()
+        self._header_timeout = getattr(server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
 
     def handle_one_request(self) -> Any:
-        # pywsgi's, with the long-polling requests of open sessions served on a short path.
-        app = getattr(self.server, "gsio_polling_app", None)
-        if app is None:
-            return super().handle_one_request()
+        # pywsgi's, with a header timeout, and the long-polling requests of open sessions
+        # served on a short path.
         if self.rfile.closed:
             return None
+        self._start_head()
         try:
             line = self.rfile.readline(_MAX_REQUEST_LINE)
-        except OSError:  # "connection reset by peer" and such are not worth a word
+        except OSError:  # "connection reset by peer", the header timeout of an idle connection
             return None
         if not line:
             return None
@@ -205,20 +240,49 @@ class WSGIHandler(pywsgi.WSGIHandler):
         self.response_length = 0
         if len(line) >= _MAX_REQUEST_LINE:
             return ("414", pywsgi._REQUEST_TOO_LONG_RESPONSE)
-        if self._to_event_loop(app, line):
+        app = getattr(self.server, "gsio_polling_app", None)
+        if app is not None and self._to_event_loop(app, line):
             return None
         try:
             if not self.read_request(self.requestline):
                 return ("400", pywsgi._BAD_REQUEST_RESPONSE)
+        except TimeoutError:
+            log.info(
+                "%s: request head not complete in %s s", self.client_address, self._header_timeout
+            )
+            return ("408", REQUEST_TIMEOUT_RESPONSE)
+        except OSError:
+            return None
         except Exception as ex:
             return self._handle_client_error(ex)
-        if not self._serve_polling(app):
+        finally:
+            self._end_head()
+        if app is None or not self._serve_polling(app):
             self.environ = self.get_environ()
             self.application = self.server.application
             self.handle_one_response()
         if self.close_connection or self.rfile.closed:
             return None
         return True
+
+    def _start_head(self) -> None:
+        """The header timeout starts: the connection is ready for a request."""
+        timeout = self._header_timeout
+        if timeout is None or self.socket is None:
+            return
+        if self._reader is not None:
+            self._reader.deadline = time.monotonic() + timeout
+        self.socket.settimeout(timeout)
+
+    def _end_head(self) -> None:
+        """The request's head is in (or the connection is done with): no timeout for the
+        body or the application, as before."""
+        if self._header_timeout is None:
+            return
+        if self._reader is not None:
+            self._reader.deadline = None
+        if self.socket is not None:
+            self.socket.settimeout(self._timeout)
 
     def _to_event_loop(self, app: Any, line: bytes) -> bool:
         """Hand the connection to the event loop (:mod:`gsio.pollnative`) if its request looks
@@ -367,7 +431,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
         return env
 
     def _check_http_version(self) -> bool:
-        return self.request_version in _VERSIONS or bool(super()._check_http_version())
+        return valid_http_version(self.request_version)
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Sequence
 from typing import Callable, Union
@@ -17,6 +18,7 @@ __all__ = [
     "Cors",
     "compress",
     "http_date",
+    "valid_header_value",
     "ERROR_MESSAGES",
 ]
 
@@ -41,6 +43,26 @@ ERROR_MESSAGES = {
 }
 
 Headers = list[tuple[str, str]]
+
+#: Seconds a connection has to send a whole request head, counted from when it is ready for
+#: one (accepted, or its last response sent), under gsio's own handler and event-loop
+#: connections: Node's ``headersTimeout`` is 60 s. A server's ``gsio_header_timeout``
+#: attribute (``make_server(header_timeout=...)``) overrides it; None: no limit.
+DEFAULT_HEADER_TIMEOUT = 60.0
+#: The answer to a request whose head did not arrive in time, as Node's.
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+)
+
+# What RFC 9110 allows in a header value (and Node's checkInvalidHeaderChar): HTAB, visible
+# ASCII, space and obs-text; no other control character.
+_INVALID_HEADER_CHAR = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+
+
+def valid_header_value(value: str) -> bool:
+    """Whether ``value`` (decoded as latin-1, as WSGI has it) may be a header's value."""
+    return _INVALID_HEADER_CHAR.search(value) is None
+
 
 _date = [0, b""]  # the last Date header's value, and its second
 
@@ -136,7 +158,12 @@ class Cors:
 
     def headers(self, environ: dict) -> Headers:
         origin = environ.get("HTTP_ORIGIN")
-        if self.origins is None or origin is None or not self.allows(origin):
+        if (
+            self.origins is None
+            or origin is None
+            or not valid_header_value(origin)
+            or not self.allows(origin)
+        ):
             return []
         if self.origins == "*" and not self.credentials:
             headers = [("Access-Control-Allow-Origin", "*")]
@@ -147,11 +174,22 @@ class Cors:
         return headers
 
     def preflight(self, environ: dict) -> Response:
+        """The whole answer to a preflight (OPTIONS) request, as Node's ``cors`` gives it: the
+        origin's headers, the methods, and the request headers asked for, echoed (hence
+        ``Vary: Access-Control-Request-Headers``, in the one Vary header). Nothing is to be
+        added to it: a header sent twice makes browsers refuse the preflight."""
         headers = self.headers(environ)
         if headers:
+            vary = "Access-Control-Request-Headers"
+            for i, (name, value) in enumerate(headers):
+                if name == "Vary":
+                    headers[i] = (name, f"{value}, {vary}")
+                    break
+            else:
+                headers.append(("Vary", vary))
             headers.append(("Access-Control-Allow-Methods", "OPTIONS, GET, POST"))
             requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
-            if requested:
+            if requested and valid_header_value(requested):
                 headers.append(("Access-Control-Allow-Headers", requested))
         return Response(204, headers)
 

@@ -20,7 +20,15 @@ import logging
 import time
 from typing import Any
 
-from gsio.http import STATUS_LINES, Response, error_response, http_date, parse_query
+from gsio.http import (
+    DEFAULT_HEADER_TIMEOUT,
+    REQUEST_TIMEOUT_RESPONSE,
+    STATUS_LINES,
+    Response,
+    error_response,
+    http_date,
+    parse_query,
+)
 
 __all__ = ["PollingConnection", "parse_request", "HAND_BACK"]
 
@@ -119,6 +127,8 @@ class PollingConnection:
         "_pending",
         "_processing",
         "_gone",
+        "_ready_since",
+        "_timer",
     )
 
     def __init__(self, raw: Any, address: Any, server: Any, app: Any, early: bytes) -> None:
@@ -137,8 +147,33 @@ class PollingConnection:
         self._pending: Any = None  # the WaitingGet of the request being answered
         self._processing = False
         self._gone = False
+        # The header timeout, as gsio's handler has it: checked by one timer that goes off
+        # at most once a timeout, not armed per request.
+        self._ready_since = self._c.monotonic()  # when the connection was last ready for a request
+        timeout = getattr(server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
+        self._timer = None if timeout is None else self._c.call_later(timeout, self._check_head)
         self._watch = self._c.watch_read(raw.fileno(), self._on_readable)
         self._process()
+
+    def _check_head(self) -> None:
+        """The header timer went off (in the event loop): close the connection if it has been
+        waiting for a whole request head that long (after a 408 if part of one arrived)."""
+        if self._gone:
+            return
+        timeout = getattr(self._server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
+        left = timeout
+        if not self._busy:
+            left = self._ready_since + timeout - self._c.monotonic()
+            if left <= 0.0:
+                if self._buf:
+                    log.info("%s: request head not complete in %s s", self._address, timeout)
+                    try:
+                        self._raw.send(REQUEST_TIMEOUT_RESPONSE)
+                    except OSError:
+                        pass
+                self._lose()
+                return
+        self._timer = self._c.call_later(left, self._check_head)
 
     def _on_readable(self) -> None:
         # In the event loop: must not block.
@@ -243,6 +278,7 @@ class PollingConnection:
     def _done(self) -> None:
         """A response has left: close, or serve what the client sent meanwhile."""
         self._busy = False
+        self._ready_since = self._c.monotonic()
         if self._gone:  # lost while the writer was busy
             self._raw.close()
         elif self._closing:
@@ -257,6 +293,8 @@ class PollingConnection:
             return
         self._gone = True
         self._watch.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         if self._pending is not None:
             self._pending.abandon()
             self._pending = None
@@ -267,6 +305,8 @@ class PollingConnection:
         """Give the connection, with what was read of it, to the server's own handler."""
         self._gone = True
         self._watch.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         self._c.spawn(_serve_back, self._raw, self._buf, self._address, self._server)
         self._buf = b""
 

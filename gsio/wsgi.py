@@ -8,7 +8,7 @@ from typing import Any, Callable
 from wsgiref.handlers import BaseHandler as _WsgirefHandler
 
 from gsio.engine import Engine
-from gsio.http import Response, error_response
+from gsio.http import DEFAULT_HEADER_TIMEOUT, Response, error_response
 
 __all__ = ["WSGIApp", "serve", "make_server", "serve_until_stopped", "as_wsgi"]
 
@@ -85,6 +85,7 @@ def make_server(
     websocket: bool | str = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
+    header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
 ) -> Any:
     """A gevent pywsgi server for ``app`` (a Server, an Engine or a WSGI app), not started yet:
     call ``serve_forever()`` or ``start()`` on it. :func:`serve` is this, served forever.
@@ -95,6 +96,10 @@ def make_server(
         WebSocket through simple-websocket.
     :param access_log: a file-like object for pywsgi's access log (default: none).
     :param listener: an already bound socket to serve on instead of ``(host, port)``.
+    :param header_timeout: seconds a connection has to send a whole request head, from when
+        it is accepted or its last response left (Node's ``headersTimeout``: 60); past it the
+        connection is closed (after a ``408`` if part of a request arrived). None: no limit.
+        Under gsio's handler only (``websocket=True``).
     """
     from gevent import pywsgi
 
@@ -122,6 +127,7 @@ def make_server(
     # Accepted sockets inherit TCP_NODELAY: each response leaves at once, without Nagle's wait.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
+    server.gsio_header_timeout = header_timeout
     gsio_app = find_wsgi_app(wsgi)
     if websocket and not gevent_websocket and access_log is None and isinstance(wsgi, WSGIApp):
         # gsio's handler serves this app's long-polling requests on a short path (no access
@@ -143,13 +149,20 @@ def serve(
     websocket: bool | str = True,
     access_log: Any = None,
     listener: socket.socket | None = None,
+    header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
     shutdown_timeout: float | None = None,
 ) -> Any:
     """Serve ``app`` (a Server, an Engine or a WSGI app) on gevent's pywsgi until SIGTERM or
     SIGINT, then shut down gracefully (:func:`serve_until_stopped`); the other parameters are
     :func:`make_server`'s."""
     server = make_server(
-        app, host, port, websocket=websocket, access_log=access_log, listener=listener
+        app,
+        host,
+        port,
+        websocket=websocket,
+        access_log=access_log,
+        listener=listener,
+        header_timeout=header_timeout,
     )
     serve_until_stopped(server, shutdown_timeout)
     return server

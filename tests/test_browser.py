@@ -169,3 +169,23 @@ def test_page_without_the_client_bundle(request, chat_server, run_node, tmp_path
     assert str(tmp_path) in out["missing"], out
     assert out["status"] == "the Socket.IO client is missing", out
     assert out["disabled"] is True, out
+
+
+@pytest.mark.parametrize("mode", ["polling", "default"])
+@pytest.mark.parametrize("server_kind", ["gsio", "werkzeug"])
+def test_cross_origin_page_with_credentials_and_extra_headers(
+    mode, server_kind, request, start_server, run_node
+):
+    """A page of another origin connects with ``withCredentials`` and ``extraHeaders``: Chromium
+    sends a CORS preflight first, and goes on only if each Access-Control-* header of its answer
+    is there once."""
+    chromium_or_fail(request)
+    server = start_server("sio_app", "--cors", "*", "--cors-credentials", kind=server_kind)
+    out = run_node("browser_cors", server.url, mode, timeout=BROWSER_TIMEOUT)
+    expected = "polling" if mode == "polling" else "websocket"
+    assert out == {
+        "connected": True,
+        "transport": expected,
+        "echo": ["hello"],
+        "errors": [],
+    }, out

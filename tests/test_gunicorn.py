@@ -17,6 +17,8 @@ README's commands), with the worker classes the README names:
 The test fails if gunicorn printed a Traceback or an ``[ERROR]`` line (see ``deploy_support``).
 """
 
+import re
+import socket
 import sys
 from pathlib import Path
 
@@ -106,3 +108,86 @@ def test_gunicorn_refused_websocket(worker):
     else:
         assert ws.status == 400
         assert ws.body == b'{"code":1,"message":"Session ID unknown"}'
+
+
+# -- gunicorn's access log ----------------------------------------------------------------------
+
+ACCESS_FORMAT = "ACCESS %(m)s %(U)s %(q)s %(s)s"
+ACCESS_LINE = re.compile(r"^ACCESS (\S+) (\S*) (\S*) (\S+)$", re.M)
+GSIO_WORKERS = ["gsio.gunicorn.GeventWorker", "gsio.gunicorn.GeventWebSocketWorker"]
+
+
+@pytest.fixture(scope="module", params=GSIO_WORKERS, ids=short)
+def logged_worker(request):
+    """gsio's worker classes with ``--access-logfile -`` (gunicorn's access log on stdout)."""
+    options, mode, backend = WORKERS[request.param]
+    access = ("--access-logfile", "-", "--access-logformat", ACCESS_FORMAT)
+    command = gunicorn(request.param, "deploy_gunicorn_app:app", *options, *access)
+    yield from running(command, SERVERS, worker=request.param, mode=mode, backend=backend)
+
+
+def access_lines(process):
+    """(method, path, query, status) of each access log line so far."""
+    return ACCESS_LINE.findall(process.output())
+
+
+def websocket_lines(lines):
+    return [line for line in lines if "transport=websocket" in line[2]]
+
+
+def test_access_log_has_every_request_websocket_included(logged_worker, run_node, wait_for):
+    """One line per request in gunicorn's access log, a WebSocket session's (101) once it
+    ends; no traceback (checked at teardown)."""
+    before = access_lines(logged_worker)
+    frames, after = websocket_session(logged_worker.port, "close-frame")
+    assert after == b""
+    lines = wait_for(
+        lambda: websocket_lines(access_lines(logged_worker)[len(before) :]),
+        message="the WebSocket session's access log line",
+    )
+    assert lines == [("GET", "/socket.io/", "EIO=4&transport=websocket", "101")]
+    status, _, _ = logged_worker.request("GET", "/socket.io/?EIO=4&transport=polling&t=x1")
+    assert status == 200
+    wait_for(
+        lambda: (
+            ("GET", "/socket.io/", "EIO=4&transport=polling&t=x1", "200")
+            in access_lines(logged_worker)
+        ),
+        message="the polling handshake's access log line",
+    )
+    # The real client, WebSocket only, then polling upgraded to WebSocket.
+    for mode in ("websocket", "default"):
+        client_in_access_log(logged_worker, run_node, wait_for, mode)
+    assert "Traceback" not in logged_worker.output()
+
+
+def client_in_access_log(process, run_node, wait_for, mode):
+    """One real client's session (``deploy_info``: in the default mode it waits for the
+    upgrade), then its lines: one WebSocket session (101), and the polling requests before."""
+    seen = len(access_lines(process))
+    r = run_node("deploy_info", process.port, mode)
+    assert r["transport"] == "websocket"
+    new = wait_for(
+        lambda: websocket_lines(access_lines(process)[seen:]) and access_lines(process)[seen:],
+        message="the client's WebSocket session in the access log",
+    )
+    ws = websocket_lines(new)
+    assert len(ws) == 1 and ws[0][3] == "101", new
+    polls = [line for line in new if "transport=polling" in line[2]]
+    if mode == "default":
+        assert {"GET", "POST"} <= {line[0] for line in polls}, new
+        assert {line[3] for line in polls} == {"200"}, new
+        assert "sid=" in ws[0][2]  # the upgrade of the polling session
+    else:
+        assert polls == [], new
+
+
+def test_access_log_of_a_bad_request_line(logged_worker, wait_for):
+    with socket.create_connection(("127.0.0.1", logged_worker.port), timeout=10) as sock:
+        sock.sendall(b"POST ? HTTP/2\r\nHost: x\r\n\r\n")
+        data = sock.recv(65536)
+    assert data.startswith(b"HTTP/1.1 400 "), data
+    wait_for(
+        lambda: ("POST", "", "", "400") in access_lines(logged_worker),
+        message="the 400's access log line",
+    )

@@ -7,7 +7,15 @@ import zlib
 
 import pytest
 
-from gsio.http import ERROR_MESSAGES, Cors, Response, compress, error_response, parse_query
+from gsio.http import (
+    ERROR_MESSAGES,
+    Cors,
+    Response,
+    compress,
+    error_response,
+    parse_query,
+    valid_header_value,
+)
 
 A = "https://a.example"
 B = "https://b.example"
@@ -17,6 +25,9 @@ ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 VARY = ("Vary", "Origin")
 CREDENTIALS = ("Access-Control-Allow-Credentials", "true")
 METHODS = ("Access-Control-Allow-Methods", "OPTIONS, GET, POST")
+# A preflight's one Vary header (as Node's cors: the allowed headers echo the requested ones).
+PREFLIGHT_VARY = ("Vary", "Origin, Access-Control-Request-Headers")
+VARY_REQUEST_HEADERS = ("Vary", "Access-Control-Request-Headers")
 
 
 def environ(origin: str | None = None, **extra: str) -> dict:
@@ -226,14 +237,19 @@ def test_cors_star_with_credentials_never_sends_star():
             "content-type, x-token",
             [
                 (ALLOW_ORIGIN, A),
-                VARY,
+                PREFLIGHT_VARY,
                 METHODS,
                 ("Access-Control-Allow-Headers", "content-type, x-token"),
             ],
             id="echoes-requested-headers",
         ),
         pytest.param(
-            [A], False, A, None, [(ALLOW_ORIGIN, A), VARY, METHODS], id="no-request-headers"
+            [A],
+            False,
+            A,
+            None,
+            [(ALLOW_ORIGIN, A), PREFLIGHT_VARY, METHODS],
+            id="no-request-headers",
         ),
         pytest.param(
             "*",
@@ -242,16 +258,34 @@ def test_cors_star_with_credentials_never_sends_star():
             "x-token",
             [
                 (ALLOW_ORIGIN, B),
-                VARY,
+                PREFLIGHT_VARY,
                 CREDENTIALS,
                 METHODS,
                 ("Access-Control-Allow-Headers", "x-token"),
             ],
             id="star-credentials",
         ),
-        pytest.param("*", False, B, None, [(ALLOW_ORIGIN, "*"), METHODS], id="star"),
+        pytest.param(
+            "*", False, B, None, [(ALLOW_ORIGIN, "*"), VARY_REQUEST_HEADERS, METHODS], id="star"
+        ),
         pytest.param([A], False, EVIL, "x-token", [], id="disallowed-origin"),
         pytest.param([A], False, None, "x-token", [], id="no-origin"),
+        pytest.param(
+            "*",
+            True,
+            "https://a\x01.example",
+            "x-token",
+            [],
+            id="origin-with-a-control-character-is-never-echoed",
+        ),
+        pytest.param(
+            [A],
+            False,
+            A,
+            "x-token\x00",
+            [(ALLOW_ORIGIN, A), PREFLIGHT_VARY, METHODS],
+            id="requested-headers-with-a-control-character-are-not-echoed",
+        ),
     ],
 )
 def test_cors_preflight(origins, credentials, origin, requested, headers):
@@ -267,6 +301,25 @@ def test_cors_preflight_does_not_leak_into_later_answers():
     cors = Cors([A])
     cors.preflight(environ(A, HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-token"))
     assert cors.headers(environ(A)) == [(ALLOW_ORIGIN, A), VARY]
+
+
+@pytest.mark.parametrize(
+    "value, valid",
+    [
+        ("https://a.example", True),
+        ("", True),
+        ("tab\tinside", True),
+        ("latin-1 \xe9\xff", True),
+        ("ctl\x01", False),
+        ("nul\x00", False),
+        ("del\x7f", False),
+        ("lf\n", False),
+        ("esc\x1b[0m", False),
+        ("wide \u0100", False),  # not a byte: never from a WSGI environ
+    ],
+)
+def test_valid_header_value(value, valid):
+    assert valid_header_value(value) is valid
 
 
 # -- compression --------------------------------------------------------------------------------

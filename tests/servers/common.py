@@ -49,6 +49,9 @@ def patch_for_kind():
 def add_common_arguments(parser):
     parser.add_argument("--kind", choices=KINDS, default="gsio")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--header-timeout", type=float, default=None, help="make_server's (default: its own)"
+    )
 
 
 def setup_logging():
@@ -66,8 +69,9 @@ def _ready(port):
     print(f"READY {port}", flush=True)
 
 
-def serve_app(app, kind, port):
-    """Serve ``app`` (a WSGI app, a gsio Engine or Server) on 127.0.0.1:``port``, forever."""
+def serve_app(app, kind, port, header_timeout=None):
+    """Serve ``app`` (a WSGI app, a gsio Engine or Server) on 127.0.0.1:``port``, forever;
+    ``header_timeout`` is gsio.serve's (None: its default)."""
     import gsio
 
     if kind == "werkzeug":
@@ -85,4 +89,5 @@ def serve_app(app, kind, port):
     listener.bind(("127.0.0.1", port))
     listener.listen(1024)
     _ready(listener.getsockname()[1])  # connections wait in the backlog until serve() runs
-    gsio.serve(app, websocket=WEBSOCKET[kind], listener=listener)
+    options = {} if header_timeout is None else {"header_timeout": header_timeout}
+    gsio.serve(app, websocket=WEBSOCKET[kind], listener=listener, **options)

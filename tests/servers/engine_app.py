@@ -151,7 +151,7 @@ def main():
         compression_threshold=args.compression_threshold,
     )
     app = gsio.WSGIApp(engine, make_info_app(engine, handler))
-    common.serve_app(app, args.kind, args.port)
+    common.serve_app(app, args.kind, args.port, args.header_timeout)
 
 
 if __name__ == "__main__":

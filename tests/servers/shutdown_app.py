@@ -12,20 +12,27 @@ import gevent
 
 import gsio
 
-print("LOADED", os.getpid(), flush=True)
+
+
+def say(*words):
+    # One write(2) per line: gunicorn's workers share the pipe.
+    os.write(1, (" ".join(map(str, words)) + "\n").encode())
+
+
+say("LOADED", os.getpid())
 
 sio = gsio.Server(ping_interval=5, ping_timeout=5)
 
 
 @sio.on("connect")
 def connect(conn):
-    print("CONNECT", conn.id, conn.client.esock.transport, flush=True)
+    say("CONNECT", conn.id, conn.client.esock.transport)
 
 
 @sio.on("disconnect")
 def disconnect(conn, reason):
     gevent.sleep(0.2)
-    print("DISCONNECT", conn.id, reason, flush=True)
+    say("DISCONNECT", conn.id, reason)
 
 
 @sio.on("burst")

@@ -85,6 +85,8 @@ def build(args):
         ping_timeout=args.ping_timeout,
         connect_timeout=args.connect_timeout,
         max_attachments=args.max_attachments,
+        cors_allowed_origins=args.cors,
+        cors_credentials=args.cors_credentials,
     )
     c = sio.concurrency
 
@@ -349,10 +351,12 @@ def main():
     parser.add_argument("--ping-timeout", type=float, default=20.0)
     parser.add_argument("--connect-timeout", type=float, default=45.0)
     parser.add_argument("--max-attachments", type=int, default=10)
+    parser.add_argument("--cors", default=None, help="cors_allowed_origins: one origin or '*'")
+    parser.add_argument("--cors-credentials", action="store_true")
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
-    common.serve_app(gsio.WSGIApp(sio, log_app), args.kind, args.port)
+    common.serve_app(gsio.WSGIApp(sio, log_app), args.kind, args.port, args.header_timeout)
 
 
 if __name__ == "__main__":
