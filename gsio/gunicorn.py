@@ -35,7 +35,7 @@ from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWeb
 from geventwebsocket.handler import WebSocketHandler
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
-from gsio.handler import WSGIHandler, valid_http_version
+from gsio.handler import VersionChecked, WSGIHandler
 from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
@@ -127,11 +127,8 @@ class _Tracked(PyWSGIServer):
         self.gsio_servers.append(self)
 
 
-class _WebSocketHandler(_AccessLog, WebSocketHandler):
+class _WebSocketHandler(_AccessLog, VersionChecked, WebSocketHandler):
     """gevent-websocket's handler with gunicorn's access log, ``gunicorn.sock`` and ``RAW_URI``."""
-
-    def _check_http_version(self) -> bool:
-        return valid_http_version(self.request_version)
 
 
 class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):

@@ -154,6 +154,15 @@ def valid_http_version(version: str) -> bool:
     return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
 
 
+class VersionChecked:
+    """For any pywsgi handler class: an HTTP version pywsgi cannot parse gets 400, no traceback."""
+
+    request_version: Any
+
+    def _check_http_version(self) -> bool:
+        return valid_http_version(self.request_version)
+
+
 def _plain_gevent_socket(sock: Any) -> bool:
     return (
         hasattr(sock, "_sock")
@@ -208,7 +217,7 @@ class SocketReader(io.RawIOBase):
         self._wait_read()
 
 
-class WSGIHandler(pywsgi.WSGIHandler):
+class WSGIHandler(VersionChecked, pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
@@ -429,9 +438,6 @@ class WSGIHandler(pywsgi.WSGIHandler):
         env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
         env["wsgi.input_terminated"] = handling_reads
         return env
-
-    def _check_http_version(self) -> bool:
-        return valid_http_version(self.request_version)
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()

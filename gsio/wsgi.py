@@ -109,16 +109,18 @@ def make_server(
     engine = getattr(wsgi, "engine", None)
     if engine is not None:
         _require_gevent(engine)
-    kwargs: dict[str, Any] = {"log": access_log}
+    from gsio.handler import VersionChecked, WSGIHandler
+
     gevent_websocket = websocket == "gevent-websocket"
     if gevent_websocket:
         from geventwebsocket.handler import WebSocketHandler
 
-        kwargs["handler_class"] = WebSocketHandler
+        handler_class = type("WebSocketHandler", (VersionChecked, WebSocketHandler), {})
     elif websocket:
-        from gsio.handler import WSGIHandler
-
-        kwargs["handler_class"] = WSGIHandler
+        handler_class = WSGIHandler
+    else:
+        handler_class = type("WSGIHandler", (VersionChecked, pywsgi.WSGIHandler), {})
+    kwargs: dict[str, Any] = {"log": access_log, "handler_class": handler_class}
     if listener is None:
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
