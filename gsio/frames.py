@@ -304,12 +304,22 @@ def close_frame(code: int = 1000, reason: str = "") -> bytes:
     return frame(OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")[:123])
 
 
-def handshake_answer(method: str, upgrade: str, connection: str, key: str, version: str) -> bytes:
+def handshake_answer(
+    method: str,
+    upgrade: str,
+    connection: str,
+    key: str,
+    version: str,
+    protocol: str = "HTTP/1.1",
+) -> bytes:
     """The ``101 Switching Protocols`` answer to an opening handshake (RFC 6455 4.2), from the
-    request's method and its Upgrade, Connection, Sec-WebSocket-Key and -Version headers.
-    Raises :class:`ProtocolError` for a request that is not a valid one."""
+    request's method, its Upgrade, Connection, Sec-WebSocket-Key and -Version headers, and its
+    HTTP version (``protocol``, as in the request line). Raises :class:`ProtocolError` for a
+    request that is not a valid one: the one check of every WebSocket backend."""
     if method != "GET":
         raise ProtocolError(f"websocket handshake with {method}")
+    if protocol != "HTTP/1.1":  # the one version with GET and Upgrade for WebSocket
+        raise ProtocolError(f"websocket handshake over {protocol[:20]!r}, not HTTP/1.1")
     if upgrade.lower() != "websocket":
         raise ProtocolError("no Upgrade: websocket header")
     if "upgrade" not in (token.strip().lower() for token in connection.split(",")):

@@ -224,6 +224,15 @@ def test_invalid_handshakes(method, upgrade, connection, key, version):
         frames.handshake_answer(method, upgrade, connection, key, version)
 
 
+@pytest.mark.parametrize("protocol", ["HTTP/1.0", "HTTP/0.9", "HTTP/2", ""])
+def test_a_handshake_needs_http_1_1(protocol):
+    valid = ("GET", "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==", "13")
+    assert frames.handshake_answer(*valid, "HTTP/1.1").startswith(b"HTTP/1.1 101 ")
+    with pytest.raises(frames.ProtocolError) as info:
+        frames.handshake_answer(*valid, protocol)
+    assert (info.value.status, info.value.code) == (400, 3)
+
+
 def test_the_c_unmask_agrees():
     speedups = pytest.importorskip("websockets.speedups")
     for n in (0, 1, 5, 125, 4096, 100_001):
