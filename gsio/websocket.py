@@ -270,7 +270,8 @@ def _simple_server_class() -> Any:
     simple-websocket counts a message's size as its payload arrives: a header announcing 2^40
     bytes, followed by nothing, was only ended by the ping timeout. wsproto calls each extension
     of the connection on every frame header, before the payload: a ``_FrameLimits`` added to
-    the accepted handshake (no client offers it, so the answer does not name it) refuses there,
+    the accepted handshake (in place of permessage-deflate; no client offers it, so the answer
+    does not name it) refuses there,
     as :class:`gsio.frames.FrameReader` does, a message over the limit (1009) and one in more
     than :data:`gsio.frames.MAX_FRAGMENTS` frames (1008); wsproto closes with that code.
     """
@@ -329,8 +330,11 @@ def _simple_server_class() -> Any:
 
                 def accept(event: Any) -> bytes:
                     if isinstance(event, AcceptConnection):
-                        extensions = [*event.extensions, limits]
-                        event = dataclasses.replace(event, extensions=extensions)
+                        # Only the limits: no permessage-deflate, which simple-websocket would
+                        # accept, as the other backends and the reference (engine.io's default).
+                        # wsproto inflates a frame whole: a message under the limit on the wire
+                        # could take a thousand times more memory once inflated.
+                        event = dataclasses.replace(event, extensions=[limits])
                     return send(event)  # type: ignore[no-any-return]
 
                 ws.send = accept

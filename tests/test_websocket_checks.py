@@ -105,6 +105,20 @@ def test_invalid_upgrade_handshake_keeps_the_session_on_polling(server):
     assert server.request("GET", path)[::2] == (200, b"4echo")
 
 
+def test_no_compression_is_negotiated(server):
+    """permessage-deflate is accepted by no backend (simple-websocket's was: a message under
+    the limit on the wire could inflate a thousandfold), as engine.io's default."""
+    offer = "permessage-deflate; client_max_window_bits"
+    headers = {**HANDSHAKE, "Sec-WebSocket-Extensions": offer}
+    ws = RawWebSocket(server.port, PATH, upgrade=False, headers=headers)
+    assert ws.status == 101, ws.head
+    assert "sec-websocket-extensions" not in ws.head.lower(), ws.head
+    assert ws.recv().startswith("0{")
+    ws.send_text("4" + "x" * 300)
+    assert ws.recv() == "4" + "x" * 300
+    ws.close()
+
+
 def test_unmasked_frame_closes_with_1002(server, wait_for):
     ws, sid = open_direct(server)
     ws.send_frame(0x1, "4x", masked=False)
