@@ -2,7 +2,8 @@
 
 :class:`FrameReader` turns the bytes a client sent into messages and control frames, checking
 what a server must check (masking, reserved bits, opcodes, control frame rules, UTF-8 in text,
-``max_payload`` before anything over it is buffered) and raising :class:`FrameError` with the
+``max_payload`` before anything over it is buffered, at most :data:`MAX_FRAGMENTS` frames a
+message) and raising :class:`FrameError` with the
 close code to answer. :func:`frame`, :func:`text_frame` and :func:`close_frame` make the
 server's unmasked frames; :func:`handshake_answer` the ``101 Switching Protocols`` response.
 
@@ -31,6 +32,7 @@ __all__ = [
     "close_frame",
     "handshake_answer",
     "unmask",
+    "MAX_FRAGMENTS",
 ]
 
 OP_CONTINUATION = 0x0
@@ -46,12 +48,17 @@ _SENDABLE_CODES = frozenset(
     (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
 )
 
+#: The most frames a message may come in (its first and its continuations): a client that sends
+#: more (an endless stream of tiny or empty fragments costs it nothing and the server a list
+#: entry each) is refused with 1008, policy violation, as Node's ``ws`` does.
+MAX_FRAGMENTS = 1000
+
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class FrameError(ProtocolError):
     """A client broke the WebSocket protocol; ``close_code`` is the code to close with
-    (1002 protocol error, 1007 invalid UTF-8, 1009 too big)."""
+    (1002 protocol error, 1007 invalid UTF-8, 1008 too many fragments, 1009 too big)."""
 
     def __init__(self, message: str, close_code: int = 1002) -> None:
         super().__init__(message, reason="transport error")
@@ -106,6 +113,8 @@ class FrameReader:
     :param max_payload: the largest message accepted, in bytes (fragments added up). A frame
         announcing more raises :class:`FrameError` with 1009 before its payload is buffered.
     :param unmask: ``unmask(data, key) -> bytes``, :func:`unmask` unless a faster one is given.
+    :param max_fragments: the most frames a message may come in; the frame after raises
+        :class:`FrameError` with 1008 before its payload is buffered.
 
     :meth:`feed` takes the bytes as they arrive and returns the complete events: ``str`` (a
     text message), ``bytes`` (a binary message), :class:`Ping`, :class:`Pong`, :class:`Close`.
@@ -114,6 +123,7 @@ class FrameReader:
 
     __slots__ = (
         "max_payload",
+        "max_fragments",
         "_unmask",
         "_chunks",
         "_have",
@@ -123,8 +133,14 @@ class FrameReader:
         "_frag_size",
     )
 
-    def __init__(self, max_payload: int, unmask: Callable[[bytes, bytes], bytes] = unmask) -> None:
+    def __init__(
+        self,
+        max_payload: int,
+        unmask: Callable[[bytes, bytes], bytes] = unmask,
+        max_fragments: int = MAX_FRAGMENTS,
+    ) -> None:
         self.max_payload = max_payload
+        self.max_fragments = max_fragments
         self._unmask = unmask
         self._chunks: list[bytes] | None = None  # what arrived but is no complete frame yet
         self._have = 0  # their total length
@@ -184,6 +200,8 @@ class FrameReader:
             elif length + self._frag_size > self.max_payload:
                 # Refused before the payload is read: nothing over the limit is buffered.
                 raise FrameError(f"message over {self.max_payload} bytes", 1009)
+            elif opcode == OP_CONTINUATION and len(self._frags) >= self.max_fragments:
+                raise FrameError(f"message in over {self.max_fragments} fragments", 1008)
             stop = head + 4 + length
             if stop > end:
                 self._need = stop - pos
@@ -286,12 +304,22 @@ def close_frame(code: int = 1000, reason: str = "") -> bytes:
     return frame(OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")[:123])
 
 
-def handshake_answer(method: str, upgrade: str, connection: str, key: str, version: str) -> bytes:
+def handshake_answer(
+    method: str,
+    upgrade: str,
+    connection: str,
+    key: str,
+    version: str,
+    protocol: str = "HTTP/1.1",
+) -> bytes:
     """The ``101 Switching Protocols`` answer to an opening handshake (RFC 6455 4.2), from the
-    request's method and its Upgrade, Connection, Sec-WebSocket-Key and -Version headers.
-    Raises :class:`ProtocolError` for a request that is not a valid one."""
+    request's method, its Upgrade, Connection, Sec-WebSocket-Key and -Version headers, and its
+    HTTP version (``protocol``, as in the request line). Raises :class:`ProtocolError` for a
+    request that is not a valid one: the one check of every WebSocket backend."""
     if method != "GET":
         raise ProtocolError(f"websocket handshake with {method}")
+    if protocol != "HTTP/1.1":  # the one version with GET and Upgrade for WebSocket
+        raise ProtocolError(f"websocket handshake over {protocol[:20]!r}, not HTTP/1.1")
     if upgrade.lower() != "websocket":
         raise ProtocolError("no Upgrade: websocket header")
     if "upgrade" not in (token.strip().lower() for token in connection.split(",")):

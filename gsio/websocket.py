@@ -15,6 +15,12 @@ hands over (``gsio.serve``, ``gsio serve``): the fastest. :class:`GeventWebSocke
 gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its gunicorn worker);
 :class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from any other WSGI
 server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
+
+Whatever the backend, the opening handshake is checked first, in one place
+(:func:`check_handshake`, with :func:`gsio.frames.handshake_answer`): an invalid one gets 400
+and the JSON error. The readers of the other backends refuse, as gsio's own does and with the
+same close codes, unmasked frames (1002), a header announcing a message over the limit (1009,
+before its payload) and a message in more than :data:`gsio.frames.MAX_FRAGMENTS` frames (1008).
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gsio.engine")
 
-__all__ = ["handle", "GeventWebSocket", "SimpleWebSocket"]
+__all__ = ["handle", "check_handshake", "GeventWebSocket", "SimpleWebSocket"]
 
 Data = Union[str, bytes]
+
+_TOO_MANY_FRAGMENTS = f"message in over {frames.MAX_FRAGMENTS} fragments"
 
 
 class GeventWebSocket:
@@ -65,6 +73,9 @@ class GeventWebSocket:
         except PayloadTooLarge:
             self.close(1009)
             raise
+        except frames.FrameError as exc:
+            self.close(exc.close_code)
+            raise
         except UnicodeError:
             self.close(1007)
             raise ProtocolError("invalid UTF-8 in a text frame", reason="transport error") from None
@@ -79,17 +90,23 @@ class GeventWebSocket:
         ws = self._ws
         opcode = None
         message = bytearray()
+        fragments = 0
         while True:
             header = self._header.decode_header(ws.stream)
             if header.flags:
                 raise self._frame_error("reserved bits set")
-            if len(message) + header.length > self._max and header.opcode in (0, 1, 2):
-                raise PayloadTooLarge()
+            if not header.mask:
+                raise frames.FrameError("unmasked frame from a client")
+            if header.opcode in (0, 1, 2):
+                if len(message) + header.length > self._max:
+                    raise PayloadTooLarge()
+                fragments += 1
+                if fragments > frames.MAX_FRAGMENTS:
+                    raise frames.FrameError(_TOO_MANY_FRAGMENTS, 1008)
             payload = ws.raw_read(header.length) if header.length else b""
             if len(payload) != header.length:
                 return None  # EOF inside a frame
-            if header.mask:
-                payload = header.unmask_payload(payload)
+            payload = header.unmask_payload(payload)
             f_opcode = header.opcode
             if f_opcode in (ws.OPCODE_TEXT, ws.OPCODE_BINARY):
                 if opcode:
@@ -172,8 +189,9 @@ class SimpleWebSocket:
             limit = ws.max_message_size
             if ws.close_reason == 1009 or (limit and ws.incoming_message_len > limit):
                 raise PayloadTooLarge() from None
-            if ws.close_reason in (1002, 1007):  # wsproto refused a frame (as gevent's reader)
-                raise ProtocolError("websocket protocol error", reason="transport error") from None
+            if ws.close_reason in (1002, 1007, 1008):  # wsproto or _FrameLimits refused a frame
+                message = ws.close_message if ws.close_reason != 1008 else _TOO_MANY_FRAGMENTS
+                raise frames.FrameError(message or "websocket protocol error", ws.close_reason)
             return None
         if data is None and not self._ws.connected:
             return None
@@ -242,17 +260,89 @@ _simple_server: Any = None
 
 
 def _simple_server_class() -> Any:
-    """simple-websocket's Server, made to wake a waiting ``receive()`` when its reader ends.
+    """simple-websocket's Server, made to wake a waiting ``receive()`` when its reader ends,
+    and to refuse frames at their header as gsio's reader does.
 
     On a message over the limit (or a wsproto error) its reader sets the event before it marks
     the connection closed: a ``receive()`` in another thread can see the event while still
     connected, clear it and wait forever.
+
+    simple-websocket counts a message's size as its payload arrives: a header announcing 2^40
+    bytes, followed by nothing, was only ended by the ping timeout. wsproto calls each extension
+    of the connection on every frame header, before the payload: a ``_FrameLimits`` added to
+    the accepted handshake (in place of permessage-deflate; no client offers it, so the answer
+    does not name it) refuses there,
+    as :class:`gsio.frames.FrameReader` does, a message over the limit (1009) and one in more
+    than :data:`gsio.frames.MAX_FRAGMENTS` frames (1008); wsproto closes with that code.
     """
     global _simple_server
     if _simple_server is None:
+        import dataclasses
+
         import simple_websocket
+        from wsproto.events import AcceptConnection
+        from wsproto.extensions import Extension
+        from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
+
+        class _FrameLimits(Extension):
+            name = "x-gsio-frame-limits"
+
+            def __init__(self, max_payload: int) -> None:
+                self._max = max_payload
+                self._size = 0  # the size of the message's complete frames so far
+                self._frames = 0  # and their number
+                self._next: tuple[int, int] | None = None  # both with the current data frame
+
+            def enabled(self) -> bool:
+                return True
+
+            def offer(self) -> bool:
+                return False
+
+            def frame_inbound_header(
+                self, proto: Any, opcode: Any, rsv: Any, payload_length: int
+            ) -> Any:
+                # wsproto parses a header again when its masking key was not there yet: the
+                # state changes only once the frame is complete.
+                self._next = None
+                if opcode.iscontrol():
+                    return RsvBits(False, False, False)
+                size, count = payload_length, 1
+                if opcode is Opcode.CONTINUATION:
+                    size, count = self._size + size, self._frames + 1
+                if size > self._max:
+                    return CloseReason.MESSAGE_TOO_BIG
+                if count > frames.MAX_FRAGMENTS:
+                    return CloseReason.POLICY_VIOLATION
+                self._next = (size, count)
+                return RsvBits(False, False, False)
+
+            def frame_inbound_complete(self, proto: Any, fin: bool) -> None:
+                if self._next is not None:
+                    self._size, self._frames = (0, 0) if fin else self._next
+                    self._next = None
 
         class Server(simple_websocket.Server):
+            def handshake(self) -> None:
+                ws = self.ws
+                send = ws.send
+                limits = _FrameLimits(self.max_message_size)
+
+                def accept(event: Any) -> bytes:
+                    if isinstance(event, AcceptConnection):
+                        # Only the limits: no permessage-deflate, which simple-websocket would
+                        # accept, as the other backends and the reference (engine.io's default).
+                        # wsproto inflates a frame whole: a message under the limit on the wire
+                        # could take a thousand times more memory once inflated.
+                        event = dataclasses.replace(event, extensions=[limits])
+                    return send(event)  # type: ignore[no-any-return]
+
+                ws.send = accept
+                try:
+                    super().handshake()
+                finally:
+                    del ws.send
+
             def _thread(self) -> None:
                 try:
                     super()._thread()
@@ -287,51 +377,66 @@ def _nodelay(sock: Any) -> None:
         pass
 
 
-def _accept(engine: Engine, environ: dict) -> Any | None:
-    """The backend for this request, or None when it is not a WebSocket request we can take."""
+def check_handshake(environ: dict) -> bytes:
+    """The ``101`` answer to the request's opening handshake (RFC 6455 4.2.1), checked once for
+    every backend by :func:`gsio.frames.handshake_answer`; raises :class:`ProtocolError` for a
+    request that is not a valid one (400, the JSON error code 3)."""
+    return frames.handshake_answer(
+        environ.get("REQUEST_METHOD", ""),
+        environ.get("HTTP_UPGRADE", ""),
+        environ.get("HTTP_CONNECTION", ""),
+        environ.get("HTTP_SEC_WEBSOCKET_KEY", ""),
+        environ.get("HTTP_SEC_WEBSOCKET_VERSION", ""),
+        environ.get("SERVER_PROTOCOL", ""),
+    )
+
+
+def _accept(engine: Engine, environ: dict, answer: bytes) -> Any | None:
+    """The backend for this (valid) handshake, or None when no backend can take it."""
     take_over = environ.get("gsio.websocket")
     if take_over is not None and engine.websocket != "simple-websocket":
-        return _native(engine, environ, take_over)
+        from gsio.wsnative import NativeWebSocket
+
+        sock, rfile = take_over()
+        return NativeWebSocket(sock, rfile, engine, answer)
     ws = environ.get("wsgi.websocket")
     if ws is not None and engine.websocket != "simple-websocket":
         return GeventWebSocket(ws, engine.max_payload)
     if "wsgi.websocket" in environ and ws is None:
         return None  # gevent-websocket's handler saw no valid upgrade
-    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
-        return None
     try:
         return SimpleWebSocket(environ, engine)
-    except Exception as exc:  # an invalid handshake, or a server whose socket we cannot take
+    except Exception as exc:  # a server whose socket we cannot take
         log.info("websocket handshake failed: %r", exc)
         return None
 
 
-def _native(engine: Engine, environ: dict, take_over: Callable[[], tuple]) -> Any | None:
-    from gsio.wsnative import NativeWebSocket
+def _refuse(engine: Engine, environ: dict, start_response: Callable, exc: ProtocolError) -> Any:
+    """400 with the JSON error (logged once), on a connection that is not reused, as the
+    reference's ``abortUpgrade``: the client may have sent frames behind its request."""
+    from gsio.engine import _refused
 
-    try:
-        answer = frames.handshake_answer(
-            environ.get("REQUEST_METHOD", ""),
-            environ.get("HTTP_UPGRADE", ""),
-            environ.get("HTTP_CONNECTION", ""),
-            environ.get("HTTP_SEC_WEBSOCKET_KEY", ""),
-            environ.get("HTTP_SEC_WEBSOCKET_VERSION", ""),
-        )
-    except ProtocolError as exc:
-        log.info("websocket handshake refused: %s", exc.message)
-        return None
-    sock, rfile = take_over()
-    return NativeWebSocket(sock, rfile, engine, answer)
+    response = _refused(exc, environ)
+    upgraded = environ.get("wsgi.websocket")
+    if upgraded is not None:
+        # gevent-websocket answered 101 already (a server without gsio's pre_start_hook).
+        GeventWebSocket(upgraded, engine.max_payload).close(1002)
+        return []
+    if environ.get("HTTP_CONNECTION", "").lower() != "close":  # else _finish adds it
+        response.headers.append(("Connection", "close"))
+    return engine._finish(response, environ, start_response)
 
 
 def handle(engine: Engine, environ: dict, start_response: Callable, sid: str | None) -> Any:
     """Serve a WebSocket request: a new session, or the upgrade of a polling one."""
-    ws = _accept(engine, environ)
+    try:
+        answer = check_handshake(environ)
+    except ProtocolError as exc:
+        return _refuse(engine, environ, start_response, exc)
+    ws = _accept(engine, environ, answer)
     if ws is None:
-        start_response(
-            "400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "11")]
-        )
-        return [b"Bad Request"]
+        error = ProtocolError("no websocket backend can take the connection")
+        return _refuse(engine, environ, start_response, error)
     in_loop = False  # the event loop reads the connection from now on: it outlives the request
     try:
         if sid is None:

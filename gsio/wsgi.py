@@ -8,7 +8,9 @@ from typing import Any, Callable
 from wsgiref.handlers import BaseHandler as _WsgirefHandler
 
 from gsio.engine import Engine
+from gsio.exceptions import ProtocolError
 from gsio.http import DEFAULT_HEADER_TIMEOUT, Response, error_response
+from gsio.websocket import check_handshake
 
 __all__ = ["WSGIApp", "serve", "make_server", "serve_until_stopped", "as_wsgi"]
 
@@ -233,13 +235,21 @@ def refused_upgrade(wsgi: WSGIApp, environ: dict) -> bool:
     """gevent-websocket's ``pre_start_hook``: True sends a WebSocket request to the app as plain
     HTTP. gevent-websocket answers 101 before the app runs, so a request the engine refuses
     (unknown sid, protocol version, origin, allow_request) would get a 101 and a close instead
-    of the 400/403 JSON error that the reference sends."""
+    of the 400/403 JSON error that the reference sends; and it takes handshakes that gsio
+    refuses (``Sec-WebSocket-Version: 7``) or fails on with a 500 (a bad key): those go to the
+    app too, which checks them as for every backend (:func:`gsio.websocket.check_handshake`)."""
     path = environ.get("PATH_INFO", "")
     if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
         return False
     if path != wsgi.path and path + "/" != wsgi.path:
         return False
-    return not wsgi.engine.accepts(environ)
+    if not wsgi.engine.accepts(environ):
+        return True
+    try:
+        check_handshake(environ)
+    except ProtocolError:
+        return True
+    return False
 
 
 def _require_gevent(engine: Engine) -> None:

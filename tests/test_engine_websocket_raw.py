@@ -175,7 +175,8 @@ def test_websocket_request_without_upgrade_header(server, sid):
     path = q(EIO=4, transport="websocket", **({"sid": polling_handshake(server)} if sid else {}))
     response = RawWebSocket(server.port, path, upgrade=False)
     assert response.status == 400, response.head
-    assert response.body() == b"Bad Request"
+    assert "Content-Type: application/json" in response.head.split("\r\n"), response.head
+    assert json.loads(response.body()) == {"code": 3, "message": "Bad request"}
 
 
 @pytest.mark.parametrize(

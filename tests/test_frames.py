@@ -135,6 +135,46 @@ def test_the_limit_is_checked_before_the_payload_arrives():
     assert info.value.close_code == 1009
 
 
+@pytest.mark.parametrize("step", [None, 1, 5, 6, 7, 4096])
+def test_a_message_in_too_many_fragments_is_refused_with_1008(step):
+    """An endless stream of empty continuations is refused at the frame after the limit,
+    before its payload (none here: the header is enough), fed whole or split anywhere."""
+    first = client_frame(frames.OP_TEXT, "4", fin=False)
+    empty = client_frame(frames.OP_CONTINUATION, b"", fin=False)
+    reader = FrameReader(1_000_000)
+    # At the limit: MAX_FRAGMENTS frames make one message, the first included.
+    data = first + empty * (frames.MAX_FRAGMENTS - 2) + client_frame(frames.OP_CONTINUATION, "x")
+    assert feed_all(reader, data, step) == ["4x"]
+    # One more is refused, and the reader holds no more than MAX_FRAGMENTS fragments.
+    data = first + empty * (frames.MAX_FRAGMENTS - 1)
+    assert feed_all(reader, data, step) == []
+    assert len(reader._frags) == frames.MAX_FRAGMENTS
+    header = client_frame(frames.OP_CONTINUATION, b"y" * 200, fin=False)[:4]
+    with pytest.raises(FrameError) as info:
+        feed_all(reader, header + empty * 1000, step)
+    assert info.value.close_code == 1008
+    assert info.value.reason == "transport error"
+
+
+def test_control_frames_between_fragments_do_not_count():
+    reader = FrameReader(1000, max_fragments=3)
+    ping = client_frame(frames.OP_PING, b"")
+    data = (
+        client_frame(frames.OP_BINARY, b"a", fin=False)
+        + ping * 10
+        + client_frame(frames.OP_CONTINUATION, b"b", fin=False)
+        + ping * 10
+        + client_frame(frames.OP_CONTINUATION, b"c")
+    )
+    assert feed_all(reader, data)[-1] == b"abc"
+    # The count starts again with each message.
+    data = client_frame(frames.OP_BINARY, b"d", fin=False) + client_frame(0, b"e", fin=False)
+    assert feed_all(reader, data + client_frame(0, b"f")) == [b"def"]
+    with pytest.raises(FrameError) as info:
+        feed_all(reader, data + client_frame(0, b"f", fin=False) + client_frame(0, b"g"))
+    assert info.value.close_code == 1008
+
+
 def test_a_custom_unmask_is_used():
     calls = []
 
@@ -182,6 +222,15 @@ def test_handshake_answer():
 def test_invalid_handshakes(method, upgrade, connection, key, version):
     with pytest.raises(frames.ProtocolError):
         frames.handshake_answer(method, upgrade, connection, key, version)
+
+
+@pytest.mark.parametrize("protocol", ["HTTP/1.0", "HTTP/0.9", "HTTP/2", ""])
+def test_a_handshake_needs_http_1_1(protocol):
+    valid = ("GET", "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==", "13")
+    assert frames.handshake_answer(*valid, "HTTP/1.1").startswith(b"HTTP/1.1 101 ")
+    with pytest.raises(frames.ProtocolError) as info:
+        frames.handshake_answer(*valid, protocol)
+    assert (info.value.status, info.value.code) == (400, 3)
 
 
 def test_the_c_unmask_agrees():

@@ -17,12 +17,14 @@ README's commands), with the worker classes the README names:
 The test fails if gunicorn printed a Traceback or an ``[ERROR]`` line (see ``deploy_support``).
 """
 
+import base64
 import re
 import socket
 import sys
 from pathlib import Path
 
 import pytest
+from rawws import RawWebSocket
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "servers"))
 
@@ -191,3 +193,26 @@ def test_access_log_of_a_bad_request_line(logged_worker, wait_for):
         lambda: ("POST", "", "", "400") in access_lines(logged_worker),
         message="the 400's access log line",
     )
+def test_gunicorn_invalid_handshake(worker):
+    """A handshake that is not RFC 6455's gets the JSON 400 on every worker: gsio checks it
+    before any backend sees it. gevent-websocket's own worker answers 101 before gsio runs
+    (and a 500 for a bad key, not sent here): gsio closes that connection with 1002."""
+    good = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode(),
+        "Sec-WebSocket-Version": "13",
+    }
+    cases = [{"Sec-WebSocket-Version": "7"}]
+    if worker.worker != GWS_WORKER:
+        cases += [{"Sec-WebSocket-Key": "abc"}, {"Sec-WebSocket-Key": None}, {"Upgrade": None}]
+    for changes in cases:
+        headers = {k: v for k, v in {**good, **changes}.items() if v is not None}
+        ws = RawWebSocket(worker.port, "/socket.io/?EIO=4&transport=websocket", False, headers)
+        if worker.worker == GWS_WORKER:
+            assert ws.status == 101, ws.head
+            assert ws.until_close() == ([], 1002)
+        else:
+            assert ws.status == 400, (changes, ws.head)
+            assert ws.body() == b'{"code":3,"message":"Bad request"}', changes
+        ws.sock.close()

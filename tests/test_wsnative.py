@@ -120,6 +120,24 @@ def test_a_header_over_the_limit_is_refused_before_its_payload(start_server, rea
     assert wait_reason(small, wait_for, sid) == "transport error"
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
+def test_a_fragment_flood_closes_with_1008(server, wait_for, split):
+    """Empty continuations without end: the frame after MAX_FRAGMENTS closes with 1008."""
+    from gsio.frames import MAX_FRAGMENTS
+
+    ws, sid = open_direct(server)
+    data = ws.frame(0x1, "4", fin=False) + ws.frame(0x0, b"", fin=False) * MAX_FRAGMENTS
+    if split:  # in odd pieces, each frame cut somewhere
+        for i in range(0, len(data), 4099):
+            ws.sock.sendall(data[i : i + 4099])
+            time.sleep(0.001)
+    else:
+        ws.sock.sendall(data)
+    assert ws.until_close() == ([], 1008)
+    assert ws.at_eof()
+    assert wait_reason(server, wait_for, sid) == "transport error"
+
+
 def test_ping_is_answered_with_its_payload_and_pong_is_ignored(server):
     ws, _ = open_direct(server)
     ws.send_frame(0x9, b"hello")

@@ -13,7 +13,6 @@ import gevent
 import gsio
 
 
-
 def say(*words):
     # One write(2) per line: gunicorn's workers share the pipe.
     os.write(1, (" ".join(map(str, words)) + "\n").encode())
