@@ -1,5 +1,5 @@
 // A terminal client for examples/chat.py:  node examples/chat_client.js NAME ROOM [URL]
-// (needs socket.io-client: npm install socket.io-client, or run from tests/js's node_modules)
+// Needs socket.io-client, from examples/package.json: run `npm ci --prefix examples` once.
 const { io } = require('socket.io-client');
 const [name = 'guest', room = 'lobby', url = 'http://127.0.0.1:5000'] = process.argv.slice(2);
 const socket = io(url, { auth: { name } });

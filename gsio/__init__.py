@@ -30,13 +30,20 @@ _CLUSTER = {
 }
 
 
+# Submodules for a framework or a tool (Flask, gunicorn, tests): ``gsio.flask.init_app`` works
+# after ``import gsio``, which imports none of them (nor Flask or gunicorn) until first used.
+_SUBMODULES = ("flask", "gunicorn", "testing")
+
+
 def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gsio.{name}")
     # The cluster needs redis and msgpack (gsio[redis]); import it only when asked for.
     module = _CLUSTER.get(name)
     if module is None:
         raise AttributeError(f"module 'gsio' has no attribute {name!r}")
-    import importlib
-
     try:
         return getattr(importlib.import_module(module), name)
     except ImportError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 DEMO_PAGE = b"""<!doctype html>
 <title>gsio demo</title>
@@ -43,15 +44,95 @@ def _demo_app():  # type: ignore[no-untyped-def]
     return gsio.WSGIApp(sio, page)
 
 
-def _load(target: str) -> object:
-    import importlib
+class _Failed(Exception):
+    """One line for stderr, and the exit status: 2 for a bad argument, 1 otherwise."""
 
-    module_name, _, attr = target.partition(":")
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _load(target: str) -> object:
+    """The object ``module:attr`` names (``attr`` may be dotted), checked to be servable."""
+    import importlib
+    import traceback
+
+    module_name, colon, attr = target.partition(":")
+    if not colon or not module_name or not attr:
+        raise _Failed(f"expected module:attribute (e.g. app:sio), not {target!r}", 2)
     sys.path.insert(0, ".")
-    obj: object = importlib.import_module(module_name)
-    for part in (attr or "sio").split("."):
+    try:
+        obj: object = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
+            raise _Failed(f"no module named {exc.name!r} (from {target!r})", 2) from None
+        raise _Failed(f"importing {module_name!r} failed: {_describe(exc)}") from None
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        at = "" if isinstance(exc, SyntaxError) else f" ({where.filename}, line {where.lineno})"
+        raise _Failed(f"importing {module_name!r} failed: {_describe(exc)}{at}") from None
+    name = module_name
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise _Failed(f"{name} has no attribute {part!r}", 2)
         obj = getattr(obj, part)
+        name = f"{name}{'.' if ':' in name else ':'}{part}"
+    _check_servable(target, obj)
     return obj
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _check_servable(target: str, obj: object) -> None:
+    """A Server, an Engine, or a WSGI app (callable with environ and start_response)."""
+    import inspect
+
+    from gsio.engine import Engine
+
+    engine = obj if isinstance(obj, Engine) else getattr(obj, "engine", None)
+    if isinstance(engine, Engine):
+        if engine.concurrency.name != "gevent":
+            raise _Failed(
+                f"{target} runs in {engine.concurrency.name} mode; gsio serve runs on gevent"
+                " (leave async_mode out, or set it to 'gevent')",
+                2,
+            )
+        return
+    if not callable(obj):
+        what = f"{type(obj).__name__} {obj!r}"[:80]
+        raise _Failed(f"{target} is {what}, not a gsio Server, Engine or WSGI app", 2)
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):  # a callable without a signature (a builtin): let it try
+        return
+    try:
+        signature.bind({}, print)
+    except TypeError:
+        raise _Failed(
+            f"{target} takes {signature}, not a WSGI app's (environ, start_response)"
+            " nor a gsio Server or Engine",
+            2,
+        ) from None
+
+
+def _listen(make_server: Any, app: object, host: str, port: int) -> Any:
+    try:
+        return make_server(app, host, port)
+    except OSError as exc:  # the port in use, an unknown host, no permission
+        reason = exc.strerror or str(exc)
+        raise _Failed(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return port
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -62,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo_p = sub.add_parser("demo", help="serve a small demo (echo and chat events)")
     for p in (serve_p, demo_p):
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=5000, help="0: any free port")
+        p.add_argument("--port", type=_port, default=5000, help="0: any free port")
         p.add_argument(
             "--shutdown-timeout",
             type=float,
@@ -78,8 +159,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     monkey.patch_all()
     import gsio
 
-    app = _demo_app() if args.command == "demo" else _load(args.target)
-    server = gsio.make_server(app, args.host, args.port)  # bound and listening from here on
+    try:
+        app = _demo_app() if args.command == "demo" else _load(args.target)
+        server = _listen(gsio.make_server, app, args.host, args.port)  # listening from here on
+    except _Failed as failed:
+        print(f"gsio {args.command}: error: {failed}", file=sys.stderr)
+        sys.exit(failed.status)
     host, port = server.address[:2]
     print(f"gsio {gsio.__version__} serving on http://{host}:{port}", flush=True)
     # Until SIGTERM or SIGINT (Ctrl-C), then a graceful shutdown and a quiet exit.

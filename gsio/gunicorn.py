@@ -31,9 +31,17 @@ import logging
 from typing import Any
 
 import gevent
-from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
-from geventwebsocket.handler import WebSocketHandler
-from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
+
+try:
+    from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
+    from geventwebsocket.handler import WebSocketHandler
+    from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
+except (ImportError, RuntimeError) as exc:
+    # gunicorn's gevent workers need its "gevent" extra (packaging, a recent gevent), which
+    # `pip install gunicorn` leaves out; gunicorn raises RuntimeError for too old a gevent.
+    raise ImportError(
+        f"gsio.gunicorn needs gunicorn with its gevent extra: pip install gsio[gunicorn] ({exc})"
+    ) from exc
 
 from gsio.handler import VersionChecked, WSGIHandler
 from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully

@@ -44,6 +44,10 @@ def websocket_client(url: str, **kwargs: Any) -> Any:
     simple-websocket's client hands wsproto the first bytes it reads, takes the handshake's
     answer out and leaves anything after it (the Engine.IO OPEN, when the server is quick)
     unread until more data arrives: the client would wait for a packet it already has.
+
+    Its reading thread is a daemon: simple-websocket's is not, and one left running (a client
+    never closed, or one the server still holds open after refusing it) would keep the
+    process from exiting until the server drops the connection.
     """
     global _client_class
     if _client_class is None:
@@ -55,7 +59,12 @@ def websocket_client(url: str, **kwargs: Any) -> Any:
                 self.connected = self._handle_events()
 
         _client_class = Client
+    kwargs.setdefault("thread_class", _daemon_thread)
     return _client_class.connect(url, **kwargs)
+
+
+def _daemon_thread(target: Any) -> threading.Thread:
+    return threading.Thread(target=target, daemon=True)
 
 
 class ReceivedEvent:
@@ -103,7 +112,11 @@ class TestClient:
         url = target if isinstance(target, str) else self._serve(target)
         base = url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         params = urlencode({**(query or {}), "EIO": "4", "transport": "websocket"})
-        self._ws = websocket_client(f"{base}{path}?{params}", headers=headers)
+        try:
+            self._ws = websocket_client(f"{base}{path}?{params}", headers=headers)
+        except BaseException:
+            self._stop_server()
+            raise
         self._decoder = Decoder(max_attachments=1000)
         self._events: dict[str, queue.Queue] = {}
         self._connects: dict[str, queue.Queue] = {}
@@ -112,14 +125,20 @@ class TestClient:
         self._lock = threading.Lock()
         self.sids: dict[str, str] = {}
         self.closed_reason: str | None = None
-        opening = self._ws.receive(timeout)
-        if not isinstance(opening, str) or not opening.startswith("0"):
-            raise ConnectionClosed(f"no Engine.IO handshake: {opening!r}")
-        self.eio_sid = json.loads(opening[1:])["sid"]
         self._reader = threading.Thread(target=self._read, name="gsio-test-client", daemon=True)
-        self._reader.start()
-        if namespace is not None:
-            self.connect(namespace, auth)
+        try:
+            opening = self._ws.receive(timeout)
+            if not isinstance(opening, str) or not opening.startswith("0"):
+                raise ConnectionClosed(f"no Engine.IO handshake: {opening!r}")
+            self.eio_sid = json.loads(opening[1:])["sid"]
+            self._reader.start()
+            if namespace is not None:
+                self.connect(namespace, auth)
+        except BaseException:
+            # Refused (or no handshake): the server keeps the Engine.IO session open for a
+            # retry until its connect_timeout; close it now rather than leave it to that.
+            self.close()
+            raise
 
     # -- the API ------------------------------------------------------------------------
 
@@ -187,10 +206,9 @@ class TestClient:
             self._ws.close()
         except Exception:  # closed already
             pass
-        self._reader.join(self.timeout)
-        if self._server is not None:
-            self._server()
-            self._server = None
+        if self._reader.is_alive():
+            self._reader.join(self.timeout)
+        self._stop_server()
 
     def __enter__(self) -> TestClient:
         return self
@@ -199,6 +217,11 @@ class TestClient:
         self.close()
 
     # -- internals ----------------------------------------------------------------------
+
+    def _stop_server(self) -> None:
+        if self._server is not None:
+            self._server()
+            self._server = None
 
     def _queue(self, namespace: str) -> queue.Queue:
         with self._lock:

@@ -62,3 +62,93 @@ def test_serve_runs_a_module_server(run_cli):
         hello = client.receive()
         assert (hello.name, hello.args) == ("hello", [client.sids["/"]])
         assert client.call("ping", 7) == 7
+
+
+APP_MODULE = """
+import gsio
+
+sio = gsio.Server()
+x = 1
+
+
+class Box:
+    sio = sio
+
+
+def not_wsgi(environ):
+    pass
+
+
+threaded = gsio.Server(async_mode="threading")
+"""
+
+BAD_TARGETS = [  # target, exit status, what the one line says
+    ("app", 2, "expected module:attribute (e.g. app:sio), not 'app'"),
+    ("app:", 2, "expected module:attribute"),
+    ("nowhere:sio", 2, "no module named 'nowhere' (from 'nowhere:sio')"),
+    ("app.sub:sio", 2, "no module named 'app.sub'"),
+    ("app:nope", 2, "app has no attribute 'nope'"),
+    ("app:Box.sio.nope", 2, "app:Box.sio has no attribute 'nope'"),
+    ("app:x", 2, "app:x is int 1, not a gsio Server, Engine or WSGI app"),
+    ("app:not_wsgi", 2, "app:not_wsgi takes (environ), not a WSGI app's"),
+    ("app:threaded", 2, "app:threaded runs in threading mode; gsio serve runs on gevent"),
+    ("needs_dep:app", 1, "importing 'needs_dep' failed: ModuleNotFoundError: No module"),
+    ("raises:app", 1, "importing 'raises' failed: ZeroDivisionError: division by zero ("),
+    ("syntax:app", 1, "importing 'syntax' failed: SyntaxError: "),
+]
+
+
+def _run_failing(cwd, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gsio", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"gsio {' '.join(args)} did not exit; it printed {exc.stdout!r}")
+    return proc
+
+
+@pytest.mark.parametrize("target, status, says", BAD_TARGETS, ids=[t[0] for t in BAD_TARGETS])
+def test_a_bad_target_is_one_line_and_an_exit_status(tmp_path, target, status, says):
+    (tmp_path / "app.py").write_text(APP_MODULE)
+    (tmp_path / "needs_dep.py").write_text("import gsio_no_such_dependency\n")
+    (tmp_path / "raises.py").write_text("import gsio\n\n1 / 0\n")
+    (tmp_path / "syntax.py").write_text("def (\n")
+    proc = _run_failing(tmp_path, "serve", target, "--port", str(_free_port()))
+    assert (proc.returncode, proc.stdout) == (status, ""), proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"gsio serve: error: {says}"), proc.stderr
+
+
+def test_a_port_in_use_is_one_line_and_status_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for args in (["serve", "echo:sio"], ["demo"]):
+            proc = _run_failing(ROOT / "examples", *args, "--port", str(port))
+            assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+            assert proc.stderr == (
+                f"gsio {args[0]}: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+            )
+
+
+def test_a_bad_host_is_one_line_and_status_1():
+    proc = _run_failing(ROOT / "examples", "serve", "echo:sio", "--host", "no-such-host.invalid")
+    assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+    assert proc.stderr.startswith("gsio serve: error: cannot listen on no-such-host.invalid:5000: ")
+    assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("port", ["65536", "-1", "http"])
+def test_a_bad_port_is_a_usage_error(port):
+    proc = _run_failing(ROOT / "examples", "serve", "echo:sio", "--port", port)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.endswith(f"error: argument --port: '{port}' is not a port (0 to 65535)\n")
+    assert "Traceback" not in proc.stderr

@@ -1,12 +1,18 @@
 """gsio.testing.TestClient: against a Server it serves itself (threading mode here: pytest's
 process is not monkey-patched) and against a gsio server in another process."""
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 import gsio
 from gsio.testing import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -90,3 +96,88 @@ def test_against_a_server_in_another_process(start_server):
     with TestClient(server.url) as client:
         assert client.call("wait", 0.2) == "timeout"
         assert client.call("bye") == "bye"
+
+
+EXITING = """
+import sys, time
+MODE, CASE = sys.argv[1], sys.argv[2]
+if MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+import gsio
+from gsio.testing import TestClient
+
+sio = gsio.Server()
+
+@sio.on("connect")
+def connect(conn, auth):
+    if auth.get("token") != "ok":
+        raise gsio.ConnectionRefused("Not authorized")
+
+@sio.on("echo")
+def echo(conn, *args):
+    return args
+
+@sio.on("bye")
+def bye(conn):
+    conn.disconnect()
+
+if CASE == "middleware":
+    @sio.use
+    def refuse(conn):
+        raise gsio.ConnectionRefused("go away")
+
+if CASE in ("refused", "middleware"):
+    try:
+        TestClient(sio, auth={"token": "bad"})
+    except gsio.ConnectionRefused as exc:
+        print("refused:", exc.message)
+elif CASE == "server closes":
+    client = TestClient(sio, auth={"token": "ok"})
+    client.emit("bye")
+    deadline = time.monotonic() + 5
+    while client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    print("connected:", client.is_connected())
+elif CASE == "never closed":
+    client = TestClient(sio, auth={"token": "ok"})
+    print("echo:", client.call("echo", 1))
+elif CASE == "exception":
+    with TestClient(sio, auth={"token": "ok"}):
+        raise RuntimeError("the test failed")
+print("done")
+"""
+
+
+EXITS = {  # case: (exit status, stdout)
+    "refused": (0, "refused: Not authorized\ndone\n"),
+    "middleware": (0, "refused: go away\ndone\n"),
+    "server closes": (0, "connected: False\ndone\n"),
+    "never closed": (0, "echo: 1\ndone\n"),
+    "exception": (1, ""),
+}
+
+
+@pytest.mark.parametrize("mode", ["threading", "gevent"])
+@pytest.mark.parametrize("case", list(EXITS))
+def test_the_process_exits_at_once(tmp_path, mode, case):
+    """No thread of the client keeps the process alive: simple-websocket's reader is not a
+    daemon, and a refused client's connection stays open on the server (for a retry) until its
+    connect_timeout, 45 s."""
+    script = tmp_path / "uses_test_client.py"
+    script.write_text(EXITING)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(script), mode, case],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=15,  # generous: it takes well under a second
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the process was still running after 15 s; stdout: {exc.stdout!r}")
+    assert (proc.returncode, proc.stdout) == EXITS[case], proc.stderr
+    if case == "exception":
+        assert proc.stderr.rstrip().endswith("RuntimeError: the test failed"), proc.stderr

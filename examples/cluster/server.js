@@ -1,5 +1,6 @@
 // The chat of examples/cluster/server.py in Node's socket.io, a server of the same cluster:
-//   NODE_PATH=tests/js/node_modules node examples/cluster/server.js 5003 [redis://127.0.0.1:6379/0]
+//   node examples/cluster/server.js 5003 [redis://127.0.0.1:6379/0]
+// (socket.io and its Redis adapter come from examples/package.json: npm ci --prefix examples)
 "use strict";
 
 const { Server } = require("socket.io");

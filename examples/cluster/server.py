@@ -5,7 +5,7 @@ Run two (or more) of them on one redis-server, with the Node twin (server.js) if
     redis-server --port 6379 &
     python examples/cluster/server.py --port 5001 &
     python examples/cluster/server.py --port 5002 &
-    node examples/cluster/server.js 5003 &          # NODE_PATH=tests/js/node_modules
+    node examples/cluster/server.js 5003 &          # after npm ci --prefix examples
     node examples/chat_client.js ann lobby http://127.0.0.1:5001
     node examples/chat_client.js bob lobby http://127.0.0.1:5003
 
