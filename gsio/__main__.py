@@ -117,9 +117,9 @@ def _check_servable(target: str, obj: object) -> None:
         ) from None
 
 
-def _listen(make_server: Any, app: object, host: str, port: int) -> Any:
+def _listen(make_server: Any, app: object, host: str, port: int, header_timeout: float) -> Any:
     try:
-        return make_server(app, host, port)
+        return make_server(app, host, port, header_timeout=header_timeout or None)
     except OSError as exc:  # the port in use, an unknown host, no permission
         reason = exc.strerror or str(exc)
         raise _Failed(f"cannot listen on {host}:{port}: {reason}") from None
@@ -152,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             help="on SIGTERM or SIGINT, how long connections get to close (default: the"
             " engine's shutdown_timeout, 5)",
         )
+        p.add_argument(
+            "--header-timeout",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="close a connection that sends no complete request head in this time (60;"
+            " 0: no limit)",
+        )
     args = parser.parse_args(argv)
 
     from gevent import monkey
@@ -161,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     try:
         app = _demo_app() if args.command == "demo" else _load(args.target)
-        server = _listen(gsio.make_server, app, args.host, args.port)  # listening from here on
+        server = _listen(
+            gsio.make_server, app, args.host, args.port, args.header_timeout
+        )  # listening from here on
     except _Failed as failed:
         print(f"gsio {args.command}: error: {failed}", file=sys.stderr)
         sys.exit(failed.status)

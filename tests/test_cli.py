@@ -64,6 +64,19 @@ def test_serve_runs_a_module_server(run_cli):
         assert client.call("ping", 7) == 7
 
 
+@pytest.mark.parametrize("timeout, closed", [("0.5", True), ("0", False)])
+def test_serve_header_timeout(run_cli, timeout, closed):
+    """``--header-timeout``: a connection that sends nothing is closed after it (0: never)."""
+    url = run_cli("serve", "echo:sio", "--header-timeout", timeout)
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        try:
+            eof = sock.recv(1) == b""
+        except TimeoutError:
+            eof = False
+    assert eof is closed
+
+
 APP_MODULE = """
 import gsio
 
