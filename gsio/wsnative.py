@@ -13,8 +13,8 @@ Writing never blocks and spawns nothing while the client keeps up. :meth:`send_f
 ready-made frames on the connection; a :class:`Flusher` writes every connection's queue in
 one ``send()`` once the running greenlet yields, or at once during a long burst (a broadcast
 loop), so that the first frames leave while the rest are still being queued. Only a connection
-whose kernel buffer is full gets a writer greenlet, until its backlog is written. What waits
-is counted (:attr:`NativeWebSocket.buffered_bytes`): once more than the engine's
+whose kernel buffer is full gets a writer greenlet, until its backlog is written. Only then
+is what waits counted (a client that keeps up costs nothing more): once more than the engine's
 ``max_outbound_buffer`` waits, :meth:`send_frames` refuses and drops the connection.
 """
 
@@ -169,7 +169,7 @@ class NativeWebSocket:
         self._events: list[Any] = []  # what the last read brought, from _next on
         self._next = 0
         self._out: list[bytes] = []
-        self._out_bytes = 0  # in _out, and what the writer has left of what it took
+        self._out_bytes = 0  # while a writer runs: in _out, and what it has left of what it took
         limit = engine.max_outbound_buffer
         self._limit = sys.maxsize if limit is None else limit
         self._dirty = False
@@ -199,6 +199,8 @@ class NativeWebSocket:
     @property
     def buffered_bytes(self) -> int:
         """Bytes queued and not yet written to the socket."""
+        if self._writer is None:
+            return sum(map(len, self._out))  # what the next flush writes
         return self._out_bytes
 
     # -- reading ---------------------------------------------------------------------------
@@ -413,13 +415,14 @@ class NativeWebSocket:
         the connection is dropped (:meth:`abort`) and the caller ends the session."""
         if self._close_sent or self._broken:
             return True
-        if self._out_bytes > self._limit:
-            self.abort()
-            return False
-        self._out_bytes += len(data)
-        self._out.append(data)
-        if self._writer is not None:
+        if self._writer is not None:  # the socket's buffer is full: a backlog
+            if self._out_bytes > self._limit:
+                self.abort()
+                return False
+            self._out_bytes += len(data)
+            self._out.append(data)
             return True  # the writer takes it with the rest
+        self._out.append(data)
         if self._dirty:
             self._flusher.more()
         else:
@@ -448,8 +451,6 @@ class NativeWebSocket:
             out.append(data[sent:])
             self._out_bytes = len(data) - sent
             self._writer = self._c.spawn(self._drain)
-        else:
-            self._out_bytes = 0
 
     def _drain(self) -> None:
         """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
@@ -475,6 +476,7 @@ class NativeWebSocket:
         except OSError as exc:
             self._lost(exc)
         finally:
+            self._out_bytes = 0
             self._writer = None
             if self._ending:
                 self._close_socket()

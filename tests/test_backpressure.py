@@ -236,7 +236,6 @@ def cut_while_flooding(server, wait_for, healthy, trips, slow_id: str, label: st
     return log
 
 
-@pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws", "pywsgi"])
 def test_websocket_client_that_stops_reading_is_cut(start_server, wait_for, kind):
     server = start_server("flood_app", "--max-outbound-buffer", LIMIT, kind=kind)
     healthy, trips = start_healthy(server)
@@ -288,3 +287,34 @@ def test_volatile_messages_are_dropped_not_buffered(start_server, wait_for, kind
     cut_while_flooding(server, wait_for, healthy, trips, slow.id, f"volatile then normal {kind}")
     assert len(warnings_for(server, slow.sid)) == 1, server.output()
     healthy.close()
+
+
+def test_a_burst_to_an_engine_client_that_does_not_read(start_server, wait_for, reader):
+    """A burst sent in one go (by the engine handler, in the event loop or in the reader's
+    greenlet) to a client that reads nothing: cut at the limit, what waits dropped at once."""
+    burst_to_a_client_that_does_not_read(start_server, wait_for, "gsio", reader)
+
+
+@pytest.mark.parametrize("kind", ["pywsgi-ws", "pywsgi", "werkzeug"])
+def test_a_burst_to_an_engine_client_that_does_not_read_other_backends(
+    start_server, wait_for, kind
+):
+    burst_to_a_client_that_does_not_read(start_server, wait_for, kind, ())
+
+
+def burst_to_a_client_that_does_not_read(start_server, wait_for, kind, reader):
+    server = start_server("engine_app", "--max-outbound-buffer", LIMIT, *reader, kind=kind)
+    ws = RawWebSocket(server.port, WS_PATH)
+    sid = json.loads(ws.recv()[1:])["sid"]
+    ws.send_text("4burst:20000:" + "x" * 1000)  # 20 MB, and from now on it reads nothing
+    reasons = wait_for(
+        lambda: server.get_json("/reasons"), timeout=20, message="the session to be closed"
+    )
+    assert reasons == {sid: "transport error"}
+    assert len(warnings_for(server, sid)) == 1, server.output()
+    assert server.get_json("/sessions") == {}
+    ws.sock.settimeout(10)
+    frames, code = ws.until_close()
+    assert code is None  # no close frame: it would have waited behind what was dropped
+    # gsio's frame layer writes during the burst; other backends' writers start after it.
+    assert len(frames) < 20000
