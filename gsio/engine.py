@@ -20,7 +20,7 @@ from typing import Any, Callable, Union
 
 from gsio import concurrency, polling, websocket
 from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
-from gsio.engineio.session import Session, State
+from gsio.engineio.session import OVERFLOW_REASON, Session, State
 from gsio.exceptions import ProtocolError
 from gsio.frames import text_frame as _text_frame
 from gsio.http import (
@@ -111,6 +111,15 @@ class EngineSocket:
     def closed(self) -> bool:
         return self.session.state is State.CLOSED
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes sent to the client that have not been written to its connection yet (text
+        counted in characters): what ``max_outbound_buffer`` limits. As ``bufferedAmount``
+        in Node's ``ws``, the kernel's socket buffer is not included."""
+        ws = self.ws
+        extra = ws.buffered_bytes if ws is not None and ws.buffered else 0
+        return self.session.buffered + extra  # type: ignore[no-any-return]
+
     def send(self, data: Data) -> bool:
         """Queue a message for the client; never blocks. False if the session is closed."""
         return self.send_packet(Packet(PacketType.MESSAGE, data))
@@ -122,20 +131,28 @@ class EngineSocket:
             return not self.closed
         ws = self.ws
         if ws is not None and ws.buffered and self._direct():
-            ws.send_frames(_frame_of(encode(packet)))
-            return True
+            if ws.send_frames(_frame_of(encode(packet))):
+                return True
+            self._overflow()
+            return False
         with self._lock:
-            if not self.session.send(packet):
-                return False
-        self._kick()
-        return True
+            queued = self.session.send(packet)
+        if queued:
+            self._kick()
+            return True
+        if self.session.overflowed:
+            self._overflow()
+        return False
 
     def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         """Send messages in order: an encoded Socket.IO packet (its text, then its attachments).
 
         The same ``parts`` object may be passed for many sockets (a broadcast) and must not
         change afterwards: on WebSocket its frames are made once for all of them. With
-        ``volatile``, nothing is sent to a client that has a backlog or is upgrading.
+        ``volatile``, nothing is sent to a client that has a backlog (anything not yet written
+        to its connection, on every transport) or is upgrading. False if nothing was sent: the
+        session is closed, or was just closed for taking too little of what it is sent (see
+        ``max_outbound_buffer``), or a volatile message was dropped.
         """
         ws = self.ws
         session = self.session
@@ -148,10 +165,13 @@ class EngineSocket:
         ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)
             if volatile and ws.backlog:
                 return False
-            ws.send_frames(self.engine.frames_of(parts))
-            return True
+            if ws.send_frames(self.engine.frames_of(parts)):
+                return True
+            self._overflow()
+            return False
         if volatile and (
             session.outbound
+            or session.transport_bytes  # a WebSocket writer is busy
             or session.state is not State.OPEN
             or (ws is not None and ws.buffered and ws.backlog)
         ):
@@ -182,6 +202,25 @@ class EngineSocket:
             return self.engine.sockets.get(self.sid) is not self
         return not self._writing and not getattr(ws, "backlog", False)
 
+    def _overflow(self) -> None:
+        """More than ``max_outbound_buffer`` bytes waited for the client when more was sent: it
+        does not read what it is sent. What waits is dropped and the connection with it, at
+        once (a close frame would wait behind the rest); the session ends."""
+        with self._lock:
+            if not self.session.overflow():
+                return  # done already, or closed for another reason
+        ws = self.ws
+        if ws is not None:
+            ws.abort()
+        log.warning(
+            "%s: over %d bytes buffered for a client that does not read what it is sent"
+            " (max_outbound_buffer); closing the connection",
+            self.sid,
+            self.engine.max_outbound_buffer,
+        )
+        # Not here: this may run inside a broadcast loop or the event loop.
+        self._c.spawn(self.terminate, OVERFLOW_REASON)
+
     # -- internals shared by the transports ----------------------------------------------
 
     def _kick(self) -> None:
@@ -193,8 +232,11 @@ class EngineSocket:
         if ws.buffered:  # it queues and never blocks: hand it everything now
             with self._lock:
                 packets = self.session.take_outbound()
-            if packets:
-                ws.send_frames(b"".join([_frame_of(encode(packet)) for packet in packets]))
+            if packets and not ws.send_frames(
+                b"".join([_frame_of(encode(packet)) for packet in packets])
+            ):
+                self._overflow()
+                return
             if self.session.state is State.CLOSED:
                 ws.close()
             return
@@ -223,6 +265,8 @@ class EngineSocket:
         try:
             while True:
                 with self._lock:
+                    # What this writer holds until it takes the next batch.
+                    session.transport_bytes = session.outbound_bytes
                     packets = session.take_outbound()
                     if not packets:
                         self._writing = False
@@ -232,6 +276,7 @@ class EngineSocket:
         except Exception as exc:  # the peer is gone: the reader sees it too
             with self._lock:
                 self._writing = False
+                session.transport_bytes = 0
             log.debug("%s: websocket write failed: %r", self.sid, exc)
             self.terminate("transport error")
         if session.state is State.CLOSED:
@@ -372,6 +417,12 @@ class Engine:
         the connection with 403 ``{"code":4,"message":"Forbidden"}``.
     :param sid_generator: ``callable() -> str`` making session ids (default: 120 random bits).
     :param max_connections: refuse handshakes (503) past this many open sessions (None: no limit).
+    :param max_outbound_buffer: bytes (text in characters) that may wait for one client, not yet
+        written to its connection, when more is sent to it (4,000,000; None: no limit). A client
+        that reads less than it is sent is disconnected once more is sent while over it: what
+        waits is dropped, the connection closed, a WARNING logged by ``gsio.engine``, and the
+        disconnect reason is "transport error". Volatile messages are dropped for a client with
+        anything waiting. On every transport; the kernel's socket buffers are not counted.
     :param http_compression: gzip or deflate polling responses the client accepts compressed.
     :param compression_threshold: the smallest polling response compressed, in bytes (1024).
     :param shutdown_timeout: seconds :meth:`shutdown` gives the sessions to close gracefully
@@ -401,6 +452,7 @@ class Engine:
         allow_request: Callable[[dict], bool] | None = None,
         sid_generator: Callable[[], str] | None = None,
         max_connections: int | None = None,
+        max_outbound_buffer: int | None = 4_000_000,
         http_compression: bool = True,
         compression_threshold: int = 1024,
         shutdown_timeout: float = 5.0,
@@ -427,6 +479,7 @@ class Engine:
         self.allow_request = allow_request
         self.sid_generator = sid_generator or _default_sid
         self.max_connections = max_connections
+        self.max_outbound_buffer = None if max_outbound_buffer is None else int(max_outbound_buffer)
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
         self.shutdown_timeout = float(shutdown_timeout)
@@ -476,6 +529,7 @@ class Engine:
             ping_timeout=self.ping_timeout,
             upgrades=upgrades,
             max_payload=self.max_payload,
+            max_outbound=self.max_outbound_buffer,
         )
         socket = EngineSocket(self, session, environ)
         self.sockets[sid] = socket

@@ -55,7 +55,8 @@ class Server(EngineHandler):
         handlers run inside (middleware, connect, events, disconnect), in the connection's own
         greenlet: e.g. a Flask app and request context (see :func:`gsio.flask.init_app`).
     :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
-        ``ping_timeout``, ``max_payload``, ``cors_allowed_origins``, ``async_mode``, ...).
+        ``ping_timeout``, ``max_payload``, ``max_outbound_buffer``, ``cors_allowed_origins``,
+        ``async_mode``, ...).
     """
 
     def __init__(

@@ -6,9 +6,13 @@ A backend is anything with this small interface:
   Raises :class:`PayloadTooLarge` (after closing with 1009) for a message over the limit.
 - ``send(data: str | bytes)``: one text or binary message; raises ``OSError`` when the peer is gone.
 - ``close(code=1000)``: idempotent, never raises.
+- ``abort()``: drop the connection at once, without a close frame (the client does not read
+  what it is sent: see ``max_outbound_buffer``); a blocked ``send()`` fails, ``receive()``
+  returns None. Idempotent, never raises.
 - ``finish(start_response)``: what the WSGI app returns once the session is over.
 - ``buffered``: True if ``send()`` only queues (it never blocks); the engine then writes to it
-  directly, and it also has ``send_frames(data)`` (ready-made frames) and ``backlog``.
+  directly, and it also has ``send_frames(data)`` (ready-made frames; False when it refused
+  them for being over ``max_outbound_buffer``), ``backlog`` and ``buffered_bytes``.
 
 :class:`~gsio.wsnative.NativeWebSocket` is gsio's own, on the socket that gsio's pywsgi handler
 hands over (``gsio.serve``, ``gsio serve``): the fastest. :class:`GeventWebSocket` wraps
@@ -150,6 +154,13 @@ class GeventWebSocket:
             pass
         ws.closed = True
 
+    def abort(self) -> None:
+        self._ws.closed = True
+        try:
+            self._ws.handler.socket.shutdown(socketlib.SHUT_RDWR)
+        except (OSError, AttributeError):  # gone already
+            pass
+
     def finish(self, start_response: Callable) -> list[bytes]:
         return []
 
@@ -216,6 +227,12 @@ class SimpleWebSocket:
                 self._ws.close(code)
             except Exception:  # closed already
                 pass
+
+    def abort(self) -> None:
+        try:
+            self._ws.sock.shutdown(socketlib.SHUT_RDWR)
+        except OSError:
+            pass
 
     def finish(self, start_response: Callable) -> list[bytes]:
         from wsproto.connection import ConnectionState

@@ -13,13 +13,16 @@ Writing never blocks and spawns nothing while the client keeps up. :meth:`send_f
 ready-made frames on the connection; a :class:`Flusher` writes every connection's queue in
 one ``send()`` once the running greenlet yields, or at once during a long burst (a broadcast
 loop), so that the first frames leave while the rest are still being queued. Only a connection
-whose kernel buffer is full gets a writer greenlet, until its backlog is written.
+whose kernel buffer is full gets a writer greenlet, until its backlog is written. Only then
+is what waits counted (a client that keeps up costs nothing more): once more than the engine's
+``max_outbound_buffer`` waits, :meth:`send_frames` refuses and drops the connection.
 """
 
 from __future__ import annotations
 
 import logging
 import socket as socketlib
+import sys
 from typing import Any, Callable
 
 from gsio import frames
@@ -135,6 +138,8 @@ class NativeWebSocket:
         "_events",
         "_next",
         "_out",
+        "_out_bytes",
+        "_limit",
         "_dirty",
         "_writer",
         "_close_sent",
@@ -164,6 +169,9 @@ class NativeWebSocket:
         self._events: list[Any] = []  # what the last read brought, from _next on
         self._next = 0
         self._out: list[bytes] = []
+        self._out_bytes = 0  # while a writer runs: in _out, and what it has left of what it took
+        limit = engine.max_outbound_buffer
+        self._limit = sys.maxsize if limit is None else limit
         self._dirty = False
         self._writer: Any = None
         self._close_sent = False
@@ -187,6 +195,13 @@ class NativeWebSocket:
         """True while frames wait to be written: as Node's "not writable" during a write, it
         is what a volatile message is dropped for."""
         return bool(self._out)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes queued and not yet written to the socket."""
+        if self._writer is None:
+            return sum(map(len, self._out))  # what the next flush writes
+        return self._out_bytes
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -393,19 +408,27 @@ class NativeWebSocket:
         """Queue one text (``str``) or binary (``bytes``) message."""
         self.send_frames(message_frame(data))
 
-    def send_frames(self, data: bytes) -> None:
+    def send_frames(self, data: bytes) -> bool:
         """Queue ready-made frames (one or several, as bytes); never blocks. Dropped once the
-        close frame is queued or the connection is gone."""
+        close frame is queued or the connection is gone. False when more than the engine's
+        ``max_outbound_buffer`` waits already: the client does not read what it is sent, so
+        the connection is dropped (:meth:`abort`) and the caller ends the session."""
         if self._close_sent or self._broken:
-            return
+            return True
+        if self._writer is not None:  # the socket's buffer is full: a backlog
+            if self._out_bytes > self._limit:
+                self.abort()
+                return False
+            self._out_bytes += len(data)
+            self._out.append(data)
+            return True  # the writer takes it with the rest
         self._out.append(data)
-        if self._writer is not None:
-            return  # the writer takes it with the rest
         if self._dirty:
             self._flusher.more()
         else:
             self._dirty = True
             self._flusher.add(self)
+        return True
 
     def _flush(self) -> None:
         """Write the queue in one non-blocking ``send()``; a writer takes what does not fit."""
@@ -426,6 +449,7 @@ class NativeWebSocket:
                 return
         if sent < len(data):
             out.append(data[sent:])
+            self._out_bytes = len(data) - sent
             self._writer = self._c.spawn(self._drain)
 
     def _drain(self) -> None:
@@ -438,16 +462,21 @@ class NativeWebSocket:
                 out.clear()
                 if raw is None:
                     self._sock.sendall(data)
+                    self._out_bytes -= len(data)
                     continue
                 view = memoryview(data)
                 while view:
                     try:
-                        view = view[raw.send(view) :]
+                        sent = raw.send(view)
                     except BlockingIOError:
                         self._c.wait_write(raw.fileno())
+                        continue
+                    view = view[sent:]
+                    self._out_bytes -= sent
         except OSError as exc:
             self._lost(exc)
         finally:
+            self._out_bytes = 0
             self._writer = None
             if self._ending:
                 self._close_socket()
@@ -456,6 +485,19 @@ class NativeWebSocket:
         log.debug("websocket write failed: %r", exc)
         self._broken = True
         self._out.clear()
+        self._out_bytes = 0
+
+    def abort(self) -> None:
+        """Drop what is queued and the connection, at once: its reader sees the end (and the
+        session's, if not closed already, ends with "transport close"), a writer fails."""
+        if self._broken:
+            return
+        log.debug("websocket aborted with %d bytes unwritten", self._out_bytes)
+        self._broken = True
+        self._out.clear()
+        self._out_bytes = 0
+        self._cancel_timer()
+        self._shutdown()
 
     # -- closing ---------------------------------------------------------------------------
 

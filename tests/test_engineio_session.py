@@ -448,6 +448,79 @@ def test_take_outbound_preserves_order_and_empties_the_queue():
     assert session.take_outbound() == [msg("4")]
 
 
+# -- the outbound limit (max_outbound) ------------------------------------------------------------
+
+
+def limited(max_outbound: int | None) -> Session:
+    return Session(
+        "sid", "polling", now=0.0, ping_interval=25, ping_timeout=20, max_outbound=max_outbound
+    )
+
+
+def test_queued_bytes_are_counted_and_taken_with_the_packets():
+    session = limited(100)
+    for packet in (msg("abc"), msg(b"\x00\x01"), msg("é"), NOOP):
+        assert session.send(packet) is True
+    # Each packet: its type, then its data (text in characters).
+    assert session.outbound_bytes == 4 + 3 + 2 + 1
+    assert session.buffered == 10
+    session.take_outbound()
+    assert session.outbound_bytes == 0
+    assert session.buffered == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "sizes", "queued"),
+    [
+        (10, [5, 5, 1], 3),  # 10 waiting is not over 10: the third is queued
+        (10, [5, 6, 1], 2),  # 11 waiting: over, refused
+        (10, [30], 1),  # one message larger than the limit goes when nothing waits
+        (10, [30, 1], 1),
+        (0, [1], 1),
+        (0, [1, 1], 1),
+        (None, [100_000] * 50, 50),  # no limit
+    ],
+)
+def test_a_message_is_refused_when_more_than_the_limit_waits(limit, sizes, queued):
+    session = limited(limit)
+    results = [session.send(msg("x" * (size - 1))) for size in sizes]
+    assert results == [True] * queued + [False] * (len(sizes) - queued)
+    assert len(session.outbound) == queued
+    assert session.overflowed is (queued < len(sizes))
+    assert session.state is State.OPEN  # until the caller ends it with overflow()
+
+
+def test_what_the_transport_holds_counts_toward_the_limit():
+    session = limited(10)
+    session.transport_bytes = 11  # a writer holds what it took
+    assert session.buffered == 11
+    assert session.send(msg("a")) is False
+    assert session.overflowed is True
+    session.transport_bytes = 0  # written
+    assert session.send(msg("a")) is True
+
+
+def test_overflow_closes_once_and_drops_the_queue():
+    session = limited(1)
+    session.send(msg("abc"))
+    session.transport_bytes = 7
+    assert session.send(msg("d")) is False
+    assert session.overflow() is True
+    assert session.state is State.CLOSED
+    assert session.close_reason == "transport error"
+    assert session.take_outbound() == []
+    assert session.buffered == 0
+    assert session.overflow() is False  # once
+    assert session.send(msg("e")) is False
+
+
+def test_overflow_after_another_close_keeps_that_reason():
+    session = limited(1)
+    session.close("ping timeout")
+    assert session.overflow() is False
+    assert session.close_reason == "ping timeout"
+
+
 # -- polling request bookkeeping ----------------------------------------------------------------
 
 

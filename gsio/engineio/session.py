@@ -2,19 +2,24 @@
 
 A session is OPEN on one transport (``polling`` or ``websocket``), may be UPGRADING from
 polling to WebSocket, and ends CLOSED with a reason. It holds the outbound queue (packets the
-transport has not taken yet), the heartbeat deadlines, and the polling request bookkeeping.
-The transport layer feeds it what arrives and writes what it hands out.
+transport has not taken yet) and its size, the heartbeat deadlines, and the polling request
+bookkeeping. The transport layer feeds it what arrives and writes what it hands out.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import sys
 
 from gsio.engineio.packet import PING, PONG_PROBE, Packet, PacketType
 from gsio.exceptions import ProtocolError
 
-__all__ = ["State", "Session"]
+__all__ = ["State", "Session", "OVERFLOW_REASON"]
+
+#: The close reason of a session whose client does not take what it is sent (its outbound
+#: buffer went past ``max_outbound``): the reference's reason for a transport that failed.
+OVERFLOW_REASON = "transport error"
 
 
 class State(enum.Enum):
@@ -42,6 +47,9 @@ class Session:
     :param ping_timeout: seconds the client has to answer a ping.
     :param upgrades: transports the client may upgrade to (announced in the handshake).
     :param max_payload: the largest message or polling body accepted, in bytes.
+    :param max_outbound: the most bytes that may wait for the client (queued here, and what the
+        transport holds: :attr:`transport_bytes`) when another message is sent; past it the
+        message is refused and :attr:`overflowed` set (see :meth:`send`). None: no limit.
     """
 
     __slots__ = (
@@ -54,6 +62,10 @@ class Session:
         "upgrades",
         "max_payload",
         "outbound",
+        "outbound_bytes",
+        "transport_bytes",
+        "max_outbound",
+        "overflowed",
         "_next_ping",
         "_pong_deadline",
         "get_active",
@@ -70,6 +82,7 @@ class Session:
         ping_timeout: float,
         upgrades: tuple[str, ...] = (),
         max_payload: int = 1_000_000,
+        max_outbound: int | None = None,
     ) -> None:
         self.sid = sid
         self.transport = transport
@@ -80,6 +93,13 @@ class Session:
         self.upgrades = upgrades if transport == "polling" else ()
         self.max_payload = max_payload
         self.outbound: list[Packet] = []  # a list: an empty deque holds a 600-byte block
+        # What the queue holds, in bytes (text in characters: len() costs nothing; encoding
+        # would). The heartbeat's PINGs and the polling's put-back CLOSE are not counted.
+        self.outbound_bytes = 0
+        #: Bytes the transport took from the queue and has not written yet, as it reports them.
+        self.transport_bytes = 0
+        self.max_outbound = sys.maxsize if max_outbound is None else max_outbound
+        self.overflowed = False
         self._next_ping = now + ping_interval
         self._pong_deadline: float | None = None
         self.get_active = False
@@ -123,17 +143,42 @@ class Session:
     # -- outbound ------------------------------------------------------------------------
 
     def send(self, packet: Packet) -> bool:
-        """Queue a packet for the client; False (and nothing queued) once closed."""
+        """Queue a packet for the client; False (and nothing queued) once closed, or when more
+        than ``max_outbound`` bytes wait for the client already: then :attr:`overflowed` is
+        set, and the caller ends the session with :meth:`overflow`. So what waits for one
+        client is at most ``max_outbound`` bytes and one message."""
         if self.state is State.CLOSED:
             return False
+        if self.outbound_bytes + self.transport_bytes > self.max_outbound:
+            self.overflowed = True
+            return False
+        data = packet.data
+        self.outbound_bytes += 1 if data is None else len(data) + 1
         self.outbound.append(packet)
         return True
 
     def take_outbound(self) -> list[Packet]:
-        """Hand out every queued packet, in order."""
+        """Hand out every queued packet, in order (their bytes leave :attr:`outbound_bytes`)."""
         packets = self.outbound
         self.outbound = []
+        self.outbound_bytes = 0
         return packets
+
+    @property
+    def buffered(self) -> int:
+        """Bytes waiting for the client: the queue's and the transport's."""
+        return self.outbound_bytes + self.transport_bytes
+
+    def overflow(self) -> bool:
+        """The client does not take what it is sent: close the session (``OVERFLOW_REASON``) and
+        drop what is queued. False if it was closed already."""
+        self.overflowed = True
+        if not self.close(OVERFLOW_REASON):
+            return False
+        self.outbound = []
+        self.outbound_bytes = 0
+        self.transport_bytes = 0
+        return True
 
     # -- inbound -------------------------------------------------------------------------
 

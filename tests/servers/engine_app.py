@@ -114,6 +114,7 @@ def main():
     parser.add_argument("--upgrade-timeout", type=float, default=10.0)
     parser.add_argument("--deny-header", default=None, help="refuse requests with this header")
     parser.add_argument("--compression-threshold", type=int, default=1024)
+    parser.add_argument("--max-outbound-buffer", type=int, default=4_000_000)
     parser.add_argument(
         "--blocking-handler",
         action="store_true",
@@ -149,6 +150,7 @@ def main():
         allow_request=allow_request,
         max_connections=args.max_connections,
         compression_threshold=args.compression_threshold,
+        max_outbound_buffer=args.max_outbound_buffer,
     )
     app = gsio.WSGIApp(engine, make_info_app(engine, handler))
     common.serve_app(app, args.kind, args.port, args.header_timeout)
