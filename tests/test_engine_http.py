@@ -350,7 +350,6 @@ def test_server_close_after_messages(server, bystander, wait_for):
         (b"9", "parse error"),
         (b"", "parse error"),
         (b"2", "transport error"),  # the client must not ping in v4
-        (b"0", "parse error"),  # nor open
     ],
     ids=[
         "bad-base64",
@@ -360,7 +359,6 @@ def test_server_close_after_messages(server, bystander, wait_for):
         "type-9",
         "empty",
         "ping",
-        "open",
     ],
 )
 def test_malformed_post_closes_the_session(server, bystander, wait_for, body, reason):
@@ -372,6 +370,20 @@ def test_malformed_post_closes_the_session(server, bystander, wait_for, body, re
     # The body is decoded whole before any packet is delivered: the "4ok" never arrives.
     assert pending()[::2] == (200, b"1")
     json_error(session.get(), 400, 1, "Session ID unknown")
+
+
+@pytest.mark.parametrize(
+    "packet", ["0", '0{"sid":"x"}', "5", "6"], ids=["open", "open-data", "upgrade", "noop"]
+)
+def test_open_upgrade_and_noop_from_the_client_are_ignored(server, bystander, packet):
+    """As the reference: packets that mean nothing from a client on an open polling session are
+    dropped, alone or among messages, and the session goes on."""
+    session = Polling(server)
+    assert session.post(packet)[::2] == (200, b"ok")
+    assert session.post(f"4a\x1e{packet}\x1e4b")[::2] == (200, b"ok")
+    assert session.get()[::2] == (200, b"4a\x1e4b")
+    session.echo()
+    assert session.sid not in server.get_json("/reasons")
 
 
 @pytest.mark.parametrize("how", ["cut-short", "bad-chunk"])
