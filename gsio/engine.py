@@ -277,7 +277,14 @@ class EngineSocket:
                 self._arm_timer()
 
     def terminate(self, reason: str, *, notify_client: bool = False) -> None:
-        """End the session once: stop the heartbeat, flush, tell the handler."""
+        """End the session once: stop the heartbeat, flush, tell the handler.
+
+        ``notify_client``: the server closes the session of its own accord (or, on WebSocket,
+        for a client's error): a CLOSE goes out after what is queued, and a polling session
+        stays, for ``ping_timeout`` at most, until a GET takes it. Otherwise the session is
+        forgotten at once, as in the reference: a GET waiting gets a CLOSE (a NOOP after the
+        client's own CLOSE), and any later request the answer to an unknown session.
+        """
         with self._lock:
             if notify_client and not self.closed:
                 self.session.send(CLOSE)
@@ -287,15 +294,14 @@ class EngineSocket:
             self._terminated = True
             if self._timer is not None:
                 self._timer.cancel()
-            # A polling client learns of the close from its next GET: as the reference does,
-            # keep the session until a GET takes what is left (the CLOSE), for a while at most.
-            linger = self.ws is None and bool(self.session.outbound)
-            if linger:
+            # A polling client learns of the server's close from its next GET: as the
+            # reference does, keep the session until a GET takes what is left (the CLOSE).
+            if notify_client and self.ws is None and self.session.outbound:
                 self._timer = self._c.call_later(
                     self.engine.ping_timeout, lambda: self.engine.forget(self)
                 )
-        if not linger:
-            self.engine.forget(self)
+            else:
+                self.engine.forget(self)
         self._wake_get()
         if self.ws is not None:
             self._kick()

@@ -101,7 +101,7 @@ def _begin_get(socket: EngineSocket) -> Response | None:
             socket.session.begin_get()
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
-        socket.terminate("transport error", notify_client=True)
+        socket.terminate("transport error")  # the GET that waits gets the CLOSE
         return error_response(exc.code, exc.status)
     return None
 
@@ -213,7 +213,7 @@ def _post(
             session.begin_post()
     except ProtocolError as exc:
         log.info("%s: bad POST (%s); closing the session", socket.sid, exc.message)
-        socket.terminate(exc.reason, notify_client=True)
+        socket.terminate(exc.reason)
         return error_response(exc.code, exc.status)
     try:
         if body is None:
@@ -221,7 +221,7 @@ def _post(
         socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
-        socket.terminate(exc.reason, notify_client=True)
+        socket.terminate(exc.reason)
         return error_response(exc.code, exc.status)
     finally:
         session.post_active = False
