@@ -74,6 +74,7 @@ class EngineSocket:
         "_writing",
         "_writer",
         "_terminated",
+        "_reading",
         "data",
         "__weakref__",
     )
@@ -94,6 +95,7 @@ class EngineSocket:
         self._writing = False
         self._writer: Any = None
         self._terminated = False
+        self._reading: Any = None  # the polling POST reading its body (connwatch.BodyWatch)
         self.data: Any = None  # free for the layer above
 
     @property
@@ -302,6 +304,9 @@ class EngineSocket:
                 )
             else:
                 self.engine.forget(self)
+            reading = self._reading
+        if reading is not None:  # as the reference, which destroys a pending data request
+            reading.stop("abandoned: the session closed")
         self._wake_get()
         if self.ws is not None:
             self._kick()
@@ -343,6 +348,10 @@ class Engine:
     :param transports: the transports allowed, ``("polling", "websocket")``.
     :param allow_upgrades: whether polling sessions may upgrade to WebSocket (True).
     :param upgrade_timeout: seconds a probe WebSocket has to complete the upgrade (10).
+    :param body_timeout: seconds a long-polling POST's body has to arrive whole once its head
+        has (30). Past it, or when the session ends first, the read is abandoned: the POST gets
+        400, and the session ends ("transport error"). Where the WSGI server hides the
+        connection's socket, only its own timeouts, if any, apply.
     :param cors_allowed_origins: None (no CORS headers, no Origin check), ``"*"``, a list of
         origins, or a callable ``origin -> bool``. Also checked on WebSocket requests.
     :param cors_credentials: send ``Access-Control-Allow-Credentials: true``.
@@ -372,6 +381,7 @@ class Engine:
         transports: Sequence[str] = ("polling", "websocket"),
         allow_upgrades: bool = True,
         upgrade_timeout: float = 10.0,
+        body_timeout: float = 30.0,
         cors_allowed_origins: OriginsOption = None,
         cors_credentials: bool = False,
         cookie: None | str | dict = None,
@@ -396,6 +406,7 @@ class Engine:
         self.transports = tuple(transports)
         self.allow_upgrades = allow_upgrades
         self.upgrade_timeout = float(upgrade_timeout)
+        self.body_timeout = float(body_timeout)
         self.cors = Cors(cors_allowed_origins, cors_credentials)
         if isinstance(cookie, str):
             cookie = {"name": cookie}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
+from gsio.connwatch import BodyWatch
 from gsio.engineio.packet import CLOSE, NOOP, Packet, decode_payload, encode_payload
 from gsio.engineio.session import Session, State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
@@ -217,7 +218,7 @@ def _post(
         return error_response(exc.code, exc.status)
     try:
         if body is None:
-            body = _read_body(environ, engine.max_payload)
+            body = _read_watched(engine, socket, environ)
         socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
@@ -228,8 +229,26 @@ def _post(
     return Response(200, [("Content-Type", "text/html")], b"ok")
 
 
-def _read_body(environ: dict, limit: int) -> bytes:
-    """Read the request body, refusing (before buffering it) anything over ``limit`` bytes."""
+def _read_watched(engine: Engine, socket: EngineSocket, environ: dict) -> bytes:
+    """Read a POST's body within ``engine.body_timeout``, and no longer than its session lives
+    (:class:`gsio.connwatch.BodyWatch`): a body that stalls holds no greenlet or thread for
+    as long as its client likes."""
+    watch = BodyWatch.of(engine.concurrency, environ, engine.body_timeout)
+    if watch is None:
+        return _read_body(environ, engine.max_payload)
+    socket._reading = watch
+    try:
+        if socket.closed:  # the session ended before the watch was in place
+            watch.stop("abandoned: the session closed")
+        return _read_body(environ, engine.max_payload, watch)
+    finally:
+        socket._reading = None
+        watch.finish()
+
+
+def _read_body(environ: dict, limit: int, watch: BodyWatch | None = None) -> bytes:
+    """Read the request body, refusing (before buffering it) anything over ``limit`` bytes;
+    ``watch`` may cut the read short."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
@@ -244,7 +263,11 @@ def _read_body(environ: dict, limit: int) -> bytes:
         try:
             chunk = stream.read(want - size)
         except (OSError, ValueError):  # the client left mid-body, or sent a bad chunk
-            raise ProtocolError("request body cut short", reason="transport error") from None
+            chunk = None
+        if watch is not None and watch.stopped:
+            raise ProtocolError(f"request body {watch.stopped}", reason="transport error")
+        if chunk is None:
+            raise ProtocolError("request body cut short", reason="transport error")
         if not chunk:
             break
         chunks.append(chunk)

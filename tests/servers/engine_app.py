@@ -112,6 +112,7 @@ def main():
     parser.add_argument("--no-upgrades", dest="allow_upgrades", action="store_false")
     parser.set_defaults(allow_upgrades=True)
     parser.add_argument("--upgrade-timeout", type=float, default=10.0)
+    parser.add_argument("--body-timeout", type=float, default=30.0)
     parser.add_argument("--deny-header", default=None, help="refuse requests with this header")
     parser.add_argument("--compression-threshold", type=int, default=1024)
     parser.add_argument(
@@ -143,6 +144,7 @@ def main():
         transports=args.transports.split(","),
         allow_upgrades=args.allow_upgrades,
         upgrade_timeout=args.upgrade_timeout,
+        body_timeout=args.body_timeout,
         cors_allowed_origins=cors,
         cors_credentials=args.cors_credentials,
         cookie=args.cookie,

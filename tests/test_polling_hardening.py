@@ -1,0 +1,135 @@
+"""Long-polling requests whose client stalls, on every serving path.
+
+- A POST whose body stalls is abandoned when its session ends (ping timeout) or when its own
+  ``body_timeout`` is up, and whatever served it (a greenlet, a thread) is freed.
+
+The server kinds: gsio's handler, which hands the connection to its event loop (a body still
+arriving, and the requests of a handler that may block, go to a greenlet); gevent's pywsgi
+with gevent-websocket's handler and with its own; werkzeug's threads.
+"""
+
+import re
+import socket
+
+import pytest
+from rawhttp import read_response
+
+PATH = "/socket.io/"
+SID = re.compile(rb'0\{"sid":"([A-Za-z0-9_-]+)"')
+
+# gsio's handler, with the event loop (and a greenlet for a body still arriving), and with a
+# greenlet for every request (a handler that may block); then the other servers.
+SERVERS = {
+    "gsio": ("gsio", ()),
+    "gsio-greenlet": ("gsio", ("--blocking-handler",)),
+    "pywsgi": ("pywsgi", ()),
+    "pywsgi-ws": ("pywsgi-ws", ()),
+    "werkzeug": ("werkzeug", ()),
+}
+
+
+@pytest.fixture(params=list(SERVERS))
+def serve(request, start_server):
+    """``serve(*args)``: a fresh engine_app server of this kind (its census is its own)."""
+    kind, extra = SERVERS[request.param]
+    return lambda *args: start_server("engine_app", *extra, *args, kind=kind)
+
+
+def _open(server):
+    status, _, body = server.request("GET", f"{PATH}?EIO=4&transport=polling")
+    assert status == 200, body
+    return SID.match(body).group(1).decode()
+
+
+def _path(sid):
+    return f"{PATH}?EIO=4&transport=polling&sid={sid}"
+
+
+def _reason(server, wait_for, sid, timeout=10.0):
+    return wait_for(
+        lambda: server.get_json("/reasons").get(sid), timeout, message=f"session {sid} to end"
+    )
+
+
+def _census_back(server, wait_for, before):
+    """What serving the requests took is freed: greenlets, polling connections, descriptors.
+    (At most as many as before: a connection of the handshake may have been closing then.)"""
+
+    def back():
+        now = server.get_json("/census")
+        return all(now[key] <= before[key] for key in before)
+
+    wait_for(back, timeout=10, message=f"the census to return to {before}")
+
+
+def _stall_a_post(server, sid):
+    """A POST whose head and the start of its body arrive, then nothing."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    sock.sendall(
+        f"POST {_path(sid)} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4abc".encode()
+    )
+    return sock
+
+
+def _still_serves(server):
+    sid = _open(server)
+    assert server.request("POST", _path(sid), b"4fine")[::2] == (200, b"ok")
+    assert server.request("GET", _path(sid))[::2] == (200, b"4fine")
+
+
+# -- a POST whose body stalls ------------------------------------------------------------------
+
+
+def test_a_stalled_post_body_is_abandoned_when_its_session_ends(serve, wait_for):
+    """The client stops in the middle of a POST's body and never answers a ping: at the ping
+    timeout the session ends, and the POST with it (as engine.io destroys a pending data
+    request): it gets its answer at once, not when the client decides, and nothing of it is
+    left on the server."""
+    server = serve("--ping-interval", "0.2", "--ping-timeout", "0.3")
+    sid = _open(server)
+    before = server.get_json("/census")
+    with _stall_a_post(server, sid) as sock:
+        assert _reason(server, wait_for, sid) == "ping timeout"
+        answer = read_response(sock)  # within the socket's timeout, not the body timeout
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
+        assert sock.recv(1) == b""  # the rest of the body is not waited for
+    assert server.output().count("request body abandoned: the session closed") == 1
+    _census_back(server, wait_for, before)
+    _still_serves(server)
+
+
+def test_a_stalled_post_body_times_out(serve, wait_for):
+    """The same with a session that lives on (long heartbeats): the read has a timeout of its
+    own, ``body_timeout``; past it the POST gets 400 and the session ends, as when a body is cut
+    short ("transport error")."""
+    server = serve("--body-timeout", "0.5")
+    sid = _open(server)
+    before = server.get_json("/census")
+    with _stall_a_post(server, sid) as sock:
+        answer = read_response(sock)
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
+        assert sock.recv(1) == b""
+    assert _reason(server, wait_for, sid) == "transport error"
+    assert server.output().count("request body timed out") == 1
+    _census_back(server, wait_for, before)
+    _still_serves(server)
+
+
+def test_a_slow_body_within_the_timeout_arrives(serve, wait_for):
+    """What arrives in pieces within ``body_timeout`` is read whole, on the same connection."""
+    server = serve("--body-timeout", "20")
+    sid = _open(server)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(
+            f"POST {_path(sid)} HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n4ab".encode()
+        )
+        wait_for(
+            lambda: server.get_json("/sessions")[sid]["post_active"],
+            message="the POST to wait for its body",
+        )
+        sock.sendall(b"cdefg")
+        answer = read_response(sock)
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"ok"), answer
+    assert server.request("GET", _path(sid))[::2] == (200, b"4abcdefg")
