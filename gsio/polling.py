@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from gsio.connwatch import BodyWatch
+from gsio.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
 from gsio.engineio.packet import CLOSE, NOOP, Packet, decode_payload, encode_payload
 from gsio.engineio.session import Session, State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
@@ -74,11 +74,18 @@ def _handshake(engine: Engine, environ: dict) -> Response:
 
 
 def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
+    """A GET in a greenlet or thread: it waits until there is something to send, or the poll
+    times out. If its client leaves meanwhile, the session ends ("transport error"), as in the
+    reference: :class:`gsio.connwatch.Hangup` notices, where the server lets it see the
+    socket."""
     error = _begin_get(socket)
     if error is not None:
         return error
     session = socket.session
-    wait = engine.ping_interval + engine.ping_timeout
+    c = engine.concurrency
+    deadline = c.monotonic() + engine.ping_interval + engine.ping_timeout
+    hangup: Hangup | None = None
+    first = True
     try:
         while True:
             with socket._lock:
@@ -86,11 +93,25 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
                 if packets is not None:
                     break
                 socket._wake.clear()
-            if not socket._wake.wait(wait):
+            if first:  # it waits: watch its connection from now on
+                first = False
+                hangup = Hangup.of(c, environ, socket._wake.set)
+            elif hangup is not None and hangup.gone():
+                log.debug("%s: poll connection closed prematurely", socket.sid)
+                hangup.hang_up()
+                socket.terminate("transport error")
+                continue  # answered as any GET waiting at the close (the client is gone)
+            wait = deadline - c.monotonic()
+            if wait <= 0:
                 packets = [NOOP]
                 break
+            if hangup is not None and hangup.polled:
+                wait = min(wait, CHECK_INTERVAL)
+            socket._wake.wait(wait)
     finally:
         session.get_active = False
+        if hangup is not None:
+            hangup.cancel()
     return _get_response(engine, socket, environ, packets)
 
 

@@ -1,7 +1,9 @@
-"""Long-polling requests whose client stalls, on every serving path.
+"""Long-polling requests whose client stalls or leaves, on every serving path.
 
 - A POST whose body stalls is abandoned when its session ends (ping timeout) or when its own
   ``body_timeout`` is up, and whatever served it (a greenlet, a thread) is freed.
+- A GET waiting on a connection that the client closes ends its session ("transport error"),
+  as Node's engine.io ("poll connection closed prematurely"), however the request is served.
 
 The server kinds: gsio's handler, which hands the connection to its event loop (a body still
 arriving, and the requests of a handler that may block, go to a greenlet); gevent's pywsgi
@@ -133,3 +135,54 @@ def test_a_slow_body_within_the_timeout_arrives(serve, wait_for):
         answer = read_response(sock)
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"ok"), answer
     assert server.request("GET", _path(sid))[::2] == (200, b"4abcdefg")
+
+
+# -- a waiting GET whose client leaves -----------------------------------------------------------
+
+
+def _wait_on_a_get(server, wait_for, sid):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    sock.sendall(f"GET {_path(sid)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    wait_for(lambda: server.get_json("/sessions")[sid]["get_active"], message="the GET to wait")
+    return sock
+
+
+@pytest.mark.parametrize("how", ["close", "half-close", "close-after-bytes"])
+def test_a_client_gone_from_a_waiting_get_ends_the_session(serve, wait_for, how):
+    """The client closes the connection of its waiting GET (after sending more bytes behind
+    it, which a watch on the socket must not mistake for a close, nor spin on): the session
+    ends with "transport error" well before the poll or the ping would time out (25 s)."""
+    server = serve()
+    sid = _open(server)
+    before = server.get_json("/census")
+    sock = _wait_on_a_get(server, wait_for, sid)
+    if how == "half-close":
+        sock.shutdown(socket.SHUT_WR)
+    elif how == "close-after-bytes":
+        sock.sendall(b"GET /reasons HTTP/1.1\r\nHost: x\r\n\r\n")  # pipelined
+    sock.close()
+    assert _reason(server, wait_for, sid, timeout=5) == "transport error"
+    assert "Traceback" not in server.output()
+    _census_back(server, wait_for, before)
+    _still_serves(server)
+
+
+def test_a_waiting_get_whose_client_stays_goes_on(serve, wait_for):
+    """A client that stays (even one that sent bytes behind its GET): its GET waits on, is
+    answered when there is something to send, and the session goes on."""
+    server = serve()
+    sid = _open(server)
+    with _wait_on_a_get(server, wait_for, sid) as sock:
+        sock.sendall(b"G")  # the start of the next request: not a close
+        # Long enough for a server that checks the connection now and then to have looked.
+        with pytest.raises(socket.timeout):
+            sock.settimeout(1.5)
+            sock.recv(1)
+        sock.settimeout(15)
+        assert server.request("POST", _path(sid), b"4hello")[::2] == (200, b"ok")
+        answer = read_response(sock)
+        assert answer.endswith(b"\r\n\r\n4hello"), answer
+    # The session outlives the connection: only a close while a GET waits ends it.
+    assert server.request("POST", _path(sid), b"4again")[::2] == (200, b"ok")
+    assert server.request("GET", _path(sid))[::2] == (200, b"4again")
+    assert sid not in server.get_json("/reasons")
