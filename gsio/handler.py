@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import io
+import ssl
 import time
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -182,6 +183,9 @@ class WSGIHandler(pywsgi.WSGIHandler):
     _taken = False
     #: The connection's next request was given back by the event loop: serve it here.
     given_back = False
+    #: pywsgi's (a client that left), and the same through TLS: a write fails there with
+    #: ``SSLEOFError`` (``ssl.SSL_ERROR_EOF``), not EPIPE.
+    ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, ssl.SSL_ERROR_EOF)
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         if rfile is None and _plain_gevent_socket(sock):

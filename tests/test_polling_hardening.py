@@ -10,8 +10,11 @@ arriving, and the requests of a handler that may block, go to a greenlet); geven
 with gevent-websocket's handler and with its own; werkzeug's threads.
 """
 
+import json
 import re
 import socket
+import ssl
+import subprocess
 
 import pytest
 from rawhttp import read_response
@@ -87,10 +90,10 @@ def test_a_stalled_post_body_is_abandoned_when_its_session_ends(serve, wait_for)
     timeout the session ends, and the POST with it (as engine.io destroys a pending data
     request): it gets its answer at once, not when the client decides, and nothing of it is
     left on the server."""
-    server = serve("--ping-interval", "0.2", "--ping-timeout", "0.3")
+    server = serve("--ping-interval", "0.5", "--ping-timeout", "0.5")
+    before = server.get_json("/census")  # a session alone takes none of what it counts
     sid = _open(server)
-    before = server.get_json("/census")
-    with _stall_a_post(server, sid) as sock:
+    with _stall_a_post(server, sid) as sock:  # well within the second the session has
         assert _reason(server, wait_for, sid) == "ping timeout"
         answer = read_response(sock)  # within the socket's timeout, not the body timeout
         assert answer.startswith(b"HTTP/1.1 400 "), answer
@@ -186,3 +189,76 @@ def test_a_waiting_get_whose_client_stays_goes_on(serve, wait_for):
     assert server.request("POST", _path(sid), b"4again")[::2] == (200, b"ok")
     assert server.request("GET", _path(sid))[::2] == (200, b"4again")
     assert sid not in server.get_json("/reasons")
+
+
+# -- the same through TLS ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls(start_server, tmp_path):
+    """``tls(*args)``: ``(server, https)``: the echo server over HTTPS (pywsgi with gsio's
+    handler and a self-signed certificate, as a user serves TLS), and ``https(method, path,
+    body=b"")`` doing one request on a fresh TLS connection: ``(head, body)``."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+
+    def connect(server):
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+        return context.wrap_socket(raw)
+
+    def start(*args):
+        server = start_server("engine_app", "--tls", f"{cert},{key}", *args, kind="gsio")
+        server.connect = lambda: connect(server)
+        return server
+
+    return start
+
+
+def _https(server, method, path, body=b""):
+    with server.connect() as sock:
+        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        head, _, body = read_response(sock).partition(b"\r\n\r\n")
+        return head, body
+
+
+def _https_json(server, path):
+    head, body = _https(server, "GET", path)
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    return json.loads(body)
+
+
+def test_through_tls_a_client_gone_from_a_waiting_get_ends_the_session(tls, wait_for):
+    """A TLS client closes (close_notify, then FIN) while its GET waits: the session ends as
+    on plain TCP, and the answer that can no longer be written costs no traceback."""
+    server = tls()
+    sid = SID.match(_https(server, "GET", f"{PATH}?EIO=4&transport=polling")[1]).group(1)
+    sid = sid.decode()
+    sock = server.connect()
+    sock.sendall(f"GET {_path(sid)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    wait_for(lambda: _https_json(server, "/sessions")[sid]["get_active"], message="the GET")
+    sock.close()
+    reason = wait_for(lambda: _https_json(server, "/reasons").get(sid), timeout=5)
+    assert reason == "transport error"
+
+
+def test_through_tls_a_stalled_post_body_times_out(tls, wait_for):
+    """A TLS connection cannot be answered once its reading side is cut (the TLS layer fails):
+    the connection is closed, as the reference destroys the request; the session ends."""
+    server = tls("--body-timeout", "0.5")
+    sid = SID.match(_https(server, "GET", f"{PATH}?EIO=4&transport=polling")[1]).group(1)
+    sid = sid.decode()
+    with server.connect() as sock:
+        sock.sendall(
+            f"POST {_path(sid)} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4ab".encode()
+        )
+        assert sock.recv(1) == b""
+    assert wait_for(lambda: _https_json(server, "/reasons").get(sid)) == "transport error"
+    assert server.output().count("request body timed out") == 1
