@@ -82,6 +82,28 @@ def _still_serves(server):
     assert server.request("GET", _path(sid))[::2] == (200, b"4fine")
 
 
+# -- a session the server closes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["gsio", "werkzeug"])
+def test_a_socketio_disconnect_by_the_server_reaches_the_next_polls(start_server, kind, wait_for):
+    """The server disconnects a polling client while no GET waits (``conn.disconnect(close=
+    True)``): as from the reference, the session stays for the polls that take what is left,
+    the Socket.IO DISCONNECT, then the Engine.IO CLOSE; then it is gone. (A session closed by
+    the client's error or a ping timeout is gone at once: test_engine_http.py.)"""
+    server = start_server("sio_app", kind=kind)
+    sid = _open(server)
+    assert server.request("POST", _path(sid), b"40")[::2] == (200, b"ok")
+    status, _, body = server.request("GET", _path(sid))
+    assert status == 200 and body.startswith(b'40{"sid":'), body
+    assert server.request("POST", _path(sid), b'42["kick_close"]')[::2] == (200, b"ok")
+    wait_for(lambda: server.get_json("/log")["disconnects"], message="the disconnect")
+    assert server.request("GET", _path(sid))[::2] == (200, b"41")
+    assert server.request("GET", _path(sid))[::2] == (200, b"1")
+    status, _, body = server.request("GET", _path(sid))
+    assert (status, body) == (400, b'{"code":1,"message":"Session ID unknown"}')
+
+
 # -- a POST whose body stalls ------------------------------------------------------------------
 
 
