@@ -81,6 +81,7 @@ class EngineSocket:
         "_writing",
         "_writer",
         "_terminated",
+        "_reading",
         "data",
         "__weakref__",
     )
@@ -101,6 +102,7 @@ class EngineSocket:
         self._writing = False
         self._writer: Any = None
         self._terminated = False
+        self._reading: Any = None  # the polling POST reading its body (connwatch.BodyWatch)
         self.data: Any = None  # free for the layer above
 
     @property
@@ -340,7 +342,14 @@ class EngineSocket:
                 self._arm_timer()
 
     def terminate(self, reason: str, *, notify_client: bool = False) -> None:
-        """End the session once: stop the heartbeat, flush, tell the handler."""
+        """End the session once: stop the heartbeat, flush, tell the handler.
+
+        ``notify_client``: the server closes the session of its own accord (or, on WebSocket,
+        for a client's error): a CLOSE goes out after what is queued, and a polling session
+        stays, for ``ping_timeout`` at most, until a GET takes it. Otherwise the session is
+        forgotten at once, as in the reference: a GET waiting gets a CLOSE (a NOOP after the
+        client's own CLOSE), and any later request the answer to an unknown session.
+        """
         with self._lock:
             if notify_client and not self.closed:
                 self.session.send(CLOSE)
@@ -350,15 +359,17 @@ class EngineSocket:
             self._terminated = True
             if self._timer is not None:
                 self._timer.cancel()
-            # A polling client learns of the close from its next GET: as the reference does,
-            # keep the session until a GET takes what is left (the CLOSE), for a while at most.
-            linger = self.ws is None and bool(self.session.outbound)
-            if linger:
+            # A polling client learns of the server's close from its next GET: as the
+            # reference does, keep the session until a GET takes what is left (the CLOSE).
+            if notify_client and self.ws is None and self.session.outbound:
                 self._timer = self._c.call_later(
                     self.engine.ping_timeout, lambda: self.engine.forget(self)
                 )
-        if not linger:
-            self.engine.forget(self)
+            else:
+                self.engine.forget(self)
+            reading = self._reading
+        if reading is not None:  # as the reference, which destroys a pending data request
+            reading.stop("abandoned: the session closed")
         self._wake_get()
         if self.ws is not None:
             self._kick()
@@ -408,6 +419,10 @@ class Engine:
     :param transports: the transports allowed, ``("polling", "websocket")``.
     :param allow_upgrades: whether polling sessions may upgrade to WebSocket (True).
     :param upgrade_timeout: seconds a probe WebSocket has to complete the upgrade (10).
+    :param body_timeout: seconds a long-polling POST's body has to arrive whole once its head
+        has (30). Past it, or when the session ends first, the read is abandoned: the POST gets
+        400, and the session ends ("transport error"). Where the WSGI server hides the
+        connection's socket, only its own timeouts, if any, apply.
     :param cors_allowed_origins: None (no CORS headers, no Origin check), ``"*"``, a list of
         origins, or a callable ``origin -> bool``. Also checked on WebSocket requests.
     :param cors_credentials: send ``Access-Control-Allow-Credentials: true``.
@@ -446,6 +461,7 @@ class Engine:
         transports: Sequence[str] = ("polling", "websocket"),
         allow_upgrades: bool = True,
         upgrade_timeout: float = 10.0,
+        body_timeout: float = 30.0,
         cors_allowed_origins: OriginsOption = None,
         cors_credentials: bool = False,
         cookie: None | str | dict = None,
@@ -472,6 +488,7 @@ class Engine:
         self.transports = tuple(transports)
         self.allow_upgrades = allow_upgrades
         self.upgrade_timeout = float(upgrade_timeout)
+        self.body_timeout = float(body_timeout)
         self.cors = Cors(cors_allowed_origins, cors_credentials)
         if isinstance(cookie, str):
             cookie = {"name": cookie}

@@ -34,6 +34,7 @@ import functools
 import io
 import logging
 import re
+import ssl
 import time
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -223,6 +224,9 @@ class WSGIHandler(VersionChecked, pywsgi.WSGIHandler):
     _taken = False
     #: The connection's next request was given back by the event loop: serve it here.
     given_back = False
+    #: pywsgi's (a client that left), and the same through TLS: a write fails there with
+    #: ``SSLEOFError`` (``ssl.SSL_ERROR_EOF``), not EPIPE.
+    ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, ssl.SSL_ERROR_EOF)
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         self._reader: SocketReader | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
+from gsio.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
 from gsio.engineio.packet import CLOSE, NOOP, Packet, decode_payload, encode_payload
 from gsio.engineio.session import Session, State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
@@ -73,11 +74,18 @@ def _handshake(engine: Engine, environ: dict) -> Response:
 
 
 def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
+    """A GET in a greenlet or thread: it waits until there is something to send, or the poll
+    times out. If its client leaves meanwhile, the session ends ("transport error"), as in the
+    reference: :class:`gsio.connwatch.Hangup` notices, where the server lets it see the
+    socket."""
     error = _begin_get(socket)
     if error is not None:
         return error
     session = socket.session
-    wait = engine.ping_interval + engine.ping_timeout
+    c = engine.concurrency
+    deadline = c.monotonic() + engine.ping_interval + engine.ping_timeout
+    hangup: Hangup | None = None
+    first = True
     try:
         while True:
             with socket._lock:
@@ -85,11 +93,25 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
                 if packets is not None:
                     break
                 socket._wake.clear()
-            if not socket._wake.wait(wait):
+            if first:  # it waits: watch its connection from now on
+                first = False
+                hangup = Hangup.of(c, environ, socket._wake.set)
+            elif hangup is not None and hangup.gone():
+                log.debug("%s: poll connection closed prematurely", socket.sid)
+                hangup.hang_up()
+                socket.terminate("transport error")
+                continue  # answered as any GET waiting at the close (the client is gone)
+            wait = deadline - c.monotonic()
+            if wait <= 0:
                 packets = [NOOP]
                 break
+            if hangup is not None and hangup.polled:
+                wait = min(wait, CHECK_INTERVAL)
+            socket._wake.wait(wait)
     finally:
         session.get_active = False
+        if hangup is not None:
+            hangup.cancel()
     return _get_response(engine, socket, environ, packets)
 
 
@@ -101,7 +123,7 @@ def _begin_get(socket: EngineSocket) -> Response | None:
             socket.session.begin_get()
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
-        socket.terminate("transport error", notify_client=True)
+        socket.terminate("transport error")  # the GET that waits gets the CLOSE
         return error_response(exc.code, exc.status)
     return None
 
@@ -213,23 +235,41 @@ def _post(
             session.begin_post()
     except ProtocolError as exc:
         log.info("%s: bad POST (%s); closing the session", socket.sid, exc.message)
-        socket.terminate(exc.reason, notify_client=True)
+        socket.terminate(exc.reason)
         return error_response(exc.code, exc.status)
     try:
         if body is None:
-            body = _read_body(environ, engine.max_payload)
+            body = _read_watched(engine, socket, environ)
         socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
-        socket.terminate(exc.reason, notify_client=True)
+        socket.terminate(exc.reason)
         return error_response(exc.code, exc.status)
     finally:
         session.post_active = False
     return Response(200, [("Content-Type", "text/html")], b"ok")
 
 
-def _read_body(environ: dict, limit: int) -> bytes:
-    """Read the request body, refusing (before buffering it) anything over ``limit`` bytes."""
+def _read_watched(engine: Engine, socket: EngineSocket, environ: dict) -> bytes:
+    """Read a POST's body within ``engine.body_timeout``, and no longer than its session lives
+    (:class:`gsio.connwatch.BodyWatch`): a body that stalls holds no greenlet or thread for
+    as long as its client likes."""
+    watch = BodyWatch.of(engine.concurrency, environ, engine.body_timeout)
+    if watch is None:
+        return _read_body(environ, engine.max_payload)
+    socket._reading = watch
+    try:
+        if socket.closed:  # the session ended before the watch was in place
+            watch.stop("abandoned: the session closed")
+        return _read_body(environ, engine.max_payload, watch)
+    finally:
+        socket._reading = None
+        watch.finish()
+
+
+def _read_body(environ: dict, limit: int, watch: BodyWatch | None = None) -> bytes:
+    """Read the request body, refusing (before buffering it) anything over ``limit`` bytes;
+    ``watch`` may cut the read short."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
@@ -244,7 +284,11 @@ def _read_body(environ: dict, limit: int) -> bytes:
         try:
             chunk = stream.read(want - size)
         except (OSError, ValueError):  # the client left mid-body, or sent a bad chunk
-            raise ProtocolError("request body cut short", reason="transport error") from None
+            chunk = None
+        if watch is not None and watch.stopped:
+            raise ProtocolError(f"request body {watch.stopped}", reason="transport error")
+        if chunk is None:
+            raise ProtocolError("request body cut short", reason="transport error")
         if not chunk:
             break
         chunks.append(chunk)

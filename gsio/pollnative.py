@@ -104,7 +104,8 @@ def parse_request(buf: bytes, path: str, limit: int) -> Any:
     if len(buf) < head + length:
         # The rest of the body is on its way: pywsgi's handler reads it, with the POST active
         # on its session from now on, as the protocol has it (a second POST meanwhile is an
-        # error). Bodies that small clients send arrive with their head.
+        # error), and for as long as the session and the engine's body_timeout allow (see
+        # gsio.connwatch.BodyWatch). Bodies that small clients send arrive with their head.
         return HAND_BACK
     return environ, query, buf[head : head + length], head + length
 

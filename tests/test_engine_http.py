@@ -205,11 +205,12 @@ def test_concurrent_posts(server, bystander, wait_for):
         )
         json_error(session.post("4second"), 400, 3, "Bad request")
         assert wait_reason(server, wait_for, session.sid) == "transport error"
-        slow.sendall(b"cdef")  # the first POST completes after the close: dropped
+        # The first POST is abandoned with its session (the reference destroys it): what
+        # comes of its body is not read, nor delivered.
         answer = read_response(slow)
-    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nok"), answer
-    # The CLOSE queued for the client goes to its next GET, then the session is gone.
-    assert session.get()[::2] == (200, b"1")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
+    # As the reference: a session closed for a client's error is gone at once.
     json_error(session.get(), 400, 1, "Session ID unknown")
 
 
@@ -297,6 +298,24 @@ def test_ping_timeout_answers_the_pending_poll_with_close(start_server, http_kin
     json_error(session.get(), 400, 1, "Session ID unknown")
 
 
+def test_ping_timeout_without_a_poll_forgets_the_session(start_server, http_kind, wait_for):
+    """No poll pending at the ping timeout: the session is gone at once, as in the reference;
+    the next GET gets 400 "Session ID unknown", not the ping still queued."""
+    server = start_server(
+        "engine_app",
+        "--ping-interval",
+        "0.05",
+        "--ping-timeout",
+        "0.1",
+        kind=http_kind,
+        shared=True,
+    )
+    session = Polling(server)
+    assert wait_reason(server, wait_for, session.sid) == "ping timeout"
+    json_error(session.get(), 400, 1, "Session ID unknown")
+    json_error(session.post("3"), 400, 1, "Session ID unknown")
+
+
 def test_pong_keeps_the_session(start_server, http_kind):
     server = start_server(
         "engine_app", "--ping-interval", "0.05", "--ping-timeout", "2", kind=http_kind, shared=True
@@ -350,7 +369,6 @@ def test_server_close_after_messages(server, bystander, wait_for):
         (b"9", "parse error"),
         (b"", "parse error"),
         (b"2", "transport error"),  # the client must not ping in v4
-        (b"0", "parse error"),  # nor open
     ],
     ids=[
         "bad-base64",
@@ -360,7 +378,6 @@ def test_server_close_after_messages(server, bystander, wait_for):
         "type-9",
         "empty",
         "ping",
-        "open",
     ],
 )
 def test_malformed_post_closes_the_session(server, bystander, wait_for, body, reason):
@@ -372,6 +389,36 @@ def test_malformed_post_closes_the_session(server, bystander, wait_for, body, re
     # The body is decoded whole before any packet is delivered: the "4ok" never arrives.
     assert pending()[::2] == (200, b"1")
     json_error(session.get(), 400, 1, "Session ID unknown")
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [(b"bAAA!", "parse error"), (b"4\xff\xfe", "parse error"), (b"2", "transport error")],
+    ids=["bad-base64", "invalid-utf8", "ping"],
+)
+def test_malformed_post_without_a_poll_forgets_the_session(
+    server, bystander, wait_for, body, reason
+):
+    """No GET waits: nothing is kept for one, as in the reference (the next GET gets 400, not
+    the CLOSE or a ping still queued)."""
+    session = Polling(server)
+    json_error(session.post(body), 400, 3, "Bad request")
+    assert wait_reason(server, wait_for, session.sid) == reason
+    json_error(session.get(), 400, 1, "Session ID unknown")
+
+
+@pytest.mark.parametrize(
+    "packet", ["0", '0{"sid":"x"}', "5", "6"], ids=["open", "open-data", "upgrade", "noop"]
+)
+def test_open_upgrade_and_noop_from_the_client_are_ignored(server, bystander, packet):
+    """As the reference: packets that mean nothing from a client on an open polling session are
+    dropped, alone or among messages, and the session goes on."""
+    session = Polling(server)
+    assert session.post(packet)[::2] == (200, b"ok")
+    assert session.post(f"4a\x1e{packet}\x1e4b")[::2] == (200, b"ok")
+    assert session.get()[::2] == (200, b"4a\x1e4b")
+    session.echo()
+    assert session.sid not in server.get_json("/reasons")
 
 
 @pytest.mark.parametrize("how", ["cut-short", "bad-chunk"])
@@ -391,7 +438,7 @@ def test_broken_post_body_closes_the_session(server, bystander, wait_for, how):
     assert answer.startswith(b"HTTP/1.1 400 "), answer
     assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
     assert wait_reason(server, wait_for, session.sid) == "transport error"
-    assert session.get()[::2] == (200, b"1")  # the CLOSE, and no "4ab"
+    json_error(session.get(), 400, 1, "Session ID unknown")  # and no "4ab" was delivered
 
 
 def test_octet_stream_body_closes_the_session(server, bystander, wait_for):
@@ -399,7 +446,7 @@ def test_octet_stream_body_closes_the_session(server, bystander, wait_for):
     response = session.post(b"\x04hello", {"Content-Type": "application/octet-stream"})
     json_error(response, 400, 3, "Bad request")
     assert wait_reason(server, wait_for, session.sid) == "transport error"
-    assert session.get()[::2] == (200, b"1")
+    json_error(session.get(), 400, 1, "Session ID unknown")
 
 
 # -- limits ------------------------------------------------------------------------------------

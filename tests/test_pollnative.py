@@ -154,8 +154,8 @@ def _send(sock, method, path, body=b"", extra=""):
 
 def test_a_client_gone_from_a_waiting_get_ends_the_session(start_server, wait_for):
     """The GET's connection closes while it waits: as in the reference ("poll connection
-    closed prematurely"), the session ends with "transport error" at once. (In a greenlet, a
-    waiting GET does not see its connection close: the session lives on to its ping timeout.)"""
+    closed prematurely"), the session ends with "transport error" at once (the same in a
+    greenlet or thread: test_polling_hardening.py)."""
     server = start_server("engine_app", kind="gsio", shared=True)
     sid, other = _open(server), _open(server)
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as first:

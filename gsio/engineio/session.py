@@ -185,7 +185,8 @@ class Session:
     def receive(self, packet: Packet, now: float) -> str | bytes | None:
         """Take one packet from the client. Returns a message's data, else None.
 
-        A CLOSE closes the session ("transport close"); a protocol violation raises
+        A CLOSE closes the session ("transport close"); NOOP, OPEN and UPGRADE are ignored, as
+        the reference does; a PING (the client must not ping in v4) raises
         :class:`ProtocolError` and the caller closes the session with its reason.
         """
         ptype = packet.type
@@ -199,14 +200,14 @@ class Session:
         if ptype is PacketType.CLOSE:
             self.close("transport close")
             return None
-        if ptype is PacketType.NOOP:
-            return None
         if ptype is PacketType.PING:
             # Engine.IO v4: the server pings, the client answers; only "2probe" on a new
             # WebSocket is allowed, and that is handled by start_upgrade(). The reference
             # closes with "transport error" (onError), not "parse error".
             raise ProtocolError("invalid heartbeat direction", reason="transport error")
-        raise ProtocolError(f"unexpected {ptype.name} packet from the client")
+        # NOOP, and OPEN or UPGRADE, which mean nothing here (an UPGRADE counts only on the
+        # probe WebSocket): the reference ignores them.
+        return None
 
     # -- upgrade -------------------------------------------------------------------------
 

@@ -112,6 +112,8 @@ def main():
     parser.add_argument("--no-upgrades", dest="allow_upgrades", action="store_false")
     parser.set_defaults(allow_upgrades=True)
     parser.add_argument("--upgrade-timeout", type=float, default=10.0)
+    parser.add_argument("--body-timeout", type=float, default=30.0)
+    parser.add_argument("--tls", default=None, help="CERTFILE,KEYFILE: HTTPS (kind gsio only)")
     parser.add_argument("--deny-header", default=None, help="refuse requests with this header")
     parser.add_argument("--compression-threshold", type=int, default=1024)
     parser.add_argument("--max-outbound-buffer", type=int, default=4_000_000)
@@ -144,6 +146,7 @@ def main():
         transports=args.transports.split(","),
         allow_upgrades=args.allow_upgrades,
         upgrade_timeout=args.upgrade_timeout,
+        body_timeout=args.body_timeout,
         cors_allowed_origins=cors,
         cors_credentials=args.cors_credentials,
         cookie=args.cookie,
@@ -153,7 +156,24 @@ def main():
         max_outbound_buffer=args.max_outbound_buffer,
     )
     app = gsio.WSGIApp(engine, make_info_app(engine, handler))
+    if args.tls:
+        serve_tls(app, args.port, *args.tls.split(","))
     common.serve_app(app, args.kind, args.port, args.header_timeout)
+
+
+def serve_tls(app, port, certfile, keyfile):
+    """HTTPS, as a user serves it: pywsgi with gsio's handler and a certificate (gsio.serve
+    has no TLS options). Its long-polling requests are served in greenlets."""
+    from gevent import pywsgi
+
+    from gsio.handler import WSGIHandler
+
+    server = pywsgi.WSGIServer(
+        ("127.0.0.1", port), app, handler_class=WSGIHandler, certfile=certfile, keyfile=keyfile
+    )
+    server.start()
+    common._ready(server.server_port)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
