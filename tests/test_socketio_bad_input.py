@@ -222,6 +222,29 @@ def test_namespace_without_trailing_comma(raw):
     assert client.receive().startswith('2/chat,["hello",')
 
 
+def test_emitting_the_name_of_a_namespace_api_method_is_an_ordinary_event(raw, witness):
+    # Namespace.on_server_side is API, not the handler of an event "server_side": on "/" the
+    # event goes to the catch-all handler, as any event without a handler of its own.
+    client = raw()
+    client.connect()
+    client.send('2["server_side","x"]')
+    client.send('26["server_side"]')
+    assert client.receive() == '36["star","server_side"]'
+    client.echo("still here")
+
+
+def test_an_api_method_name_without_a_handler_is_ignored(raw, witness):
+    # /admin has no catch-all: "server_side" (with an ack or without) has no handler and is
+    # dropped, as any unknown event; the connection goes on.
+    client = raw()
+    client.connect("/admin", {"role": "admin"})
+    client.send('2/admin,["server_side","x"]')
+    client.send('2/admin,7["server_side"]')
+    client.send('2/admin,8["whoami"]')
+    assert client.receive() == '3/admin,8["admin"]'
+    client.wait_pings(1)
+
+
 # -- CONNECT_ERROR: the connection stays open ---------------------------------------------
 
 
