@@ -127,9 +127,6 @@ ENCODE_TEXT = [
         '4/admin,{"message":"Invalid namespace"}',
     ),
     (Packet(CONNECT_ERROR, "/", "oops"), '4"oops"'),
-    (Packet(BINARY_EVENT, "/", ["x", 1]), '50-["x",1]'),
-    (Packet(BINARY_EVENT, "/admin", ["x"], 4), '50-/admin,4["x"]'),
-    (Packet(BINARY_ACK, "/", [], 3), "60-3[]"),
 ]
 
 
@@ -141,6 +138,22 @@ def test_encode_text(packet: Packet, expected: str) -> None:
 @pytest.mark.parametrize(("packet", "expected"), ENCODE_TEXT)
 def test_encode_text_with_custom_dumps(packet: Packet, expected: str) -> None:
     assert encode(packet, compact_json) == [expected]
+
+
+BINARY_WITHOUT_BINARY = [
+    (Packet(BINARY_EVENT, "/", ["x", 1]), '2["x",1]'),
+    (Packet(BINARY_EVENT, "/admin", ["x"], 4), '2/admin,4["x"]'),
+    (Packet(BINARY_ACK, "/", [], 3), "33[]"),
+]
+
+
+@pytest.mark.parametrize(("packet", "expected"), BINARY_WITHOUT_BINARY)
+def test_binary_type_without_binary_goes_as_the_plain_type(packet: Packet, expected: str) -> None:
+    # "50-" is illegal (socket.io-parser refuses it, and so does the Decoder): a BINARY_EVENT
+    # or BINARY_ACK holding no binary is sent as the EVENT or ACK it is.
+    assert encode(packet) == [expected]
+    assert encode(packet, compact_json) == [expected]
+    assert Decoder().feed(expected) is not None
 
 
 BINARY_INPUTS = [
@@ -303,9 +316,6 @@ DECODE_TEXT = [
     ('4{"message":"Not authorized"}', Packet(CONNECT_ERROR, "/", {"message": "Not authorized"})),
     ('4/admin,{"message":"x"}', Packet(CONNECT_ERROR, "/admin", {"message": "x"})),
     ('4"oops"', Packet(CONNECT_ERROR, "/", "oops")),
-    ('50-["x",1]', Packet(BINARY_EVENT, "/", ["x", 1])),
-    ('50-/admin,4["x"]', Packet(BINARY_EVENT, "/admin", ["x"], 4)),
-    ("60-3[]", Packet(BINARY_ACK, "/", [], 3)),
     ("0/" + "n" * 255 + ",", Packet(CONNECT, "/" + "n" * 255)),
     ("0/" + "n" * 255, Packet(CONNECT, "/" + "n" * 255)),
 ]
@@ -413,9 +423,15 @@ MALFORMED_TEXT = {
     "event name bool": ("2[true]", "invalid payload"),
     "event name array": ('2[["a"]]', "invalid payload"),
     "event name object": ('2[{"a":1}]', "invalid payload"),
-    "binary event empty array": ("50-[]", "invalid payload"),
-    "binary event name number": ("50-[1]", "invalid payload"),
-    "binary event reserved": ('50-["connect"]', "invalid payload"),
+    "binary event empty array": ("51-[]", "invalid payload"),
+    "binary event name number": ("51-[1]", "invalid payload"),
+    "binary event reserved": ('51-["connect"]', "invalid payload"),
+    # socket.io-parser's "Illegal attachments": a binary packet announces one at least.
+    "binary event no attachments": ('50-["message"]', "illegal attachments"),
+    "binary event no attachments with id": ('50-/admin,4["x"]', "illegal attachments"),
+    "binary event count 00": ('500-["message"]', "illegal attachments"),
+    "binary ack no attachments": ('60-3["x"]', "illegal attachments"),
+    "binary ack no attachments empty": ("60-3[]", "illegal attachments"),
     "binary without count": ('5["a"]', "invalid attachment count"),
     "binary count without digits": ('5-["a"]', "invalid attachment count"),
     "binary count without dash": ('51["a"]', "invalid attachment count"),
@@ -438,7 +454,7 @@ MALFORMED_TEXT = {
     "ack id fullwidth digit": ('2１["a"]', "invalid JSON"),
     "ack without id": ('3["ok"]', "ack without an id"),
     "ack without id with namespace": ('3/admin,["ok"]', "ack without an id"),
-    "binary ack without id": ("60-[]", "ack without an id"),
+    "binary ack without id": ("61-[]", "ack without an id"),
     "ack object": ("312{}", "invalid payload"),
     "ack absent": ("312", "invalid payload"),
     "ack string": ('312"x"', "invalid payload"),
@@ -574,7 +590,10 @@ MALFORMED_SEQUENCES = {
         ['61-1[[{"a":[{"_placeholder":true,"num":7}]}]]', b"a"],
         BAD_NUM,
     ),
-    "placeholder with no attachments": (['50-["x",{"_placeholder":true,"num":0}]'], BAD_NUM),
+    "placeholder with no attachments": (
+        ['50-["x",{"_placeholder":true,"num":0}]'],
+        "illegal attachments",
+    ),
     "text while attachments pending": ([bad_placeholder("0"), '2["b"]'], TEXT_PENDING),
     "text while second attachment pending": (
         [bad_placeholder("0", "1", count=2), b"a", '2["b"]'],

@@ -221,6 +221,8 @@ def _encode_binary(
 ) -> list[str | bytes]:
     attachments: list[bytes] = []
     text = "" if data is None else dumps(_deconstruct(data, attachments))
+    if not attachments:  # "50-" is illegal: without binary, it is a plain EVENT or ACK
+        return [_header(str(int(digit) - 3), namespace, id) + text]
     return [_header(f"{digit}{len(attachments)}-", namespace, id) + text, *attachments]
 
 
@@ -349,6 +351,9 @@ class Decoder:
             if i == 1 or s[i : i + 1] != "-":
                 raise ProtocolError("invalid attachment count")
             count = int(s[1:i])
+            if count == 0:
+                # As socket.io-parser: a binary packet announces one attachment at least.
+                raise ProtocolError("illegal attachments")
             if count > self.max_attachments:
                 raise ProtocolError("too many attachments")
             i += 1
@@ -380,9 +385,6 @@ class Decoder:
             data = None
         packet = Packet(t, namespace, data, ack_id)
         if t < _BINARY_EVENT:
-            return packet
-        if count == 0:
-            _reconstruct(data, [])  # no placeholder may remain
             return packet
         self._waiting = packet
         self._count = count
