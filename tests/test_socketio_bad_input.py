@@ -319,6 +319,10 @@ BAD_AFTER_CONNECT = {
     "ack id not numeric": ['2x1["echo"]'],
     "ack id huge": ['21234567890123456["echo"]'],
     "ack id huger": ["2" + "9" * 40 + '["echo"]'],
+    "number overflowing a double": ['2["echo",1e400]'],
+    "number overflowing a double, with ack id": ['21["echo",{"a":[-1e400]}]'],
+    "number overflowing a double in an ack": ["30[1e400]"],
+    "number overflowing a double in a binary event": [f'51-2["echo",-1e400,{PLACEHOLDER}]', b"1"],
     "ack without id": ["3[]"],
     "ack data not an array": ['31{"a":1}'],
     "disconnect with data": ['1{"a":1}'],
@@ -348,6 +352,7 @@ BAD_FIRST = {
     "ack before connect": ["31[]"],
     "binary before connect": [f'51-["x",{PLACEHOLDER}]', b"\x01"],
     "unknown type first": ["7"],
+    "connect auth overflowing a double": ['0{"token":1e400}'],
     "namespace without slash first": ["0admin,"],
 }
 

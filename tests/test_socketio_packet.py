@@ -281,6 +281,38 @@ def test_a_peers_lone_surrogate_can_be_sent_back() -> None:
     assert text.encode("utf-8") == b'2["echo","\\ud800\xf0\x9f\x98\x80"]'
 
 
+INF, NAN = float("inf"), float("nan")
+NON_FINITE = [
+    (["m", INF], '["m",null]'),
+    (["m", -INF, NAN], '["m",null,null]'),
+    ({"a": [1.5, (INF,)], "b": {"c": NAN}}, '{"a":[1.5,[null]],"b":{"c":null}}'),
+    ({INF: 1, -INF: 2, NAN: 3, 1.5: 4}, '{"Infinity":1,"-Infinity":2,"NaN":3,"1.5":4}'),
+    (INF, "null"),
+    (["é\ud800", NAN], '["é\\ud800",null]'),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected"), NON_FINITE)
+def test_dumps_writes_non_finite_floats_as_null_as_json_stringify(
+    obj: Any, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NaN and Infinity are not JSON: a client's JSON.parse would refuse the whole packet.
+    # JSON.stringify writes null for them (and String(key) for a key): so does dumps.
+    assert dumps(obj) == expected
+    json.loads(expected, parse_constant=pytest.fail)
+    monkeypatch.setattr(packet_module, "_iterencode", None)  # the pure Python fallback
+    assert dumps(obj) == expected
+
+
+def test_encode_writes_non_finite_floats_as_null() -> None:
+    assert encode(Packet(EVENT, "/", ["m", INF, {"x": -INF}], 3)) == ['23["m",null,{"x":null}]']
+    assert encode(Packet(ACK, "/a", [NAN], 3)) == ["3/a,3[null]"]
+    assert encode(Packet(EVENT, "/", ["m", NAN, b"\x01"])) == [f'51-["m",null,{ph(0)}]', b"\x01"]
+    assert encode(Packet(CONNECT_ERROR, "/", {"message": "x", "data": INF})) == [
+        '4{"message":"x","data":null}'
+    ]
+
+
 @pytest.mark.parametrize("obj", [b"x", bytearray(b"x"), memoryview(b"x"), io.BytesIO(b"x")])
 def test_dumps_refuses_binary(obj: Any) -> None:
     with pytest.raises(TypeError):
@@ -562,6 +594,37 @@ def test_nan_and_infinity_are_not_json(text: str) -> None:
     """JSON.parse refuses them: the default decoder does too (a custom ``loads`` decides)."""
     with pytest.raises(ProtocolError, match="invalid JSON"):
         Decoder().feed(text)
+
+
+OVERFLOWING = [
+    '2["m",1e400]',
+    '2["m",-1e400]',
+    '2["m",1E400]',
+    '2["m",1.7976931348623159e308]',  # rounds past the largest double
+    '27["m",{"a":[1,{"b":1e309}]}]',
+    '2["m",' + "9" * 400 + ".0]",
+    '2/admin,["m",1e400]',
+    "31[1e400]",
+    '3/admin,1["ok",[-1e400]]',
+    '0{"token":1e400}',
+    '0/admin,{"a":{"b":-1e999}}',
+    '4{"message":"x","data":1e400}',
+    f'51-["m",1e400,{ph(0)}]',
+    f"61-1[{ph(0)},-1e400]",
+]
+
+
+@pytest.mark.parametrize("text", OVERFLOWING)
+def test_numbers_overflowing_a_double_are_refused(text: str) -> None:
+    """1e400 parses as inf, which would go back out as Infinity (not JSON): refused as the
+    NaN and Infinity literals are, on the short EVENT path and the general decoder alike."""
+    decoder = Decoder()
+    assert decoder.feed_event(text) is None
+    with pytest.raises(ProtocolError, match="invalid JSON") as excinfo:
+        decoder.feed(text)
+    assert_parse_error(excinfo)
+    assert not decoder.pending
+    assert decoder.feed('2["fresh",1e308,-1e-400]') == Packet(EVENT, "/", ["fresh", 1e308, -0.0])
 
 
 def bad_placeholder(*nums: str, count: int = 1) -> str:
