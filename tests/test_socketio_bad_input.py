@@ -322,7 +322,8 @@ BAD_AFTER_CONNECT = {
     "number overflowing a double": ['2["echo",1e400]'],
     "number overflowing a double, with ack id": ['21["echo",{"a":[-1e400]}]'],
     "number overflowing a double in an ack": ["30[1e400]"],
-    "number overflowing a double in a binary event": [f'51-2["echo",-1e400,{PLACEHOLDER}]', b"1"],
+    # Refused at its text: an attachment sent after it could race with the close.
+    "number overflowing a double in a binary event": [f'51-2["echo",-1e400,{PLACEHOLDER}]'],
     "ack without id": ["3[]"],
     "ack data not an array": ['31{"a":1}'],
     "disconnect with data": ['1{"a":1}'],
