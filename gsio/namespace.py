@@ -46,9 +46,8 @@ class Namespace:
         self.adapter: Any = None
         self._ack_ids = itertools.count(0)
         self._ack_params: dict[Handler, bool] = {}
-        for attr in dir(type(self)):
-            if attr.startswith("on_") and callable(getattr(type(self), attr)):
-                self.handlers[attr[3:]] = getattr(self, attr)
+        for attr in _handler_methods(type(self)):
+            self.handlers[attr[3:]] = getattr(self, attr)
 
     def bind(self, server: Server) -> None:
         """Attach to a server (done by ``sio.of()`` and ``sio.register()``)."""
@@ -325,6 +324,20 @@ class ParentNamespace(Namespace):
 
     def targets(self) -> Iterator[Namespace]:
         return iter(list(self.children.values()))
+
+
+# The API of the base classes: a subclass's handlers are the on_* methods beyond it.
+_API = frozenset(dir(Namespace)) | frozenset(dir(ParentNamespace))
+
+
+def _handler_methods(cls: type) -> list[str]:
+    """The ``on_<event>`` methods of a subclass: those of Namespace's own API (such as
+    ``on_server_side``) are not event handlers, or a client could call them by emitting."""
+    return [
+        attr
+        for attr in dir(cls)
+        if attr.startswith("on_") and attr not in _API and callable(getattr(cls, attr))
+    ]
 
 
 def _check_server_side(event: str) -> None:

@@ -21,7 +21,9 @@ __all__ = ["Server"]
 
 
 class _JSON:
-    """The default JSON codec: compact, UTF-8 (no ``\\u`` escapes), as Node writes it."""
+    """The default JSON codec: compact, UTF-8 (no ``\\u`` escapes), as Node writes it; NaN and
+    infinities are written as ``null``, as ``JSON.stringify`` does. (Inbound packets are parsed
+    by the Decoder itself, which refuses NaN, Infinity and numbers past the double range.)"""
 
     dumps = staticmethod(sio_packet.dumps)
     loads = staticmethod(stdlib_json.loads)
@@ -47,7 +49,10 @@ class Server(EngineHandler):
     :param adapter: a callable ``adapter(namespace)`` making each namespace's adapter
         (default: the in-process :class:`~gsio.adapter.Adapter`).
     :param json: an object with ``dumps`` and ``loads`` used for every packet of this server
-        (default: the standard library's, compact and UTF-8).
+        (default: the standard library's, compact and UTF-8; a float NaN or infinity that your
+        code emits goes as ``null``, as ``JSON.stringify`` writes it, and a packet holding
+        ``NaN``, ``Infinity`` or a number past the double range, such as ``1e400``, is a
+        protocol error). A custom ``loads`` decides for itself what it accepts.
     :param connect_timeout: seconds a connection has to join a namespace before it is closed (45).
     :param max_attachments: the most binary attachments one packet may announce (10).
     :param max_namespace_length: the longest namespace name accepted (256).

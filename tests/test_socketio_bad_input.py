@@ -222,6 +222,29 @@ def test_namespace_without_trailing_comma(raw):
     assert client.receive().startswith('2/chat,["hello",')
 
 
+def test_emitting_the_name_of_a_namespace_api_method_is_an_ordinary_event(raw, witness):
+    # Namespace.on_server_side is API, not the handler of an event "server_side": on "/" the
+    # event goes to the catch-all handler, as any event without a handler of its own.
+    client = raw()
+    client.connect()
+    client.send('2["server_side","x"]')
+    client.send('26["server_side"]')
+    assert client.receive() == '36["star","server_side"]'
+    client.echo("still here")
+
+
+def test_an_api_method_name_without_a_handler_is_ignored(raw, witness):
+    # /admin has no catch-all: "server_side" (with an ack or without) has no handler and is
+    # dropped, as any unknown event; the connection goes on.
+    client = raw()
+    client.connect("/admin", {"role": "admin"})
+    client.send('2/admin,["server_side","x"]')
+    client.send('2/admin,7["server_side"]')
+    client.send('2/admin,8["whoami"]')
+    assert client.receive() == '3/admin,8["admin"]'
+    client.wait_pings(1)
+
+
 # -- CONNECT_ERROR: the connection stays open ---------------------------------------------
 
 
@@ -288,11 +311,19 @@ BAD_AFTER_CONNECT = {
     "placeholder num out of range": ['51-["a",{"_placeholder":true,"num":1}]', b"\x01"],
     "placeholder without num": ['51-["a",{"_placeholder":true}]', b"\x01"],
     "placeholder with no attachment": ['50-["a",{"_placeholder":true,"num":0}]'],
+    "binary event with no attachment": ['50-["echo"]'],
+    "binary event with no attachment and ack id": ['50-3["echo","x"]'],
+    "binary ack with no attachment": ["60-0[]"],
     "text while attachments are pending": [f'52-["a",{PLACEHOLDER}]', b"\x01", '2["b"]'],
     "binary without a binary packet": [b"\x01\x02"],
     "ack id not numeric": ['2x1["echo"]'],
     "ack id huge": ['21234567890123456["echo"]'],
     "ack id huger": ["2" + "9" * 40 + '["echo"]'],
+    "number overflowing a double": ['2["echo",1e400]'],
+    "number overflowing a double, with ack id": ['21["echo",{"a":[-1e400]}]'],
+    "number overflowing a double in an ack": ["30[1e400]"],
+    # Refused at its text: an attachment sent after it could race with the close.
+    "number overflowing a double in a binary event": [f'51-2["echo",-1e400,{PLACEHOLDER}]'],
     "ack without id": ["3[]"],
     "ack data not an array": ['31{"a":1}'],
     "disconnect with data": ['1{"a":1}'],
@@ -322,6 +353,7 @@ BAD_FIRST = {
     "ack before connect": ["31[]"],
     "binary before connect": [f'51-["x",{PLACEHOLDER}]', b"\x01"],
     "unknown type first": ["7"],
+    "connect auth overflowing a double": ['0{"token":1e400}'],
     "namespace without slash first": ["0admin,"],
 }
 

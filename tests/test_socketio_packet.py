@@ -127,9 +127,6 @@ ENCODE_TEXT = [
         '4/admin,{"message":"Invalid namespace"}',
     ),
     (Packet(CONNECT_ERROR, "/", "oops"), '4"oops"'),
-    (Packet(BINARY_EVENT, "/", ["x", 1]), '50-["x",1]'),
-    (Packet(BINARY_EVENT, "/admin", ["x"], 4), '50-/admin,4["x"]'),
-    (Packet(BINARY_ACK, "/", [], 3), "60-3[]"),
 ]
 
 
@@ -141,6 +138,22 @@ def test_encode_text(packet: Packet, expected: str) -> None:
 @pytest.mark.parametrize(("packet", "expected"), ENCODE_TEXT)
 def test_encode_text_with_custom_dumps(packet: Packet, expected: str) -> None:
     assert encode(packet, compact_json) == [expected]
+
+
+BINARY_WITHOUT_BINARY = [
+    (Packet(BINARY_EVENT, "/", ["x", 1]), '2["x",1]'),
+    (Packet(BINARY_EVENT, "/admin", ["x"], 4), '2/admin,4["x"]'),
+    (Packet(BINARY_ACK, "/", [], 3), "33[]"),
+]
+
+
+@pytest.mark.parametrize(("packet", "expected"), BINARY_WITHOUT_BINARY)
+def test_binary_type_without_binary_goes_as_the_plain_type(packet: Packet, expected: str) -> None:
+    # "50-" is illegal (socket.io-parser refuses it, and so does the Decoder): a BINARY_EVENT
+    # or BINARY_ACK holding no binary is sent as the EVENT or ACK it is.
+    assert encode(packet) == [expected]
+    assert encode(packet, compact_json) == [expected]
+    assert Decoder().feed(expected) is not None
 
 
 BINARY_INPUTS = [
@@ -268,6 +281,38 @@ def test_a_peers_lone_surrogate_can_be_sent_back() -> None:
     assert text.encode("utf-8") == b'2["echo","\\ud800\xf0\x9f\x98\x80"]'
 
 
+INF, NAN = float("inf"), float("nan")
+NON_FINITE = [
+    (["m", INF], '["m",null]'),
+    (["m", -INF, NAN], '["m",null,null]'),
+    ({"a": [1.5, (INF,)], "b": {"c": NAN}}, '{"a":[1.5,[null]],"b":{"c":null}}'),
+    ({INF: 1, -INF: 2, NAN: 3, 1.5: 4}, '{"Infinity":1,"-Infinity":2,"NaN":3,"1.5":4}'),
+    (INF, "null"),
+    (["é\ud800", NAN], '["é\\ud800",null]'),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected"), NON_FINITE)
+def test_dumps_writes_non_finite_floats_as_null_as_json_stringify(
+    obj: Any, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NaN and Infinity are not JSON: a client's JSON.parse would refuse the whole packet.
+    # JSON.stringify writes null for them (and String(key) for a key): so does dumps.
+    assert dumps(obj) == expected
+    json.loads(expected, parse_constant=pytest.fail)
+    monkeypatch.setattr(packet_module, "_iterencode", None)  # the pure Python fallback
+    assert dumps(obj) == expected
+
+
+def test_encode_writes_non_finite_floats_as_null() -> None:
+    assert encode(Packet(EVENT, "/", ["m", INF, {"x": -INF}], 3)) == ['23["m",null,{"x":null}]']
+    assert encode(Packet(ACK, "/a", [NAN], 3)) == ["3/a,3[null]"]
+    assert encode(Packet(EVENT, "/", ["m", NAN, b"\x01"])) == [f'51-["m",null,{ph(0)}]', b"\x01"]
+    assert encode(Packet(CONNECT_ERROR, "/", {"message": "x", "data": INF})) == [
+        '4{"message":"x","data":null}'
+    ]
+
+
 @pytest.mark.parametrize("obj", [b"x", bytearray(b"x"), memoryview(b"x"), io.BytesIO(b"x")])
 def test_dumps_refuses_binary(obj: Any) -> None:
     with pytest.raises(TypeError):
@@ -303,9 +348,6 @@ DECODE_TEXT = [
     ('4{"message":"Not authorized"}', Packet(CONNECT_ERROR, "/", {"message": "Not authorized"})),
     ('4/admin,{"message":"x"}', Packet(CONNECT_ERROR, "/admin", {"message": "x"})),
     ('4"oops"', Packet(CONNECT_ERROR, "/", "oops")),
-    ('50-["x",1]', Packet(BINARY_EVENT, "/", ["x", 1])),
-    ('50-/admin,4["x"]', Packet(BINARY_EVENT, "/admin", ["x"], 4)),
-    ("60-3[]", Packet(BINARY_ACK, "/", [], 3)),
     ("0/" + "n" * 255 + ",", Packet(CONNECT, "/" + "n" * 255)),
     ("0/" + "n" * 255, Packet(CONNECT, "/" + "n" * 255)),
 ]
@@ -413,9 +455,15 @@ MALFORMED_TEXT = {
     "event name bool": ("2[true]", "invalid payload"),
     "event name array": ('2[["a"]]', "invalid payload"),
     "event name object": ('2[{"a":1}]', "invalid payload"),
-    "binary event empty array": ("50-[]", "invalid payload"),
-    "binary event name number": ("50-[1]", "invalid payload"),
-    "binary event reserved": ('50-["connect"]', "invalid payload"),
+    "binary event empty array": ("51-[]", "invalid payload"),
+    "binary event name number": ("51-[1]", "invalid payload"),
+    "binary event reserved": ('51-["connect"]', "invalid payload"),
+    # socket.io-parser's "Illegal attachments": a binary packet announces one at least.
+    "binary event no attachments": ('50-["message"]', "illegal attachments"),
+    "binary event no attachments with id": ('50-/admin,4["x"]', "illegal attachments"),
+    "binary event count 00": ('500-["message"]', "illegal attachments"),
+    "binary ack no attachments": ('60-3["x"]', "illegal attachments"),
+    "binary ack no attachments empty": ("60-3[]", "illegal attachments"),
     "binary without count": ('5["a"]', "invalid attachment count"),
     "binary count without digits": ('5-["a"]', "invalid attachment count"),
     "binary count without dash": ('51["a"]', "invalid attachment count"),
@@ -438,7 +486,7 @@ MALFORMED_TEXT = {
     "ack id fullwidth digit": ('2１["a"]', "invalid JSON"),
     "ack without id": ('3["ok"]', "ack without an id"),
     "ack without id with namespace": ('3/admin,["ok"]', "ack without an id"),
-    "binary ack without id": ("60-[]", "ack without an id"),
+    "binary ack without id": ("61-[]", "ack without an id"),
     "ack object": ("312{}", "invalid payload"),
     "ack absent": ("312", "invalid payload"),
     "ack string": ('312"x"', "invalid payload"),
@@ -548,6 +596,37 @@ def test_nan_and_infinity_are_not_json(text: str) -> None:
         Decoder().feed(text)
 
 
+OVERFLOWING = [
+    '2["m",1e400]',
+    '2["m",-1e400]',
+    '2["m",1E400]',
+    '2["m",1.7976931348623159e308]',  # rounds past the largest double
+    '27["m",{"a":[1,{"b":1e309}]}]',
+    '2["m",' + "9" * 400 + ".0]",
+    '2/admin,["m",1e400]',
+    "31[1e400]",
+    '3/admin,1["ok",[-1e400]]',
+    '0{"token":1e400}',
+    '0/admin,{"a":{"b":-1e999}}',
+    '4{"message":"x","data":1e400}',
+    f'51-["m",1e400,{ph(0)}]',
+    f"61-1[{ph(0)},-1e400]",
+]
+
+
+@pytest.mark.parametrize("text", OVERFLOWING)
+def test_numbers_overflowing_a_double_are_refused(text: str) -> None:
+    """1e400 parses as inf, which would go back out as Infinity (not JSON): refused as the
+    NaN and Infinity literals are, on the short EVENT path and the general decoder alike."""
+    decoder = Decoder()
+    assert decoder.feed_event(text) is None
+    with pytest.raises(ProtocolError, match="invalid JSON") as excinfo:
+        decoder.feed(text)
+    assert_parse_error(excinfo)
+    assert not decoder.pending
+    assert decoder.feed('2["fresh",1e308,-1e-400]') == Packet(EVENT, "/", ["fresh", 1e308, -0.0])
+
+
 def bad_placeholder(*nums: str, count: int = 1) -> str:
     return f'5{count}-["x",' + ",".join(ph(num) for num in nums) + "]"
 
@@ -574,7 +653,10 @@ MALFORMED_SEQUENCES = {
         ['61-1[[{"a":[{"_placeholder":true,"num":7}]}]]', b"a"],
         BAD_NUM,
     ),
-    "placeholder with no attachments": (['50-["x",{"_placeholder":true,"num":0}]'], BAD_NUM),
+    "placeholder with no attachments": (
+        ['50-["x",{"_placeholder":true,"num":0}]'],
+        "illegal attachments",
+    ),
     "text while attachments pending": ([bad_placeholder("0"), '2["b"]'], TEXT_PENDING),
     "text while second attachment pending": (
         [bad_placeholder("0", "1", count=2), b"a", '2["b"]'],

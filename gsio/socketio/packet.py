@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +63,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_raw_decode = json.JSONDecoder(parse_constant=_reject_constant).raw_decode
+def _finite_float(text: str) -> float:
+    # A number past the double range (1e400) parses as inf: refuse it as NaN and Infinity are,
+    # or it would go back out as "Infinity", which is not JSON either.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} overflows a double")
+    return value
+
+
+_raw_decode = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float
+).raw_decode
 
 
 class Packet:
@@ -130,7 +142,7 @@ def _c_iterencode() -> Callable[[Any, int], list] | None:
         from json.encoder import c_make_encoder, encode_basestring
 
         encoder = c_make_encoder(
-            None, _not_serializable, encode_basestring, None, ":", ",", False, False, True
+            None, _not_serializable, encode_basestring, None, ":", ",", False, False, False
         )
         probe = ["é", 1.5, (True, None), {"a": {"1": 2}}, '\u2028"\\']
         if "".join(encoder(probe, 0)) != _py_dumps(probe):
@@ -141,16 +153,22 @@ def _c_iterencode() -> Callable[[Any, int], list] | None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_py_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_py_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _iterencode = _c_iterencode()
 
 
 def dumps(obj: Any) -> str:
-    """Serialize ``obj`` as Node's ``JSON.stringify`` does: compact, non-ASCII kept as UTF-8.
+    """Serialize ``obj`` as Node's ``JSON.stringify`` does: compact, non-ASCII kept as UTF-8,
+    and ``NaN``, ``inf`` and ``-inf`` written as ``null`` (never as ``NaN``/``Infinity``, which
+    are not JSON: a client's ``JSON.parse`` would refuse the whole packet).
 
     Raises :class:`TypeError` for what JSON cannot hold (such as bytes).
     """
-    text = _py_dumps(obj) if _iterencode is None else "".join(_iterencode(obj, 0))
+    try:
+        text = _py_dumps(obj) if _iterencode is None else "".join(_iterencode(obj, 0))
+    except ValueError:  # a non-finite float, refused by allow_nan=False: rare, so fixed here
+        obj = _finite(obj)
+        text = _py_dumps(obj) if _iterencode is None else "".join(_iterencode(obj, 0))
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -162,6 +180,24 @@ def dumps(obj: Any) -> str:
 
 
 _default_dumps = dumps
+
+
+def _finite(obj: Any) -> Any:
+    """A copy of ``obj`` with non-finite floats as JSON.stringify writes them: ``null``, and
+    ``"NaN"``/``"Infinity"``/``"-Infinity"`` as object keys (JavaScript's ``String()``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (list, tuple)):
+        return [_finite(item) for item in obj]
+    if isinstance(obj, dict):
+        return {_finite_key(key): _finite(value) for key, value in obj.items()}
+    return obj
+
+
+def _finite_key(key: Any) -> Any:
+    if isinstance(key, float) and not math.isfinite(key):
+        return "NaN" if key != key else ("Infinity" if key > 0 else "-Infinity")
+    return key
 
 
 def encode(packet: Packet, dumps: Callable[[Any], str] = dumps) -> list[str | bytes]:
@@ -221,6 +257,8 @@ def _encode_binary(
 ) -> list[str | bytes]:
     attachments: list[bytes] = []
     text = "" if data is None else dumps(_deconstruct(data, attachments))
+    if not attachments:  # "50-" is illegal: without binary, it is a plain EVENT or ACK
+        return [_header(str(int(digit) - 3), namespace, id) + text]
     return [_header(f"{digit}{len(attachments)}-", namespace, id) + text, *attachments]
 
 
@@ -269,7 +307,9 @@ class Decoder:
 
     :param max_attachments: the most attachments one binary packet may announce.
     :param max_namespace_length: the longest namespace accepted, in characters.
-    :param loads: the JSON decoder (``json.loads`` by default).
+    :param loads: the JSON decoder. By default, the standard library's, made strict as
+        ``JSON.parse``: ``NaN``, ``Infinity`` and numbers past the double range (``1e400``,
+        which would come back out as ``Infinity``) are refused.
 
     Anything malformed raises :class:`~gsio.exceptions.ProtocolError` (reason "parse error")
     and resets the decoder, which then accepts a fresh packet.
@@ -349,6 +389,9 @@ class Decoder:
             if i == 1 or s[i : i + 1] != "-":
                 raise ProtocolError("invalid attachment count")
             count = int(s[1:i])
+            if count == 0:
+                # As socket.io-parser: a binary packet announces one attachment at least.
+                raise ProtocolError("illegal attachments")
             if count > self.max_attachments:
                 raise ProtocolError("too many attachments")
             i += 1
@@ -380,9 +423,6 @@ class Decoder:
             data = None
         packet = Packet(t, namespace, data, ack_id)
         if t < _BINARY_EVENT:
-            return packet
-        if count == 0:
-            _reconstruct(data, [])  # no placeholder may remain
             return packet
         self._waiting = packet
         self._count = count
