@@ -43,7 +43,7 @@ except (ImportError, RuntimeError) as exc:
         f"gsio.gunicorn needs gunicorn with its gevent extra: pip install gsio[gunicorn] ({exc})"
     ) from exc
 
-from gsio.handler import VersionChecked, WSGIHandler
+from gsio.handler import CheckedRequests, WSGIHandler
 from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
@@ -135,7 +135,7 @@ class _Tracked(PyWSGIServer):
         self.gsio_servers.append(self)
 
 
-class _WebSocketHandler(_AccessLog, VersionChecked, WebSocketHandler):
+class _WebSocketHandler(_AccessLog, CheckedRequests, WebSocketHandler):
     """gevent-websocket's handler with gunicorn's access log, ``gunicorn.sock`` and ``RAW_URI``."""
 
 

@@ -155,13 +155,44 @@ def valid_http_version(version: str) -> bool:
     return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
 
 
-class VersionChecked:
-    """For any pywsgi handler class: an HTTP version pywsgi cannot parse gets 400, no traceback."""
+class CheckedRequests:
+    """For any pywsgi handler class: a request line pywsgi cannot parse (an HTTP version like
+    ``HTTP/2``, or none: HTTP/0.9, which Node does not serve either) gets 400 without a
+    traceback, and an error answer to a client that is gone already is dropped quietly."""
 
     request_version: Any
+    socket: Any
+    status: Any
+    close_connection: bool
+    time_finish: float
 
     def _check_http_version(self) -> bool:
         return valid_http_version(self.request_version)
+
+    def read_request(self, raw_requestline: str) -> bool:
+        if len(raw_requestline.split()) == 2:
+            raise ValueError(f"no HTTP version in {raw_requestline.rstrip()[:100]!r}")
+        return super().read_request(raw_requestline)  # type: ignore[misc,no-any-return]
+
+    def handle_one_request(self) -> Any:
+        result = self._handle_one_request()
+        if not isinstance(result, tuple):
+            return result
+        # An error answer ("400", bytes): pywsgi's handle() writes it with a traceback for a
+        # client that is gone already; here that client just gets nothing.
+        self.status, body = result
+        self.close_connection = True
+        try:
+            self.socket.sendall(body)
+        except OSError:
+            return None
+        if self.time_finish == 0:
+            self.time_finish = time.time()
+        self.log_request()  # type: ignore[attr-defined]
+        return None
+
+    def _handle_one_request(self) -> Any:
+        return super().handle_one_request()  # type: ignore[misc]
 
 
 def _plain_gevent_socket(sock: Any) -> bool:
@@ -218,7 +249,7 @@ class SocketReader(io.RawIOBase):
         self._wait_read()
 
 
-class WSGIHandler(VersionChecked, pywsgi.WSGIHandler):
+class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
@@ -237,7 +268,7 @@ class WSGIHandler(VersionChecked, pywsgi.WSGIHandler):
         self._timeout = sock.gettimeout()
         self._header_timeout = getattr(server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
 
-    def handle_one_request(self) -> Any:
+    def _handle_one_request(self) -> Any:
         # pywsgi's, with a header timeout, and the long-polling requests of open sessions
         # served on a short path.
         if self.rfile.closed:
@@ -445,8 +476,10 @@ class WSGIHandler(VersionChecked, pywsgi.WSGIHandler):
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()
+        if len(words) == 2:  # as Node's parser: no HTTP/0.9
+            raise ValueError(f"no HTTP version in {raw_requestline.rstrip()[:100]!r}")
         if len(words) != 3:
-            return bool(super().read_request(raw_requestline))  # HTTP/0.9 and errors
+            return False
         self.requestline = raw_requestline.rstrip()
         self.command, self.path, self.request_version = words
         if not self._check_http_version():

@@ -111,17 +111,17 @@ def make_server(
     engine = getattr(wsgi, "engine", None)
     if engine is not None:
         _require_gevent(engine)
-    from gsio.handler import VersionChecked, WSGIHandler
+    from gsio.handler import CheckedRequests, WSGIHandler
 
     gevent_websocket = websocket == "gevent-websocket"
     if gevent_websocket:
         from geventwebsocket.handler import WebSocketHandler
 
-        handler_class = type("WebSocketHandler", (VersionChecked, WebSocketHandler), {})
+        handler_class = type("WebSocketHandler", (CheckedRequests, WebSocketHandler), {})
     elif websocket:
         handler_class = WSGIHandler
     else:
-        handler_class = type("WSGIHandler", (VersionChecked, pywsgi.WSGIHandler), {})
+        handler_class = type("WSGIHandler", (CheckedRequests, pywsgi.WSGIHandler), {})
     kwargs: dict[str, Any] = {"log": access_log, "handler_class": handler_class}
     if listener is None:
         listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

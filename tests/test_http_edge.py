@@ -10,6 +10,7 @@ import os
 import re
 import select
 import socket
+import struct
 import time
 
 import pytest
@@ -199,6 +200,8 @@ BAD_REQUEST_LINES = [
     b"GET / FTP/1.1",
     b"GET / HTTP/1.1 extra",
     b"GET",
+    b"GET /",  # HTTP/0.9, which Node does not serve either
+    b"GET /socket.io/?EIO=4&transport=polling",
     b"",
     b"\x00\xff\x01 \x02 HTTP/1",
 ]
@@ -225,6 +228,19 @@ def test_bad_request_lines_get_400_without_a_traceback(start_server, app, kind):
             sock.sendall(line + b"\r\nHost: x\r\n\r\n")
             data = read_all(sock)
         assert data.startswith(b"HTTP/1.1 400 "), (line, data)
+    assert handshake(server)
+
+
+@pytest.mark.parametrize("kind", ["gsio", "pywsgi-ws", "pywsgi"])
+def test_bad_requests_from_clients_gone_at_once_cost_no_traceback(start_server, kind):
+    """The 400 is written to a connection the client has reset: nothing to answer, no
+    traceback (the fixture fails the test on one)."""
+    server = start_server("engine_app", kind=kind, shared=True)
+    for line in [*BAD_REQUEST_LINES, b"GET / HTTP/1.1\r\nBad header"] * 3:
+        sock = connect(server)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(line + b"\r\nHost: x\r\n\r\n")
+        sock.close()  # a reset
     assert handshake(server)
 
 
