@@ -256,8 +256,11 @@ def test_flags_as_node_writes_them():
 
 
 def test_encode_request_never_writes_nan():
-    with pytest.raises(ValueError):
-        wire.encode_request({"type": RequestType.SERVER_SIDE_EMIT, "data": ["x", math.nan]})
+    """As Node's JSON.stringify (and gsio's packets): non-finite numbers are written null."""
+    data = ["x", math.nan, {"y": [math.inf, -math.inf]}, "\ud800"]
+    raw = wire.encode_request({"type": RequestType.SERVER_SIDE_EMIT, "data": data})
+    assert raw == b'{"type":6,"data":["x",null,{"y":[null,null]},"\\ud800"]}'
+    assert json.loads(raw, parse_constant=pytest.fail)["data"][:2] == ["x", None]
 
 
 @pytest.mark.parametrize("name", list(FROM_NODE))

@@ -20,13 +20,12 @@ from __future__ import annotations
 import enum
 import json
 import math
-import re
 from typing import Any
 
 import msgpack
 
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import Packet, PacketType
+from gsio.socketio.packet import Packet, PacketType, dumps
 
 __all__ = [
     "RequestType",
@@ -37,9 +36,6 @@ __all__ = [
     "encode_request",
     "decode_request",
 ]
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RequestType(enum.IntEnum):
@@ -137,14 +133,8 @@ def encode_request(message: dict[str, Any]) -> bytes:
         message = {**message, "type": int(kind)}
     if kind in (RequestType.BROADCAST, RequestType.BROADCAST_ACK):
         return msgpack.packb(message, use_bin_type=True)
-    # Never NaN or Infinity, which JSON.parse refuses: ValueError instead.
-    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        # A lone surrogate (a client's "\ud800" escape decodes to one) has no UTF-8 form:
-        # escape it, as JSON.stringify does.
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+    # As JSON.stringify: never NaN or Infinity (null), lone surrogates escaped.
+    return dumps(message).encode()
 
 
 def broadcast_request(
