@@ -155,10 +155,15 @@ def valid_http_version(version: str) -> bool:
     return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
 
 
+_NOT_SET = object()
+
+
 class CheckedRequests:
     """For any pywsgi handler class: a request line pywsgi cannot parse (an HTTP version like
     ``HTTP/2``, or none: HTTP/0.9, which Node does not serve either) gets 400 without a
-    traceback, and an error answer to a client that is gone already is dropped quietly."""
+    traceback, and an error answer to a client that is gone already is dropped quietly. The
+    server's ``gsio_header_timeout`` (``make_server(header_timeout=...)``) bounds the wait for
+    a request's head, as under gsio's own handler."""
 
     request_version: Any
     socket: Any
@@ -172,7 +177,14 @@ class CheckedRequests:
     def read_request(self, raw_requestline: str) -> bool:
         if len(raw_requestline.split()) == 2:
             raise ValueError(f"no HTTP version in {raw_requestline.rstrip()[:100]!r}")
-        return super().read_request(raw_requestline)  # type: ignore[misc,no-any-return]
+        try:
+            return super().read_request(raw_requestline)  # type: ignore[misc,no-any-return]
+        except TimeoutError:
+            raise ValueError("request head not complete in time") from None
+        finally:
+            if self._timeout_before is not _NOT_SET:  # the head is in: the app's own timeout
+                self.socket.settimeout(self._timeout_before)
+                self._timeout_before = _NOT_SET
 
     def handle_one_request(self) -> Any:
         result = self._handle_one_request()
@@ -191,7 +203,16 @@ class CheckedRequests:
         self.log_request()  # type: ignore[attr-defined]
         return None
 
+    _timeout_before: Any = _NOT_SET
+
     def _handle_one_request(self) -> Any:
+        # The header timeout (see DEFAULT_HEADER_TIMEOUT) on the socket, from the wait for the
+        # request line to the end of the head; a timeout while waiting for the line closes the
+        # connection quietly (pywsgi's handling of a failed read).
+        timeout = getattr(self.server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
+        if timeout is not None and self.socket is not None:
+            self._timeout_before = self.socket.gettimeout()
+            self.socket.settimeout(timeout)
         return super().handle_one_request()  # type: ignore[misc]
 
 

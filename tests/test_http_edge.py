@@ -15,6 +15,7 @@ import time
 
 import pytest
 from rawhttp import read_response
+from rawws import RawWebSocket
 
 KINDS = ["gsio", "pywsgi-ws", "pywsgi", "werkzeug"]
 PATH = "/socket.io/"
@@ -313,6 +314,37 @@ def test_header_timeout_closes_idle_and_stalled_connections(start_server, wait_f
         message=f"the census back to {baseline}",
     )
     assert census(server)["polling_connections"] <= baseline["polling_connections"]
+
+
+@pytest.mark.parametrize("kind", ["pywsgi", "pywsgi-ws"])
+def test_header_timeout_under_the_other_handlers(start_server, kind):
+    """pywsgi's and gevent-websocket's handlers, as gsio.serve picks them for the other
+    WebSocket backends: idle connections, a partial head and an idle keep-alive connection are
+    closed; a WebSocket session outlives the timeout; a client is served throughout."""
+    server = start_server("engine_app", "--header-timeout", "1", kind=kind)
+    ws = RawWebSocket(server.port, HANDSHAKE.replace("polling", "websocket"))
+    assert ws.status == 101 and ws.recv().startswith("0{")
+    idle = [connect(server) for _ in range(50)]
+    partial_head = connect(server)
+    partial_head.sendall(request("GET", HANDSHAKE)[:-2])
+    keepalive = connect(server)
+    assert exchange(server, request("GET", "/census"), keepalive)[0] == 200
+    everyone = [*idle, partial_head, keepalive]
+    answers = {}
+    deadline = time.monotonic() + 30
+    while len(answers) < len(everyone):
+        assert time.monotonic() < deadline, f"{len(everyone) - len(answers)} still open"
+        assert handshake(server)
+        ready, _, _ = select.select([s for s in everyone if s not in answers], [], [], 0.2)
+        for sock in ready:
+            answers[sock] = read_all(sock)
+    assert [answers[s] for s in [*idle, keepalive]] == [b""] * (len(idle) + 1)
+    assert answers[partial_head] == b"" or answers[partial_head].startswith(b"HTTP/1.1 400 ")
+    ws.send_text("4still here")
+    assert ws.recv() == "4still here"  # engine_app echoes
+    ws.close()
+    for sock in everyone:
+        sock.close()
 
 
 def test_header_timeout_spares_a_waiting_long_poll(start_server, reader):
