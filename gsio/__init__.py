@@ -1,10 +1,8 @@
 """gsio: a Socket.IO v4 server for Python, on gevent and WSGI."""
 
 from gsio import debug
-from gsio.adapter import Adapter, BroadcastOptions
-from gsio.broadcast import BroadcastOperator
-from gsio.conn import Conn, Handshake, Message
 from gsio.engine import Engine, EngineHandler, EngineSocket
+from gsio.engine.wsgi import WSGIApp, make_server, serve, serve_until_stopped
 from gsio.exceptions import (
     AckTimeout,
     ClusterTimeout,
@@ -14,9 +12,11 @@ from gsio.exceptions import (
     PayloadTooLarge,
     ProtocolError,
 )
-from gsio.namespace import Namespace
 from gsio.server import Server
-from gsio.wsgi import WSGIApp, make_server, serve, serve_until_stopped
+from gsio.server.adapter import Adapter, BroadcastOptions
+from gsio.server.broadcast import BroadcastOperator
+from gsio.server.conn import Conn, Handshake, Message
+from gsio.server.namespace import Namespace
 
 __version__ = "0.1.0"
 

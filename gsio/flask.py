@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gsio.wsgi import WSGIApp
+from gsio.engine.wsgi import WSGIApp
 
 __all__ = ["init_app"]
 

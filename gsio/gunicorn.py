@@ -4,7 +4,7 @@
     gunicorn -k gsio.gunicorn.GeventWebSocketWorker -w 1 module:app
 
 :class:`GeventWorker` is gunicorn's gevent pywsgi worker (``gevent_pywsgi``) with gsio's request
-handler (:mod:`gsio.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
+handler (:mod:`gsio.io.handler`): gsio's own WebSocket layer, as under ``gsio serve``, and the
 fastest way to serve gsio on gunicorn. gunicorn's access log (a line per request, a WebSocket
 session's with status 101 when it ends) and environ keys are kept (without an access log, the
 long-polling requests of open sessions take the handler's short path, as under ``gsio serve``).
@@ -43,8 +43,8 @@ except (ImportError, RuntimeError) as exc:
         f"gsio.gunicorn needs gunicorn with its gevent extra: pip install gsio[gunicorn] ({exc})"
     ) from exc
 
-from gsio.handler import CheckedRequests, WSGIHandler
-from gsio.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
+from gsio.engine.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
+from gsio.io.handler import CheckedRequests, WSGIHandler
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
@@ -147,7 +147,7 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     def _server_attributes(self) -> dict[str, Any]:
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
-            # handler's short path, as under gsio.serve (see gsio.handler).
+            # handler's short path, as under gsio.serve (see gsio.io.handler).
             return {"gsio_polling_app": self.wsgi}
         return {}
 

@@ -27,9 +27,9 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from gsio.engineio import packet as eio
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
-from gsio.socketio.packet import Decoder, Packet, PacketType, encode
+from gsio.protocol import engineio as eio
+from gsio.protocol.socketio import Decoder, Packet, PacketType, encode
 
 __all__ = ["TestClient", "ReceivedEvent"]
 
@@ -280,7 +280,7 @@ class TestClient:
 
     def _serve(self, app: Any) -> str:
         """Serve ``app`` on a free loopback port in the background; returns its URL."""
-        from gsio.wsgi import as_wsgi, make_server
+        from gsio.engine.wsgi import as_wsgi, make_server
 
         wsgi = as_wsgi(app)
         engine = getattr(wsgi, "engine", None)

@@ -16,7 +16,7 @@ from conftest import JS
 from gsio.cluster import messages as wire
 from gsio.cluster.messages import Channels, RequestType
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import Packet, PacketType
+from gsio.protocol.socketio import Packet, PacketType
 
 UID = "Ab3_x-"
 

@@ -5,7 +5,7 @@ import queue
 import gevent
 import pytest
 
-from gsio.concurrency import GeventConcurrency
+from gsio.io.concurrency import GeventConcurrency
 
 
 @pytest.fixture

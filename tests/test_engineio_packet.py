@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from gsio.engineio.packet import (
+from gsio.exceptions import ProtocolError
+from gsio.protocol.engineio import (
     CLOSE,
     NOOP,
     PING,
@@ -23,7 +24,6 @@ from gsio.engineio.packet import (
     encode,
     encode_payload,
 )
-from gsio.exceptions import ProtocolError
 
 OPEN_DATA = '{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
 NON_ASCII = "héllo wörld ✓ 日本 😀"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gsio.engineio.packet import CLOSE, NOOP, PING, PONG, Packet, PacketType, encode
-from gsio.engineio.session import Session, State
 from gsio.exceptions import ProtocolError
+from gsio.protocol.engineio import CLOSE, NOOP, PING, PONG, Packet, PacketType, encode
+from gsio.protocol.session import Session, State
 
 INTERVAL = 25.0
 TIMEOUT = 20.0

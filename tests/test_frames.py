@@ -6,9 +6,9 @@ import struct
 import pytest
 import rawws
 
-from gsio import frames
 from gsio.exceptions import PayloadTooLarge
-from gsio.frames import Close, FrameError, FrameReader, Ping, Pong
+from gsio.protocol import frames
+from gsio.protocol.frames import Close, FrameError, FrameReader, Ping, Pong
 
 
 def client_frame(opcode, payload, fin=True, mask=b"\x01\x02\x03\x04", rsv=0, masked=True):

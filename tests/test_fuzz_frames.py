@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the WebSocket frame reader (gsio.frames.FrameReader), fed whole
+"""Property-based fuzzing of the WebSocket frame reader (gsio.protocol.frames.FrameReader), fed whole
 and split at random points.
 
 The properties: a malformed stream raises FrameError (a ProtocolError) and nothing else; a
@@ -16,8 +16,8 @@ from fuzzing import chunks, split_points
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gsio import frames
 from gsio.exceptions import ProtocolError
+from gsio.protocol import frames
 
 assert fuzzing.EXAMPLES >= 0  # the import loads the hypothesis profile
 
@@ -118,7 +118,7 @@ def test_chunked_feeds_agree_with_a_whole_feed(data: st.DataObject) -> None:
 
 
 def _client_frame(op: int, payload: bytes, key: bytes) -> bytes:
-    """The server's frame for ``payload`` (gsio.frames.frame), masked as a client sends it."""
+    """The server's frame for ``payload`` (gsio.protocol.frames.frame), masked as a client sends it."""
     server_frame = frames.frame(op, payload)
     head = server_frame[: len(server_frame) - len(payload)]
     return bytes([head[0], head[1] | 0x80]) + head[2:] + key + _xor(payload, key)

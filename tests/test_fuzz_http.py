@@ -1,6 +1,6 @@
 """Property-based fuzzing of the HTTP parsers and helpers: the event loop's request parser
-(gsio.pollnative.parse_request), the handler's header reader (gsio.handler.read_headers), query
-strings (gsio.http.parse_query) and the CORS policy (gsio.http.Cors).
+(gsio.io.pollnative.parse_request), the handler's header reader (gsio.io.handler.read_headers), query
+strings (gsio.protocol.http.parse_query) and the CORS policy (gsio.protocol.http.Cors).
 
 The properties: no parser raises anything but its documented error (parse_request: none, it
 hands what it cannot take back; read_headers: ValueError, which pywsgi's handler answers with
@@ -19,9 +19,9 @@ from fuzzing import chunks, split_points
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gsio.handler import read_headers
-from gsio.http import Cors, parse_query
-from gsio.pollnative import HAND_BACK, parse_request
+from gsio.io.handler import read_headers
+from gsio.io.pollnative import HAND_BACK, parse_request
+from gsio.protocol.http import Cors, parse_query
 
 assert fuzzing.EXAMPLES >= 0  # the import loads the hypothesis profile
 

@@ -1,5 +1,5 @@
 """Property-based fuzzing of the pure packet codecs: Engine.IO packets and polling payloads
-(gsio.engineio.packet), Socket.IO packets with attachments (gsio.socketio.packet).
+(gsio.protocol.engineio), Socket.IO packets with attachments (gsio.protocol.socketio).
 
 The properties: malformed input raises ProtocolError and nothing else (and leaves the decoder
 ready for a fresh packet); the short EVENT path agrees with the general decoder; whatever is
@@ -19,9 +19,9 @@ from fuzzing import EVENT_ARRAY_TEXT, JSON_TEXT, mutated
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gsio.engineio import packet as eio
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import RESERVED_EVENTS, Decoder, Packet, PacketType, dumps, encode
+from gsio.protocol import engineio as eio
+from gsio.protocol.socketio import RESERVED_EVENTS, Decoder, Packet, PacketType, dumps, encode
 
 assert fuzzing.EXAMPLES >= 0  # the import loads the hypothesis profile
 

@@ -1,4 +1,4 @@
-"""gsio.http: JSON error answers, the query string, CORS and response compression."""
+"""gsio.protocol.http: JSON error answers, the query string, CORS and response compression."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from gsio.http import (
+from gsio.protocol.http import (
     ERROR_MESSAGES,
     Cors,
     Response,
@@ -385,3 +385,20 @@ def test_compress_threshold(size, threshold, compressed):
     assert (headers == [("Content-Encoding", "gzip")]) is compressed
     assert (out != body) is compressed
     assert decompress(out, headers) == body
+
+
+def test_imf_fixdate_is_wsgirefs():
+    """The Date header's format, by arithmetic in the pure core: wsgiref's, over four centuries
+    of days (leap years, century years, 2000) and the seconds of a day."""
+    import random
+    from wsgiref.handlers import format_date_time
+
+    from gsio.protocol.http import imf_fixdate
+
+    rng = random.Random(5)
+    days = [*range(0, 366 * 4), *(rng.randrange(0, 146097 * 2) for _ in range(5000))]
+    for day in days:
+        second = day * 86400 + rng.randrange(86400)
+        assert imf_fixdate(second) == format_date_time(second), second
+    for second in (0, 86399, 951782400, 951868799, 4102444800, 2**31 - 1):
+        assert imf_fixdate(second) == format_date_time(second), second

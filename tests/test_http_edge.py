@@ -116,7 +116,7 @@ def test_preflight_sends_each_header_once(start_server, any_kind, cors, credenti
 
 def test_preflight_on_an_event_loop_connection(start_server):
     """A preflight on a keep-alive connection whose polling requests the event loop serves
-    (gsio.pollnative) is given back to the handler and answered the same way."""
+    (gsio.io.pollnative) is given back to the handler and answered the same way."""
     server = start_server("engine_app", "--cors", ORIGIN, "--cors-credentials", shared=True)
     sock = connect(server)
     try:

@@ -3,7 +3,7 @@
 import re
 
 import gsio
-from gsio.namespace import ParentNamespace
+from gsio.server.namespace import ParentNamespace
 
 
 class Chat(gsio.Namespace):

@@ -13,7 +13,7 @@ import struct
 import pytest
 from rawhttp import read_response
 
-from gsio.pollnative import HAND_BACK, parse_request
+from gsio.io.pollnative import HAND_BACK, parse_request
 
 PATH = "/socket.io/"
 SID = re.compile(rb'0\{"sid":"([A-Za-z0-9_-]+)"')

@@ -5,7 +5,7 @@ Two proofs:
 1. At run time, in a fresh interpreter: importing the core modules pulls in none of gevent,
    greenlet, socket, selectors, threading, wsgiref, werkzeug, simple_websocket, geventwebsocket.
 2. In the source (ast): the core imports nothing outside the standard library, gsio.exceptions,
-   gsio.engineio and the core itself, no standard I/O module, and calls no clock.
+   gsio.protocol and the core itself, no standard I/O module, and calls no clock.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import pytest
 
 GSIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gsio")
 
-# The pure core, as module names. gsio.socketio.packet is part of it (DESIGN.md's layout).
-PURE_MODULES = [
-    "gsio.engineio.packet",
-    "gsio.engineio.session",
-    "gsio.socketio.packet",
-    "gsio.frames",
-]
+# The pure core, as module names: every module of the gsio.protocol package.
+PURE_MODULES = sorted(
+    "gsio.protocol." + name[:-3]
+    for name in os.listdir(os.path.join(GSIO_DIR, "protocol"))
+    if name.endswith(".py") and name != "__init__.py"
+)
 
 FORBIDDEN_AT_RUNTIME = [
     "gevent",
@@ -42,11 +41,11 @@ FORBIDDEN_AT_RUNTIME = [
     "geventwebsocket",
 ]
 
-# Run in the child interpreter. Importing "gsio.engineio.packet" the ordinary way would first run
+# Run in the child interpreter. Importing "gsio.protocol.engineio" the ordinary way would first run
 # gsio/__init__.py, which imports the whole server (engine, WSGI, gevent): that would prove
 # nothing. So the child registers a bare module object as the package "gsio", whose __path__ is
 # the real gsio directory and which runs no code. The import system then finds and executes the
-# real submodules (and subpackages such as gsio/engineio/__init__.py) from that directory, exactly
+# real submodules (and subpackages such as gsio/protocol/__init__.py) from that directory, exactly
 # as usual -- only gsio/__init__.py itself is skipped. The child also runs with -S (no site:
 # a .pth file in site-packages may import threading at start-up) and -I (no PYTHONPATH, no
 # user site), so that it starts from a clean sys.modules; it checks that before importing.
@@ -99,7 +98,7 @@ def test_the_pure_core_imports_no_io_layer():
     assert report["after"] == []
     assert report["stub_intact"] is True  # gsio/__init__.py never ran
     # only the core and what it may import were loaded
-    allowed = set(PURE_MODULES) | {"gsio", "gsio.exceptions", "gsio.engineio", "gsio.socketio"}
+    allowed = set(PURE_MODULES) | {"gsio", "gsio.exceptions", "gsio.protocol"}
     assert set(report["gsio"]) <= allowed
     assert set(PURE_MODULES) <= set(report["gsio"])
 
@@ -107,15 +106,15 @@ def test_the_pure_core_imports_no_io_layer():
 def test_the_runtime_check_can_fail():
     # The harness itself: an I/O module imported beside the core is caught. If this passed
     # vacuously, the test above would prove nothing.
-    report = import_in_fresh_interpreter(["gsio.engineio.packet", "selectors"])
+    report = import_in_fresh_interpreter(["gsio.protocol.engineio", "selectors"])
     assert report["before"] == []
     assert "selectors" in report["after"]
-    assert report["gsio"] == ["gsio", "gsio.engineio", "gsio.engineio.packet", "gsio.exceptions"]
+    assert report["gsio"] == ["gsio", "gsio.exceptions", "gsio.protocol", "gsio.protocol.engineio"]
 
 
 # -- the source ---------------------------------------------------------------------------------
 
-ALLOWED_GSIO_IMPORTS = ("gsio.exceptions", "gsio.engineio", *PURE_MODULES)
+ALLOWED_GSIO_IMPORTS = ("gsio.exceptions", "gsio.protocol", *PURE_MODULES)
 
 # Standard modules that are I/O, concurrency or a clock: the core has no use for them.
 FORBIDDEN_STDLIB = {
@@ -138,6 +137,9 @@ FORBIDDEN_STDLIB = {
     "sched",
     "signal",
 }
+
+# Pure modules of forbidden packages (urllib.parse splits strings; urllib.request does I/O).
+PURE_STDLIB = {"urllib.parse"}
 
 # Calls that read a clock or sleep, by their last two dotted names (time.time, datetime.now, ...).
 CLOCK_CALLS = {
@@ -208,7 +210,7 @@ def import_problems(module: str, tree: ast.AST) -> list[str]:
                 problems.append(f"imports {name}")
         elif not _is_stdlib(top):
             problems.append(f"imports {name} (not in the standard library)")
-        elif top in FORBIDDEN_STDLIB:
+        elif top in FORBIDDEN_STDLIB and name not in PURE_STDLIB:
             problems.append(f"imports {name} (I/O, concurrency or clock)")
     return problems
 
@@ -258,7 +260,7 @@ def test_source_reads_no_clock(module):
     [
         ("import json, enum\nfrom typing import Any\nfrom __future__ import annotations", []),
         ("from gsio.exceptions import ProtocolError", []),
-        ("from gsio.engineio.packet import Packet", []),
+        ("from gsio.protocol.engineio import Packet", []),
         ("from .packet import Packet", []),
         ("import gevent", ["imports gevent (not in the standard library)"]),
         (
@@ -267,7 +269,7 @@ def test_source_reads_no_clock(module):
         ),
         ("import socket", ["imports socket (I/O, concurrency or clock)"]),
         ("import threading", ["imports threading (I/O, concurrency or clock)"]),
-        ("from gsio import concurrency", ["imports gsio.concurrency"]),
+        ("from gsio.io import concurrency", ["imports gsio.io"]),
         ("from gsio.engine import Engine", ["imports gsio.engine"]),
         ("from gsio import ProtocolError", ["imports gsio.ProtocolError"]),
         ("import gsio", ["imports gsio"]),
@@ -275,7 +277,7 @@ def test_source_reads_no_clock(module):
     ],
 )
 def test_import_scan_can_fail(source, problems):
-    assert import_problems("gsio.engineio.session", ast.parse(source)) == problems
+    assert import_problems("gsio.protocol.session", ast.parse(source)) == problems
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,7 @@ def test_gsio_serve_shuts_down_gracefully(sig, run_node, wait_for):
         assert queued.post(b'42["burst",3]') == (200, b"ok")
         node = in_thread(lambda: run_node("sio_shutdown", port, "websocket", timeout=45))
         wait_for(lambda: len(server.lines("CONNECT")) == 4, message="4 connections")
+        wait_for(lambda: server.lines("ECHO"), message="the Node client's first call")
         get = in_thread(waiting.get)  # a GET waiting when the signal comes
 
         server.proc.send_signal(sig)

@@ -1,4 +1,4 @@
-"""Tests of the pure Socket.IO v5 packet codec (gsio.socketio.packet)."""
+"""Tests of the pure Socket.IO v5 packet codec (gsio.protocol.socketio)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from gsio.exceptions import ProtocolError
-from gsio.socketio import packet as packet_module
-from gsio.socketio.packet import (
+from gsio.protocol import socketio as packet_module
+from gsio.protocol.socketio import (
     RESERVED_EVENTS,
     Decoder,
     Packet,

@@ -16,7 +16,7 @@ import struct
 import pytest
 from rawws import RawWebSocket
 
-from gsio.frames import MAX_FRAGMENTS
+from gsio.protocol.frames import MAX_FRAGMENTS
 
 PATH = "/socket.io/?EIO=4&transport=websocket"
 KEY = base64.b64encode(b"0123456789abcdef").decode()

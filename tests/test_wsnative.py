@@ -123,7 +123,7 @@ def test_a_header_over_the_limit_is_refused_before_its_payload(start_server, rea
 @pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
 def test_a_fragment_flood_closes_with_1008(server, wait_for, split):
     """Empty continuations without end: the frame after MAX_FRAGMENTS closes with 1008."""
-    from gsio.frames import MAX_FRAGMENTS
+    from gsio.protocol.frames import MAX_FRAGMENTS
 
     ws, sid = open_direct(server)
     data = ws.frame(0x1, "4", fin=False) + ws.frame(0x0, b"", fin=False) * MAX_FRAGMENTS

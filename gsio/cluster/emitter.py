@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gsio.broadcast import RoomArg, rooms_of
 from gsio.cluster import messages as wire
 from gsio.cluster.messages import Channels, RequestType
-from gsio.socketio.packet import RESERVED_EVENTS, Packet, PacketType
+from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
+from gsio.server.broadcast import RoomArg, rooms_of
 
 __all__ = ["Emitter"]
 

@@ -23,7 +23,7 @@ import random
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from gsio.concurrency import Concurrency
+    from gsio.io.concurrency import Concurrency
 
 __all__ = ["RedisLink"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import msgpack
 
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import Packet, PacketType, dumps
+from gsio.protocol.socketio import Packet, PacketType, dumps
 
 __all__ = [
     "RequestType",

@@ -4,7 +4,7 @@ Wire-compatible with Node's ``@socket.io/redis-adapter`` v8 (see :mod:`gsio.clus
 so gsio and Node servers can share one cluster, and ``@socket.io/redis-emitter`` (or
 :class:`gsio.Emitter`) can reach all of them.
 
-What this process does itself goes through the in-process :class:`~gsio.adapter.Adapter` at
+What this process does itself goes through the in-process :class:`~gsio.server.adapter.Adapter` at
 once; what the other servers must do is published. What arrives from them is checked and handed
 to the same local methods, so a broadcast from here and one from elsewhere take one path.
 """
@@ -16,18 +16,18 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Callable
 
-from gsio.adapter import Adapter, BroadcastOptions
 from gsio.cluster import messages as wire
 from gsio.cluster.link import RedisLink
 from gsio.cluster.messages import Channels, RequestType
 from gsio.cluster.remote import RemoteConn
-from gsio.conn import Handshake
 from gsio.exceptions import ClusterTimeout, ProtocolError
-from gsio.socketio.packet import Packet
+from gsio.protocol.socketio import Packet
+from gsio.server.adapter import Adapter, BroadcastOptions
+from gsio.server.conn import Handshake
 
 if TYPE_CHECKING:
-    from gsio.conn import Conn
-    from gsio.namespace import Namespace
+    from gsio.server.conn import Conn
+    from gsio.server.namespace import Namespace
 
 __all__ = ["RedisAdapter", "create_redis_adapter"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gsio.broadcast import RoomArg
-from gsio.conn import Handshake
+from gsio.server.broadcast import RoomArg
+from gsio.server.conn import Handshake
 
 if TYPE_CHECKING:
-    from gsio.namespace import Namespace
+    from gsio.server.namespace import Namespace
 
 __all__ = ["RemoteConn"]
 

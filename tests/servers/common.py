@@ -77,7 +77,7 @@ def serve_app(app, kind, port, header_timeout=None):
     if kind == "werkzeug":
         from werkzeug.serving import make_server
 
-        server = make_server("127.0.0.1", port, gsio.wsgi.as_wsgi(app), threaded=True)
+        server = make_server("127.0.0.1", port, gsio.engine.wsgi.as_wsgi(app), threaded=True)
         _ready(server.port)
         server.serve_forever()
         return

@@ -15,7 +15,7 @@ Beside the Engine.IO path it answers:
 - ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions;
 - ``GET /census``: ``{"fds": N, "greenlets": N, "polling_connections": N}``: the open file
   descriptors, then what is alive after a garbage collection: greenlets, and connections in
-  gsio.pollnative's event loop.
+  gsio.io.pollnative's event loop.
 """
 
 import common
@@ -166,7 +166,7 @@ def serve_tls(app, port, certfile, keyfile):
     has no TLS options). Its long-polling requests are served in greenlets."""
     from gevent import pywsgi
 
-    from gsio.handler import WSGIHandler
+    from gsio.io.handler import WSGIHandler
 
     server = pywsgi.WSGIServer(
         ("127.0.0.1", port), app, handler_class=WSGIHandler, certfile=certfile, keyfile=keyfile

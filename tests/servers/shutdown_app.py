@@ -3,7 +3,7 @@
 stdout; its disconnect handler takes a moment, which the shutdown must wait for.
 
 - ``burst(n)``: emits ``item`` 0 .. n-1, then acks ``"queued"``;
-- ``echo(*args)``: acks with the arguments.
+- ``echo(*args)``: prints ``ECHO`` and the arguments, acks with them.
 """
 
 import os
@@ -43,5 +43,6 @@ def burst(conn, n):
 
 @sio.on("echo")
 def echo(conn, *args):
+    say("ECHO", *args)
     return args
 app = gsio.WSGIApp(sio)  # for gunicorn

@@ -1,10 +1,10 @@
 """gsio's own long-polling connections: the keep-alive HTTP connections that carry an open
 session's polls, read and answered by the event loop. Under gevent only.
 
-gsio's pywsgi handler (:mod:`gsio.handler`) hands a connection over when its next request is a
+gsio's pywsgi handler (:mod:`gsio.io.handler`) hands a connection over when its next request is a
 long-polling GET or POST of an open session. From then on a watcher on the socket parses each
 request from what ``recv()`` brings and hands it to :meth:`gsio.Engine.handle_polling`; a GET
-with nothing to send waits on its session (:class:`gsio.polling.WaitingGet`), not in a
+with nothing to send waits on its session (:class:`gsio.engine.polling.WaitingGet`), not in a
 greenlet, and its answer is written by the event loop as soon as there is one. A connection
 costs a buffer and a watcher; a round trip, no greenlet switch of its own.
 
@@ -20,7 +20,7 @@ import logging
 import time
 from typing import Any
 
-from gsio.http import (
+from gsio.protocol.http import (
     DEFAULT_HEADER_TIMEOUT,
     REQUEST_TIMEOUT_RESPONSE,
     STATUS_LINES,
@@ -105,7 +105,7 @@ def parse_request(buf: bytes, path: str, limit: int) -> Any:
         # The rest of the body is on its way: pywsgi's handler reads it, with the POST active
         # on its session from now on, as the protocol has it (a second POST meanwhile is an
         # error), and for as long as the session and the engine's body_timeout allow (see
-        # gsio.connwatch.BodyWatch). Bodies that small clients send arrive with their head.
+        # gsio.io.connwatch.BodyWatch). Bodies that small clients send arrive with their head.
         return HAND_BACK
     return environ, query, buf[head : head + length], head + length
 
@@ -289,7 +289,7 @@ class PollingConnection:
 
     def _lose(self) -> None:
         """The connection ends (the client left, or is refused). A session whose GET waited
-        on it ends too (see :meth:`gsio.polling.WaitingGet.abandon`); others go on."""
+        on it ends too (see :meth:`gsio.engine.polling.WaitingGet.abandon`); others go on."""
         if self._gone:
             return
         self._gone = True

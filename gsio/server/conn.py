@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Callable
 
-from gsio.broadcast import BroadcastOperator, rooms_of
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
-from gsio.http import parse_query
-from gsio.socketio.packet import RESERVED_EVENTS, Packet, PacketType
+from gsio.protocol.http import parse_query
+from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
+from gsio.server.broadcast import BroadcastOperator, rooms_of
 
 if TYPE_CHECKING:
-    from gsio.client import Client
-    from gsio.namespace import Namespace
+    from gsio.server.client import Client
+    from gsio.server.namespace import Namespace
 
 __all__ = ["Conn", "Message", "Handshake"]
 

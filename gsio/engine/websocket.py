@@ -14,17 +14,17 @@ A backend is anything with this small interface:
   directly, and it also has ``send_frames(data)`` (ready-made frames; False when it refused
   them for being over ``max_outbound_buffer``), ``backlog`` and ``buffered_bytes``.
 
-:class:`~gsio.wsnative.NativeWebSocket` is gsio's own, on the socket that gsio's pywsgi handler
+:class:`~gsio.io.wsnative.NativeWebSocket` is gsio's own, on the socket that gsio's pywsgi handler
 hands over (``gsio.serve``, ``gsio serve``): the fastest. :class:`GeventWebSocket` wraps
 gevent-websocket's ``wsgi.websocket`` (its pywsgi handler and its gunicorn worker);
 :class:`SimpleWebSocket` wraps simple-websocket, which takes the socket from any other WSGI
 server (werkzeug, gunicorn's sync and gthread workers, plain gevent pywsgi).
 
 Whatever the backend, the opening handshake is checked first, in one place
-(:func:`check_handshake`, with :func:`gsio.frames.handshake_answer`): an invalid one gets 400
+(:func:`check_handshake`, with :func:`gsio.protocol.frames.handshake_answer`): an invalid one gets 400
 and the JSON error. The readers of the other backends refuse, as gsio's own does and with the
 same close codes, unmasked frames (1002), a header announcing a message over the limit (1009,
-before its payload) and a message in more than :data:`gsio.frames.MAX_FRAGMENTS` frames (1008).
+before its payload) and a message in more than :data:`gsio.protocol.frames.MAX_FRAGMENTS` frames (1008).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import socket as socketlib
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from gsio import frames
-from gsio.engineio.packet import encode
 from gsio.exceptions import PayloadTooLarge, ProtocolError
-from gsio.http import Response
+from gsio.protocol import frames
+from gsio.protocol.engineio import encode
+from gsio.protocol.http import Response
 
 if TYPE_CHECKING:
     from gsio.engine import Engine, EngineSocket
@@ -289,8 +289,8 @@ def _simple_server_class() -> Any:
     of the connection on every frame header, before the payload: a ``_FrameLimits`` added to
     the accepted handshake (in place of permessage-deflate; no client offers it, so the answer
     does not name it) refuses there,
-    as :class:`gsio.frames.FrameReader` does, a message over the limit (1009) and one in more
-    than :data:`gsio.frames.MAX_FRAGMENTS` frames (1008); wsproto closes with that code.
+    as :class:`gsio.protocol.frames.FrameReader` does, a message over the limit (1009) and one in more
+    than :data:`gsio.protocol.frames.MAX_FRAGMENTS` frames (1008); wsproto closes with that code.
     """
     global _simple_server
     if _simple_server is None:
@@ -396,7 +396,7 @@ def _nodelay(sock: Any) -> None:
 
 def check_handshake(environ: dict) -> bytes:
     """The ``101`` answer to the request's opening handshake (RFC 6455 4.2.1), checked once for
-    every backend by :func:`gsio.frames.handshake_answer`; raises :class:`ProtocolError` for a
+    every backend by :func:`gsio.protocol.frames.handshake_answer`; raises :class:`ProtocolError` for a
     request that is not a valid one (400, the JSON error code 3)."""
     return frames.handshake_answer(
         environ.get("REQUEST_METHOD", ""),
@@ -412,7 +412,7 @@ def _accept(engine: Engine, environ: dict, answer: bytes) -> Any | None:
     """The backend for this (valid) handshake, or None when no backend can take it."""
     take_over = environ.get("gsio.websocket")
     if take_over is not None and engine.websocket != "simple-websocket":
-        from gsio.wsnative import NativeWebSocket
+        from gsio.io.wsnative import NativeWebSocket
 
         sock, rfile = take_over()
         return NativeWebSocket(sock, rfile, engine, answer)
@@ -431,7 +431,7 @@ def _accept(engine: Engine, environ: dict, answer: bytes) -> Any | None:
 def _refuse(engine: Engine, environ: dict, start_response: Callable, exc: ProtocolError) -> Any:
     """400 with the JSON error (logged once), on a connection that is not reused, as the
     reference's ``abortUpgrade``: the client may have sent frames behind its request."""
-    from gsio.engine import _refused
+    from gsio.engine.server import _refused
 
     response = _refused(exc, environ)
     upgraded = environ.get("wsgi.websocket")

@@ -1,7 +1,7 @@
 """Watching the connection of a long-polling request served in a greenlet or a thread.
 
 A request that waits on its client must not outlive it, nor wait for as long as the client
-likes (the event loop's own connections, :mod:`gsio.pollnative`, do this by their nature):
+likes (the event loop's own connections, :mod:`gsio.io.pollnative`, do this by their nature):
 
 - :class:`Hangup` tells a waiting GET that its client closed the connection, as Node's
   ``req.on("close")`` tells engine.io ("poll connection closed prematurely");
@@ -9,7 +9,7 @@ likes (the event loop's own connections, :mod:`gsio.pollnative`, do this by thei
   when its session ends first (as engine.io destroys a pending data request on close).
 
 Both need the connection's socket, which the WSGI server keeps to itself:
-:func:`gsio.websocket._server_socket` finds it under gevent's pywsgi (gsio's handler,
+:func:`gsio.engine.websocket._server_socket` finds it under gevent's pywsgi (gsio's handler,
 gevent-websocket's, pywsgi's own), werkzeug, gunicorn and wsgiref. Under a server that hides
 it neither can act: a waiting GET then ends at its poll timeout, and a stalled body read lasts
 as long as the server lets it (its own timeouts, if any).
@@ -21,8 +21,8 @@ import _socket
 import socket as _stdsocket
 from typing import Any, Callable
 
-from gsio.concurrency import Concurrency
-from gsio.websocket import _server_socket
+from gsio.engine.websocket import _server_socket
+from gsio.io.concurrency import Concurrency
 
 __all__ = ["BodyWatch", "Hangup", "peer_gone", "shut", "stop_reading"]
 

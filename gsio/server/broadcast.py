@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from gsio.adapter import BroadcastOptions
 from gsio.exceptions import AckTimeout
-from gsio.socketio.packet import RESERVED_EVENTS, Packet, PacketType
+from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
+from gsio.server.adapter import BroadcastOptions
 
 if TYPE_CHECKING:
-    from gsio.conn import Conn
-    from gsio.namespace import Namespace
+    from gsio.server.conn import Conn
+    from gsio.server.namespace import Namespace
 
 __all__ = ["BroadcastOperator", "rooms_of"]
 

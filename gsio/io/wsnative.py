@@ -1,8 +1,8 @@
-"""gsio's own WebSocket transport: the frame codec of :mod:`gsio.frames` on the connection's
-socket, which gsio's pywsgi handler (:mod:`gsio.handler`) hands over. Under gevent only.
+"""gsio's own WebSocket transport: the frame codec of :mod:`gsio.protocol.frames` on the connection's
+socket, which gsio's pywsgi handler (:mod:`gsio.io.handler`) hands over. Under gevent only.
 
 Reading: one ``recv()`` may bring several frames, all parsed at once; masks are removed by
-``websockets.speedups`` when it is installed (C), else by :func:`gsio.frames.unmask`. Once a
+``websockets.speedups`` when it is installed (C), else by :func:`gsio.protocol.frames.unmask`. Once a
 session is under way, the event loop reads the connection (:meth:`NativeWebSocket.read_in_loop`:
 a watcher on its socket calls the engine for each message), so no greenlet waits on it and the
 WSGI request that opened it ends: what a connection costs is its session, not a request's
@@ -25,8 +25,8 @@ import socket as socketlib
 import sys
 from typing import Any, Callable
 
-from gsio import frames
 from gsio.exceptions import PayloadTooLarge, ProtocolError
+from gsio.protocol import frames
 
 try:  # C unmasking, much faster than the pure-Python one on long messages
     from websockets.speedups import apply_mask as _unmask
@@ -118,7 +118,7 @@ def _flusher_for(concurrency: Any) -> Flusher:
 
 
 class NativeWebSocket:
-    """A WebSocket backend (see :mod:`gsio.websocket`) on a socket taken from gsio's handler.
+    """A WebSocket backend (see :mod:`gsio.engine.websocket`) on a socket taken from gsio's handler.
 
     ``buffered``: :meth:`send` and :meth:`send_frames` queue and return at once, so the
     engine writes to it directly, without a writer of its own.

@@ -2,7 +2,7 @@
 
 A :class:`Client` lives as long as its Engine.IO session. It decodes what arrives (binary
 attachments included), checks that each packet is legal in the connection's state, and routes
-it: CONNECT starts a :class:`~gsio.conn.Conn`, events go to that connection's inbox, acks to
+it: CONNECT starts a :class:`~gsio.server.conn.Conn`, events go to that connection's inbox, acks to
 whatever waits for them. Anything illegal closes the whole connection, as Node's server does.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from gsio.conn import Conn, Message
 from gsio.exceptions import ProtocolError
-from gsio.socketio.packet import Decoder, Packet, PacketType, encode_fields
+from gsio.protocol.socketio import Decoder, Packet, PacketType, encode_fields
+from gsio.server.conn import Conn, Message
 
 if TYPE_CHECKING:
     from gsio.engine import EngineSocket

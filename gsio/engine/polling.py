@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from gsio.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
-from gsio.engineio.packet import CLOSE, NOOP, Packet, decode_payload, encode_payload
-from gsio.engineio.session import Session, State
 from gsio.exceptions import PayloadTooLarge, ProtocolError
-from gsio.http import Response, compress, error_response
+from gsio.io.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
+from gsio.protocol.engineio import CLOSE, NOOP, Packet, decode_payload, encode_payload
+from gsio.protocol.http import Response, compress, error_response
+from gsio.protocol.session import Session, State
 
 if TYPE_CHECKING:
     from gsio.engine import Engine, EngineSocket
@@ -76,7 +76,7 @@ def _handshake(engine: Engine, environ: dict) -> Response:
 def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
     """A GET in a greenlet or thread: it waits until there is something to send, or the poll
     times out. If its client leaves meanwhile, the session ends ("transport error"), as in the
-    reference: :class:`gsio.connwatch.Hangup` notices, where the server lets it see the
+    reference: :class:`gsio.io.connwatch.Hangup` notices, where the server lets it see the
     socket."""
     error = _begin_get(socket)
     if error is not None:
@@ -252,7 +252,7 @@ def _post(
 
 def _read_watched(engine: Engine, socket: EngineSocket, environ: dict) -> bytes:
     """Read a POST's body within ``engine.body_timeout``, and no longer than its session lives
-    (:class:`gsio.connwatch.BodyWatch`): a body that stalls holds no greenlet or thread for
+    (:class:`gsio.io.connwatch.BodyWatch`): a body that stalls holds no greenlet or thread for
     as long as its client likes."""
     watch = BodyWatch.of(engine.concurrency, environ, engine.body_timeout)
     if watch is None:

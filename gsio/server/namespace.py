@@ -15,13 +15,13 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
-from gsio.broadcast import BroadcastOperator, RoomArg, wait_for_answers
 from gsio.exceptions import ConnectionClosed, ConnectionRefused
-from gsio.socketio.packet import RESERVED_EVENTS
+from gsio.protocol.socketio import RESERVED_EVENTS
+from gsio.server.broadcast import BroadcastOperator, RoomArg, wait_for_answers
 
 if TYPE_CHECKING:
-    from gsio.conn import Conn
     from gsio.server import Server
+    from gsio.server.conn import Conn
 
 __all__ = ["Namespace", "ParentNamespace"]
 

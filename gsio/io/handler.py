@@ -3,24 +3,24 @@
 It is pywsgi's own handler with five changes:
 
 - A WebSocket request can be taken over by the application: the environ holds
-  ``gsio.websocket``, a callable returning ``(socket, rfile)``; the application answers the
+  ``gsio.engine.websocket``, a callable returning ``(socket, rfile)``; the application answers the
   handshake itself, runs the session on the socket, and once it returns the handler writes no
-  response and closes the connection. gsio's WebSocket transport (:mod:`gsio.wsnative`) runs
+  response and closes the connection. gsio's WebSocket transport (:mod:`gsio.io.wsnative`) runs
   on it.
 - Request headers are read by a small parser instead of the standard library's e-mail parser,
   which costs more than the rest of a long-polling request.
 - A response's headers and body leave in one ``send()``, so that no response waits for a
   delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
 - When the server's application is a :class:`gsio.WSGIApp` (``server.gsio_polling_app``, set
-  by :func:`gsio.wsgi.make_server` when there is no access log), a connection whose request is
+  by :func:`gsio.engine.wsgi.make_server` when there is no access log), a connection whose request is
   a long-polling one of an open session (a GET or a POST with ``sid``, HTTP/1.1) is handed to
-  the event loop (:mod:`gsio.pollnative`), which serves its polling requests from then on
+  the event loop (:mod:`gsio.io.pollnative`), which serves its polling requests from then on
   without a greenlet and gives any other request back to this handler. When it cannot (TLS,
   or an engine handler that may block) those requests still skip pywsgi's per-request work: a
   small environ (nothing in these requests reaches user code), and the response written at
   once. They are what a polling client makes most.
 
-- A header timeout (the server's ``gsio_header_timeout``, set by :func:`gsio.wsgi.make_server`;
+- A header timeout (the server's ``gsio_header_timeout``, set by :func:`gsio.engine.wsgi.make_server`;
   60 s otherwise, as Node's ``headersTimeout``): a connection has that long, from when it is
   accepted or its last response left, to send a whole request head. Past it, it is closed,
   after a ``408`` if part of a head arrived; the event loop's connections have the same.
@@ -41,8 +41,8 @@ from urllib.parse import unquote
 
 from gevent import pywsgi
 
-from gsio.http import DEFAULT_HEADER_TIMEOUT, REQUEST_TIMEOUT_RESPONSE, http_date
-from gsio.pollnative import PollingConnection
+from gsio.io.pollnative import PollingConnection
+from gsio.protocol.http import DEFAULT_HEADER_TIMEOUT, REQUEST_TIMEOUT_RESPONSE, http_date
 
 __all__ = ["WSGIHandler"]
 
@@ -350,7 +350,7 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
             self.socket.settimeout(self._timeout)
 
     def _to_event_loop(self, app: Any, line: bytes) -> bool:
-        """Hand the connection to the event loop (:mod:`gsio.pollnative`) if its request looks
+        """Hand the connection to the event loop (:mod:`gsio.io.pollnative`) if its request looks
         like a long-polling one of an open session: from this one on, it serves the
         connection's requests, and gives back the others. True if it took the connection."""
         if self.given_back:

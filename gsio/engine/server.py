@@ -18,12 +18,13 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, Callable, Union
 
-from gsio import concurrency, polling, websocket
-from gsio.engineio.packet import CLOSE, Packet, PacketType, decode, encode
-from gsio.engineio.session import OVERFLOW_REASON, Session, State
+from gsio.engine import polling, websocket
 from gsio.exceptions import ProtocolError
-from gsio.frames import text_frame as _text_frame
-from gsio.http import (
+from gsio.io import concurrency
+from gsio.io.wsnative import message_frame as _frame_of
+from gsio.protocol.engineio import CLOSE, Packet, PacketType, decode, encode
+from gsio.protocol.frames import text_frame as _text_frame
+from gsio.protocol.http import (
     Cors,
     OriginsOption,
     Response,
@@ -31,7 +32,7 @@ from gsio.http import (
     parse_query,
     valid_header_value,
 )
-from gsio.wsnative import message_frame as _frame_of
+from gsio.protocol.session import OVERFLOW_REASON, Session, State
 
 __all__ = ["Engine", "EngineHandler", "EngineSocket"]
 
@@ -443,7 +444,7 @@ class Engine:
     :param shutdown_timeout: seconds :meth:`shutdown` gives the sessions to close gracefully
         (5; ``gsio serve``, :func:`gsio.serve` and the gunicorn workers shut down on SIGTERM
         and SIGINT).
-    :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.concurrency`).
+    :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.io.concurrency`).
     :param websocket: the WebSocket backend: None picks gsio's own frame layer under gsio's
         pywsgi handler (``gsio.serve``), gevent-websocket's ``wsgi.websocket`` when the server
         provides it, and simple-websocket otherwise; ``"simple-websocket"``
@@ -510,7 +511,7 @@ class Engine:
 
     @property
     def concurrency(self) -> concurrency.Concurrency:
-        """The :class:`~gsio.concurrency.Concurrency` in use, chosen on first use."""
+        """The :class:`~gsio.io.concurrency.Concurrency` in use, chosen on first use."""
         if self._concurrency is None:
             self._concurrency = concurrency.select(self.async_mode)
         return self._concurrency

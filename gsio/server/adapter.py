@@ -15,11 +15,11 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
-from gsio.socketio.packet import Packet, PacketType
+from gsio.protocol.socketio import Packet, PacketType
 
 if TYPE_CHECKING:
-    from gsio.conn import Conn
-    from gsio.namespace import Namespace
+    from gsio.server.conn import Conn
+    from gsio.server.namespace import Namespace
 
 __all__ = ["Adapter", "BroadcastOptions"]
 

@@ -7,15 +7,15 @@ import re
 from contextlib import AbstractContextManager
 from typing import Any, Callable
 
-from gsio.adapter import Adapter
-from gsio.broadcast import BroadcastOperator, RoomArg
-from gsio.client import Client
-from gsio.concurrency import Concurrency
-from gsio.conn import Conn
 from gsio.engine import Engine, EngineHandler, EngineSocket
-from gsio.namespace import Handler, Namespace, ParentNamespace
-from gsio.socketio import packet as sio_packet
-from gsio.socketio.packet import Packet
+from gsio.io.concurrency import Concurrency
+from gsio.protocol import socketio as sio_packet
+from gsio.protocol.socketio import Packet
+from gsio.server.adapter import Adapter
+from gsio.server.broadcast import BroadcastOperator, RoomArg
+from gsio.server.client import Client
+from gsio.server.conn import Conn
+from gsio.server.namespace import Handler, Namespace, ParentNamespace
 
 __all__ = ["Server"]
 
@@ -47,7 +47,7 @@ class Server(EngineHandler):
             conn.to("lobby").emit("said", text)
 
     :param adapter: a callable ``adapter(namespace)`` making each namespace's adapter
-        (default: the in-process :class:`~gsio.adapter.Adapter`).
+        (default: the in-process :class:`~gsio.server.adapter.Adapter`).
     :param json: an object with ``dumps`` and ``loads`` used for every packet of this server
         (default: the standard library's, compact and UTF-8; a float NaN or infinity that your
         code emits goes as ``null``, as ``JSON.stringify`` writes it, and a packet holding
@@ -221,13 +221,13 @@ class Server(EngineHandler):
 
     def wsgi_app(self, wsgi_app: Callable | None = None) -> Any:
         """A WSGI app serving this server (and ``wsgi_app`` for every other path)."""
-        from gsio.wsgi import WSGIApp
+        from gsio.engine.wsgi import WSGIApp
 
         return WSGIApp(self, wsgi_app)
 
     def serve(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
         """Serve on gevent's pywsgi with WebSocket support, forever (see :func:`gsio.serve`)."""
-        from gsio.wsgi import serve
+        from gsio.engine.wsgi import serve
 
         serve(self, host, port, **kwargs)
 

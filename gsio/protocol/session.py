@@ -12,8 +12,8 @@ import enum
 import json
 import sys
 
-from gsio.engineio.packet import PING, PONG_PROBE, Packet, PacketType
 from gsio.exceptions import ProtocolError
+from gsio.protocol.engineio import PING, PONG_PROBE, Packet, PacketType
 
 __all__ = ["State", "Session", "OVERFLOW_REASON"]
 

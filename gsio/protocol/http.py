@@ -9,7 +9,6 @@ import zlib
 from collections.abc import Sequence
 from typing import Callable, Union
 from urllib.parse import parse_qsl
-from wsgiref.handlers import format_date_time
 
 __all__ = [
     "Response",
@@ -65,6 +64,31 @@ def valid_header_value(value: str) -> bool:
 
 
 _date = [0, b""]  # the last Date header's value, and its second
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imf_fixdate(second: int) -> str:
+    """RFC 9110's date format (``Sun, 06 Nov 1994 08:49:37 GMT``) of a POSIX time, as
+    wsgiref writes it; by arithmetic (the civil calendar from days, H. Hinnant's algorithm),
+    so that the pure core needs no time module."""
+    days, rest = divmod(second, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
+    era, day_of_era = divmod(days + 719468, 146097)
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153  # March is 0
+    day = day_of_year - (153 * shifted_month + 2) // 5 + 1
+    month = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
+    year = year_of_era + era * 400 + (month <= 2)
+    return (
+        f"{_DAYS[weekday]}, {day:02d} {_MONTHS[month - 1]} {year:04d} "
+        f"{hours:02d}:{minutes:02d}:{seconds:02d} GMT"
+    )
 
 
 def http_date(now: float) -> bytes:
@@ -72,7 +96,7 @@ def http_date(now: float) -> bytes:
     second = int(now)
     if _date[0] != second:
         _date[0] = second
-        _date[1] = format_date_time(second).encode("latin-1")
+        _date[1] = imf_fixdate(second).encode("latin-1")
     return _date[1]  # type: ignore[return-value]
 
 

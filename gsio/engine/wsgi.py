@@ -8,9 +8,9 @@ from typing import Any, Callable
 from wsgiref.handlers import BaseHandler as _WsgirefHandler
 
 from gsio.engine import Engine
+from gsio.engine.websocket import check_handshake
 from gsio.exceptions import ProtocolError
-from gsio.http import DEFAULT_HEADER_TIMEOUT, Response, error_response
-from gsio.websocket import check_handshake
+from gsio.protocol.http import DEFAULT_HEADER_TIMEOUT, Response, error_response
 
 __all__ = ["WSGIApp", "serve", "make_server", "serve_until_stopped", "as_wsgi"]
 
@@ -93,7 +93,7 @@ def make_server(
     call ``serve_forever()`` or ``start()`` on it. :func:`serve` is this, served forever.
 
     :param websocket: how WebSocket is served. True (or ``"gsio"``): gsio's own handler and
-        frame layer, the fastest (:mod:`gsio.handler`, :mod:`gsio.wsnative`);
+        frame layer, the fastest (:mod:`gsio.io.handler`, :mod:`gsio.io.wsnative`);
         ``"gevent-websocket"``: gevent-websocket's handler; False: pywsgi's plain handler,
         WebSocket through simple-websocket.
     :param access_log: a file-like object for pywsgi's access log (default: none).
@@ -111,7 +111,7 @@ def make_server(
     engine = getattr(wsgi, "engine", None)
     if engine is not None:
         _require_gevent(engine)
-    from gsio.handler import CheckedRequests, WSGIHandler
+    from gsio.io.handler import CheckedRequests, WSGIHandler
 
     gevent_websocket = websocket == "gevent-websocket"
     if gevent_websocket:
@@ -237,7 +237,7 @@ def refused_upgrade(wsgi: WSGIApp, environ: dict) -> bool:
     (unknown sid, protocol version, origin, allow_request) would get a 101 and a close instead
     of the 400/403 JSON error that the reference sends; and it takes handshakes that gsio
     refuses (``Sec-WebSocket-Version: 7``) or fails on with a 500 (a bad key): those go to the
-    app too, which checks them as for every backend (:func:`gsio.websocket.check_handshake`)."""
+    app too, which checks them as for every backend (:func:`gsio.engine.websocket.check_handshake`)."""
     path = environ.get("PATH_INFO", "")
     if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
         return False

@@ -1,1 +1,0 @@
-"""The pure Engine.IO v4 core: packets, payloads and session state. No I/O."""

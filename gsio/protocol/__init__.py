@@ -1,0 +1,11 @@
+"""The pure protocol core: bytes in, events and state out; no I/O, no clock, no threads.
+
+- :mod:`~gsio.protocol.engineio`: Engine.IO v4 packets and polling payloads;
+- :mod:`~gsio.protocol.session`: the Engine.IO session's state machine and heartbeat deadlines;
+- :mod:`~gsio.protocol.socketio`: Socket.IO v5 packets, binary attachments, the JSON codec;
+- :mod:`~gsio.protocol.frames`: WebSocket frames (RFC 6455) and the handshake's check;
+- :mod:`~gsio.protocol.http`: HTTP responses, the Engine.IO JSON errors, CORS, compression.
+
+Nothing here imports anything of gsio's outside this package but :mod:`gsio.exceptions`
+(``tests/test_purity.py`` checks it).
+"""
