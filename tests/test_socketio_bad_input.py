@@ -39,26 +39,46 @@ class Raw:
             f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
         )
         self.pings = 0
-        opening = self.frame()
+        opening = self.frame(what="the OPEN packet")
         assert opening.startswith("0{"), opening
         self.handshake = json.loads(opening[1:])
         assert self.handshake["upgrades"] == []
 
-    def frame(self, timeout=TIMEOUT):
+    def frame(self, timeout=TIMEOUT, what="a frame"):
         """The next frame but pings (answered); raises Closed once the server closed."""
         deadline = time.monotonic() + timeout
+        pings = self.pings
         while True:
             try:
                 data = self.ws.receive(timeout=max(deadline - time.monotonic(), 0.001))
             except simple_websocket.ConnectionClosed:
                 raise Closed([]) from None
             if data is None:
-                pytest.fail(f"nothing but pings from the server within {timeout} s")
+                pytest.fail(self._silence(timeout, what, self.pings - pings))
             if data == "2":
                 self.pings += 1
                 self.ws.send("3")
                 continue
             return data
+
+    def _silence(self, timeout, what, pings):
+        """What a test that waited in vain reports: enough to tell which side lost what."""
+        sid = getattr(self, "handshake", {}).get("sid")
+        thread = self.ws.thread
+        try:  # the Socket.IO connections the server accepted and still holds
+            log = self.server.get_json("/log")
+            live = [c["id"] for c in log["connects"] if c["id"] not in log["disconnects"]]
+        except Exception as exc:
+            live = f"unknown ({exc!r})"
+        return (
+            f"nothing but pings from the server within {timeout} s, waiting for {what}:"
+            f" {pings} pings answered meanwhile (the server's heartbeat"
+            f" {'went on' if pings else 'stopped too'}); Engine.IO sid {sid};"
+            f" the client's reader thread {'alive' if thread.is_alive() else 'ended'},"
+            f" connected={self.ws.connected}, {len(self.ws.input_buffer)} messages unread;"
+            f" the server's live connections: {live};"
+            f" the server printed since the test began:\n{self.server.output()}"
+        )
 
     def wait_pings(self, count):
         """Wait, idle, for ``count`` more pings (answering them); nothing else may come."""
@@ -78,9 +98,9 @@ class Raw:
         """Send a Socket.IO packet (text: inside an Engine.IO message; bytes: an attachment)."""
         self.ws.send(packet if isinstance(packet, bytes) else "4" + packet)
 
-    def receive(self):
+    def receive(self, what="a packet"):
         """The next Socket.IO packet (text without its ``4``, or bytes)."""
-        data = self.frame()
+        data = self.frame(what=what)
         if isinstance(data, bytes):
             return data
         assert data.startswith("4"), f"expected a message, got {data!r}"
@@ -90,11 +110,11 @@ class Raw:
         """CONNECT; returns the socket id from the answer."""
         prefix = "" if namespace == "/" else namespace + ","
         self.send("0" + prefix + ("" if auth is None else json.dumps(auth)))
-        answer = self.receive()
+        answer = self.receive(what=f"the answer to CONNECT {namespace}")
         assert answer.startswith("0" + prefix + "{"), answer
         sid = json.loads(answer[1 + len(prefix) :])["sid"]
         if namespace == "/":
-            assert self.receive() == f'2["welcome","{sid}"]'
+            assert self.receive(what="the welcome event") == f'2["welcome","{sid}"]'
         return sid
 
     def echo(self, text, ack_id=1):
