@@ -48,15 +48,35 @@ def websocket_client(url: str, **kwargs: Any) -> Any:
     Its reading thread is a daemon: simple-websocket's is not, and one left running (a client
     never closed, or one the server still holds open after refusing it) would keep the
     process from exiting until the server drops the connection.
+
+    ``close()`` returns once that thread has ended. simple-websocket's closes the socket under
+    a thread that may be about to read it: under load, that thread's ``recv()`` could then run
+    on the descriptor number the next connection got, and take its first bytes.
     """
     global _client_class
     if _client_class is None:
+        import socket
+
         import simple_websocket
 
         class Client(simple_websocket.Client):
             def handshake(self) -> None:
                 super().handshake()
                 self.connected = self._handle_events()
+
+            def close(self, reason: Any = None, message: Any = None) -> None:
+                try:
+                    simple_websocket.ws.Base.close(self, reason, message)  # the close frame
+                except simple_websocket.ConnectionClosed:
+                    pass
+                finally:
+                    try:
+                        self.sock.shutdown(socket.SHUT_RDWR)  # the reader sees EOF and ends
+                    except OSError:
+                        pass
+                    if self.thread is not threading.current_thread():
+                        self.thread.join(10)
+                    self.sock.close()
 
         _client_class = Client
     kwargs.setdefault("thread_class", _daemon_thread)
