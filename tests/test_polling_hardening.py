@@ -121,6 +121,11 @@ def test_a_stalled_post_body_is_abandoned_when_its_session_ends(serve, wait_for)
         assert answer.startswith(b"HTTP/1.1 400 "), answer
         assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
         assert sock.recv(1) == b""  # the rest of the body is not waited for
+    # The log line comes through the server's output pipe, read by a thread: wait for it.
+    wait_for(
+        lambda: "request body abandoned: the session closed" in server.output(),
+        message="the log line",
+    )
     assert server.output().count("request body abandoned: the session closed") == 1
     _census_back(server, wait_for, before)
     _still_serves(server)
@@ -139,6 +144,8 @@ def test_a_stalled_post_body_times_out(serve, wait_for):
         assert answer.endswith(b'\r\n\r\n{"code":3,"message":"Bad request"}'), answer
         assert sock.recv(1) == b""
     assert _reason(server, wait_for, sid) == "transport error"
+    # The log line comes through the server's output pipe, read by a thread: wait for it.
+    wait_for(lambda: "request body timed out" in server.output(), message="the log line")
     assert server.output().count("request body timed out") == 1
     _census_back(server, wait_for, before)
     _still_serves(server)
@@ -283,4 +290,6 @@ def test_through_tls_a_stalled_post_body_times_out(tls, wait_for):
         )
         assert sock.recv(1) == b""
     assert wait_for(lambda: _https_json(server, "/reasons").get(sid)) == "transport error"
+    # The log line comes through the server's output pipe, read by a thread: wait for it.
+    wait_for(lambda: "request body timed out" in server.output(), message="the log line")
     assert server.output().count("request body timed out") == 1
