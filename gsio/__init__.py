@@ -1,8 +1,16 @@
-"""gsio: a Socket.IO v4 server for Python, on gevent and WSGI."""
+"""gsio: a Socket.IO v4 server for Python, on gevent and WSGI.
 
-from gsio import debug
-from gsio.engine import Engine, EngineHandler, EngineSocket
-from gsio.engine.wsgi import WSGIApp, make_server, serve, serve_until_stopped
+The public names resolve on first use (PEP 562): ``import gsio`` loads only this module and
+:mod:`gsio.exceptions`, so the pure protocol core (:mod:`gsio.protocol`) imports alone, without
+the server, the engine or gevent; ``gsio.Server`` (or ``from gsio import Server``) imports the
+server then.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
 from gsio.exceptions import (
     AckTimeout,
     ClusterTimeout,
@@ -12,23 +20,53 @@ from gsio.exceptions import (
     PayloadTooLarge,
     ProtocolError,
 )
-from gsio.server import Server
-from gsio.server.adapter import Adapter, BroadcastOptions
-from gsio.server.broadcast import BroadcastOperator
-from gsio.server.conn import Conn, Handshake, Message
-from gsio.server.namespace import Namespace
+
+if TYPE_CHECKING:
+    from gsio.cluster.emitter import Emitter
+    from gsio.cluster.redis import RedisAdapter, create_redis_adapter
+    from gsio.cluster.remote import RemoteConn
+    from gsio.engine import Engine, EngineHandler, EngineSocket
+    from gsio.engine.wsgi import WSGIApp, make_server, serve, serve_until_stopped
+    from gsio.server import Server
+    from gsio.server.adapter import Adapter, BroadcastOptions
+    from gsio.server.broadcast import BroadcastOperator
+    from gsio.server.conn import Conn, Handshake, Message
+    from gsio.server.namespace import Namespace
 
 __version__ = "0.1.0"
 
-debug.enable_from_environment()
+# DEBUG=gsio* turns on debug output whatever part of gsio is used (gsio.debug is loaded only then).
+if "gsio" in os.environ.get("DEBUG", ""):
+    from gsio import debug
 
+    debug.enable_from_environment()
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "Engine": "gsio.engine",
+    "EngineHandler": "gsio.engine",
+    "EngineSocket": "gsio.engine",
+    "WSGIApp": "gsio.engine.wsgi",
+    "make_server": "gsio.engine.wsgi",
+    "serve": "gsio.engine.wsgi",
+    "serve_until_stopped": "gsio.engine.wsgi",
+    "Server": "gsio.server",
+    "Adapter": "gsio.server.adapter",
+    "BroadcastOptions": "gsio.server.adapter",
+    "BroadcastOperator": "gsio.server.broadcast",
+    "Conn": "gsio.server.conn",
+    "Handshake": "gsio.server.conn",
+    "Message": "gsio.server.conn",
+    "Namespace": "gsio.server.namespace",
+}
+
+# The cluster needs redis and msgpack (gsio[redis]).
 _CLUSTER = {
     "create_redis_adapter": "gsio.cluster.redis",
     "RedisAdapter": "gsio.cluster.redis",
     "Emitter": "gsio.cluster.emitter",
     "RemoteConn": "gsio.cluster.remote",
 }
-
 
 # Submodules for a framework or a tool (Flask, gunicorn, tests): ``gsio.flask.init_app`` works
 # after ``import gsio``, which imports none of them (nor Flask or gunicorn) until first used.
@@ -40,7 +78,11 @@ def __getattr__(name: str) -> object:
 
     if name in _SUBMODULES:
         return importlib.import_module(f"gsio.{name}")
-    # The cluster needs redis and msgpack (gsio[redis]); import it only when asked for.
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # resolved once: the next look-up is a plain global
+        return value
     module = _CLUSTER.get(name)
     if module is None:
         raise AttributeError(f"module 'gsio' has no attribute {name!r}")
@@ -50,6 +92,10 @@ def __getattr__(name: str) -> object:
         raise ImportError(
             f"gsio.{name} needs redis and msgpack: pip install gsio[redis] ({exc})"
         ) from exc
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
 
 
 __all__ = [

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gsio.engine.wsgi import WSGIApp
 
 DEMO_PAGE = b"""<!doctype html>
 <title>gsio demo</title>
@@ -21,20 +24,20 @@ s.emitWithAck('echo', 'hello').then(r => { console.log(r); s.close(); })"</pre>
 """
 
 
-def _demo_app():  # type: ignore[no-untyped-def]
+def _demo_app() -> WSGIApp:
     import gsio
 
     sio = gsio.Server()
 
     @sio.on("echo")
-    def echo(conn, *args):  # type: ignore[no-untyped-def]
+    def echo(conn: gsio.Conn, *args: Any) -> tuple[Any, ...]:
         return args
 
     @sio.on("chat")
-    def chat(conn, text):  # type: ignore[no-untyped-def]
+    def chat(conn: gsio.Conn, text: str) -> None:
         sio.emit("chat", {"from": conn.id, "text": text})
 
-    def page(environ, start_response):  # type: ignore[no-untyped-def]
+    def page(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         body = DEMO_PAGE.replace(b"HOST", environ.get("HTTP_HOST", "localhost").encode())
         start_response(
             "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]

@@ -20,6 +20,7 @@ import fnmatch
 import logging
 import os
 import sys
+from typing import TextIO
 
 __all__ = ["SCOPES", "enable", "enable_from_environment"]
 
@@ -48,15 +49,18 @@ def scopes_for(spec: str) -> list[str]:
     ]
 
 
-def enable(*scopes: str, stream=None) -> None:  # type: ignore[no-untyped-def]
+class _DebugHandler(logging.StreamHandler):
+    """The handler :func:`enable` installs: one per logger, however often it runs."""
+
+
+def enable(*scopes: str, stream: TextIO | None = None) -> None:
     """Send the debug output of these scopes (``"gsio:engine"``, ...) to ``stream`` (stderr)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _DebugHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.addFilter(_ScopeFilter())
-    handler._gsio_debug = True  # type: ignore[attr-defined]
     for scope in scopes:
         logger = logging.getLogger(scope.replace(":", ".", 1))
-        if not any(getattr(h, "_gsio_debug", False) for h in logger.handlers):
+        if not any(isinstance(h, _DebugHandler) for h in logger.handlers):
             logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
 

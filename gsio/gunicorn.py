@@ -55,6 +55,11 @@ class _AccessLog(PyWSGIHandler):
     the handshake), a request refused before it had an environ (a bad request line, the header
     timeout)."""
 
+    # pywsgi.WSGIHandler's, set per request (None, its class default, until then); environ
+    # as gsio's WSGIHandler types it.
+    response_headers: list[tuple[bytes, bytes]] | None
+    environ: dict[Any, Any]
+
     def log_request(self) -> None:
         if self.response_headers is None:
             self.response_headers = []

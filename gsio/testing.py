@@ -24,7 +24,7 @@ import json
 import queue
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
@@ -260,7 +260,7 @@ class TestClient:
 
     def _send(self, packet: Packet) -> None:
         parts = encode(packet)
-        self._ws.send("4" + parts[0])
+        self._ws.send("4" + cast(str, parts[0]))  # the text packet, then its attachments
         for attachment in parts[1:]:
             self._ws.send(attachment)
 
@@ -292,7 +292,7 @@ class TestClient:
             name, *args = packet.data
             self._queue(nsp).put(ReceivedEvent(self, nsp, name, args, packet.id))
         elif ptype in (PacketType.ACK, PacketType.BINARY_ACK):
-            answer = self._acks.get(packet.id)
+            answer = None if packet.id is None else self._acks.get(packet.id)
             if answer is not None:
                 answer.put(packet.data)
         elif ptype is PacketType.DISCONNECT:

@@ -30,9 +30,9 @@ def test_scopes_for(spec, expected):
     assert scopes_for(spec) == expected
 
 
-def _run(debug):
+def _run(debug, imports="gsio"):
     code = (
-        "import logging, gsio\n"
+        f"import logging, {imports}\n"
         "logging.getLogger('gsio.engine').debug('engine says hi')\n"
         "logging.getLogger('gsio.socket').debug('socket says hi')\n"
     )
@@ -55,3 +55,18 @@ def test_debug_env_turns_on_the_named_scopes_only():
 
 def test_no_debug_env_no_output_and_no_handlers():
     assert _run(None) == ""
+
+
+def test_debug_env_works_when_only_the_server_is_imported():
+    # gsio/__init__.py resolves its names lazily; DEBUG is still read whatever gsio module is used.
+    err = _run("gsio*", imports="gsio.server")
+    assert "gsio:engine engine says hi" in err
+    assert "gsio:socket socket says hi" in err
+
+
+def test_the_pure_core_does_not_load_the_debug_module_without_debug_env():
+    code = "import sys, gsio.protocol.engineio\nprint('gsio.debug' in sys.modules)"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop("DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout == "False\n", done.stderr

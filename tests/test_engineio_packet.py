@@ -16,6 +16,7 @@ from gsio.protocol.engineio import (
     PING_PROBE,
     PONG,
     PONG_PROBE,
+    PROTOCOLS,
     SEPARATOR,
     Packet,
     PacketType,
@@ -23,6 +24,7 @@ from gsio.protocol.engineio import (
     decode_payload,
     encode,
     encode_payload,
+    protocol_version,
 )
 
 OPEN_DATA = '{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
@@ -310,3 +312,15 @@ def test_frame_round_trip(packet, frame):
 @pytest.mark.parametrize("packets, body", PAYLOADS)
 def test_payload_round_trip(packets, body):
     assert_same_packets(decode_payload(encode_payload(packets).encode("utf-8")), packets)
+
+
+def test_protocol_version_of_a_handshake():
+    assert PROTOCOLS == {4}
+    assert protocol_version("4") == 4
+
+
+@pytest.mark.parametrize("eio", [None, "", "3", "5", "04", " 4", "4.0", "four"])
+def test_protocol_version_refuses_what_gsio_does_not_speak(eio):
+    with pytest.raises(ProtocolError) as info:
+        protocol_version(eio)
+    assert (info.value.code, info.value.status) == (5, 400)

@@ -120,6 +120,23 @@ def test_open_packet_after_upgrade_offers_nothing():
     assert json.loads(upgraded().open_packet().data)["upgrades"] == []
 
 
+# -- the protocol version -----------------------------------------------------------------------
+
+
+def test_the_session_speaks_the_handshakes_protocol_version():
+    assert make().protocol == 4
+    session = Session("s", "websocket", now=0.0, ping_interval=1, ping_timeout=1, protocol=4)
+    assert session.protocol == 4
+    assert json.loads(session.open_packet().data)["maxPayload"] == 1_000_000
+
+
+@pytest.mark.parametrize("version", [3, 5, 0])
+def test_a_protocol_version_gsio_does_not_speak_is_refused(version):
+    with pytest.raises(ProtocolError) as info:
+        Session("s", "polling", now=0.0, ping_interval=1, ping_timeout=1, protocol=version)
+    assert (info.value.code, info.value.message) == (5, "unsupported protocol version")
+
+
 # -- heartbeat ----------------------------------------------------------------------------------
 
 

@@ -1,10 +1,13 @@
 """The protocol core is pure: it imports no I/O layer and reads no clock (DESIGN.md, "The layers").
 
-Two proofs:
+Three proofs:
 
 1. At run time, in a fresh interpreter: importing the core modules pulls in none of gevent,
    greenlet, socket, selectors, threading, wsgiref, werkzeug, simple_websocket, geventwebsocket.
-2. In the source (ast): the core imports nothing outside the standard library, gsio.exceptions,
+2. At run time, the ordinary way: a plain ``import gsio.protocol.<module>`` (which runs
+   gsio/__init__.py first) loads no gsio module outside the core but ``gsio`` and
+   ``gsio.exceptions``.
+3. In the source (ast): the core imports nothing outside the standard library, gsio.exceptions,
    gsio.protocol and the core itself, no standard I/O module, and calls no clock.
 """
 
@@ -110,6 +113,59 @@ def test_the_runtime_check_can_fail():
     assert report["before"] == []
     assert "selectors" in report["after"]
     assert report["gsio"] == ["gsio", "gsio.exceptions", "gsio.protocol", "gsio.protocol.engineio"]
+
+
+PLAIN_CHILD = r"""
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+importlib.import_module(sys.argv[2])
+print(json.dumps({
+    "file": sys.modules["gsio"].__file__,
+    "gsio": sorted(m for m in sys.modules if m == "gsio" or m.startswith("gsio.")),
+    "forbidden": sorted(m for m in sys.modules if m.split(".")[0] in json.loads(sys.argv[3])),
+}))
+"""
+
+
+def plain_import_in_fresh_interpreter(module: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}  # DEBUG=gsio* loads gsio.debug
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",  # no site: a .pth file may import threading at start-up
+            "-c",
+            PLAIN_CHILD,
+            os.path.dirname(GSIO_DIR),
+            module,
+            json.dumps(FORBIDDEN_AT_RUNTIME),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _core_or_allowed(name: str) -> bool:
+    return name in ("gsio", "gsio.exceptions", "gsio.protocol") or name.startswith("gsio.protocol.")
+
+
+@pytest.mark.parametrize("module", ["gsio.protocol", *PURE_MODULES])
+def test_a_plain_import_of_the_core_loads_only_the_core(module):
+    report = plain_import_in_fresh_interpreter(module)
+    assert report["file"] == os.path.join(GSIO_DIR, "__init__.py")
+    assert [name for name in report["gsio"] if not _core_or_allowed(name)] == []
+    assert module in report["gsio"]
+    assert report["forbidden"] == []
+
+
+def test_the_plain_import_check_can_fail():
+    # gsio.server.namespace is not core: the same check sees what it loads.
+    report = plain_import_in_fresh_interpreter("gsio.server.namespace")
+    assert [name for name in report["gsio"] if not _core_or_allowed(name)] != []
 
 
 # -- the source ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tests of the pure Socket.IO v5 packet codec (gsio.protocol.socketio)."""
+"""Tests of the pure Socket.IO v5 packet codec (gsio.protocol.socketio, socketio_packet,
+socketio_decoder)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from gsio.exceptions import ProtocolError
-from gsio.protocol import socketio as packet_module
+from gsio.protocol import socketio, socketio_decoder, socketio_packet
 from gsio.protocol.socketio import (
     RESERVED_EVENTS,
     Decoder,
@@ -227,8 +228,8 @@ def test_encode_plain_data_walks_it_only_in_dumps(monkeypatch: pytest.MonkeyPatc
     def walked(*args: Any) -> None:
         raise AssertionError("plain data walked for binary")
 
-    monkeypatch.setattr(packet_module, "_has_binary", walked)
-    monkeypatch.setattr(packet_module, "_deconstruct", walked)
+    monkeypatch.setattr(socketio_packet, "_has_binary", walked)
+    monkeypatch.setattr(socketio_packet, "_deconstruct", walked)
     assert encode(Packet(EVENT, "/", ["echo", "hello"])) == ['2["echo","hello"]']
 
 
@@ -252,7 +253,7 @@ DUMPS_SAMPLES = [
 @pytest.mark.parametrize("obj", DUMPS_SAMPLES)
 def test_dumps_is_compact_utf8_json(obj: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert dumps(obj) == compact_json(obj)
-    monkeypatch.setattr(packet_module, "_iterencode", None)  # the pure Python fallback
+    monkeypatch.setattr(socketio_packet, "_iterencode", None)  # the pure Python fallback
     assert dumps(obj) == compact_json(obj)
 
 
@@ -269,7 +270,7 @@ def test_dumps_escapes_lone_surrogates_as_json_stringify(
 ) -> None:
     assert dumps(obj) == expected
     assert json.loads(expected) == obj
-    monkeypatch.setattr(packet_module, "_iterencode", None)
+    monkeypatch.setattr(socketio_packet, "_iterencode", None)
     assert dumps(obj) == expected
 
 
@@ -300,7 +301,7 @@ def test_dumps_writes_non_finite_floats_as_null_as_json_stringify(
     # JSON.stringify writes null for them (and String(key) for a key): so does dumps.
     assert dumps(obj) == expected
     json.loads(expected, parse_constant=pytest.fail)
-    monkeypatch.setattr(packet_module, "_iterencode", None)  # the pure Python fallback
+    monkeypatch.setattr(socketio_packet, "_iterencode", None)  # the pure Python fallback
     assert dumps(obj) == expected
 
 
@@ -758,8 +759,17 @@ def is_stdlib(name: str) -> bool:
     return origin == "frozen" or (origin.startswith(stdlib) and "site-packages" not in origin)
 
 
-def test_module_imports_only_stdlib_and_gsio_exceptions() -> None:
-    source = Path(packet_module.__file__).read_text(encoding="utf-8")
+SOCKETIO_MODULES = (
+    "gsio.protocol.socketio",
+    "gsio.protocol.socketio_packet",
+    "gsio.protocol.socketio_decoder",
+)
+CODEC_MODULES = [socketio, socketio_packet, socketio_decoder]
+
+
+@pytest.mark.parametrize("module", CODEC_MODULES, ids=lambda m: m.__name__)
+def test_module_imports_only_stdlib_gsio_exceptions_and_the_codec(module: Any) -> None:
+    source = Path(module.__file__).read_text(encoding="utf-8")
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -767,8 +777,71 @@ def test_module_imports_only_stdlib_and_gsio_exceptions() -> None:
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0
             imported.add(node.module)
-    assert "gsio.exceptions" in imported
-    tops = {name.split(".")[0] for name in imported - {"gsio.exceptions"}}
+    gsio_modules = {name for name in imported if name.split(".")[0] == "gsio"}
+    assert gsio_modules <= {"gsio.exceptions", *SOCKETIO_MODULES}
+    tops = {name.split(".")[0] for name in imported - gsio_modules}
     assert {top for top in tops if not is_stdlib(top)} == set()
     io_or_clock = {"asyncio", "datetime", "gevent", "io", "os", "select", "selectors", "socket"}
     assert tops & (io_or_clock | {"subprocess", "threading", "time"}) == set()
+
+
+def test_the_facade_exports_what_it_did() -> None:
+    # The server layer, the cluster and the tests import these from gsio.protocol.socketio.
+    names = [
+        "RESERVED_EVENTS",
+        "Decoder",
+        "Packet",
+        "PacketType",
+        "dumps",
+        "encode",
+        "encode_fields",
+    ]
+    for name in names:
+        assert name in socketio.__all__
+        defined = getattr(socketio_packet, name, None) or getattr(socketio_decoder, name)
+        assert getattr(socketio, name) is defined
+
+
+# --- the codec interface ---------------------------------------------------------------------
+
+
+def test_the_default_json_codec_is_the_module_functions() -> None:
+    # No extra call layer on the per-message path: the codec hands out the functions themselves.
+    codec = socketio.JsonCodec()
+    assert codec.encode is encode
+    assert codec.encode_fields is encode_fields
+    assert codec.encode(Packet(EVENT, "/a", ["e", b"\x01"], 4)) == [
+        f'51-/a,4["e",{ph(0)}]',
+        b"\x01",
+    ]
+    assert codec.encode_fields(ACK, "/", ["hi"], 7) == ['37["hi"]']
+    decoder = codec.decoder(max_attachments=1, max_namespace_length=4)
+    assert isinstance(decoder, Decoder)
+    assert decoder.feed_event('27["echo","hi"]') == (["echo", "hi"], 7)
+    with pytest.raises(ProtocolError, match="too many attachments"):
+        decoder.feed('52-["e",{"_placeholder":true,"num":0}]')
+    with pytest.raises(ProtocolError, match="namespace too long"):
+        decoder.feed("0/abcde,")
+
+
+def test_a_json_codec_uses_its_dumps_and_loads() -> None:
+    dumped: list[Any] = []
+    loaded: list[str] = []
+
+    def my_dumps(obj: Any) -> str:
+        dumped.append(obj)
+        return json.dumps(obj, separators=(",", ":"))
+
+    def my_loads(text: str) -> Any:
+        loaded.append(text)
+        return json.loads(text)
+
+    codec = socketio.JsonCodec(my_dumps, my_loads)
+    assert codec.encode(Packet(EVENT, "/", ["e", 1], 2)) == ['22["e",1]']
+    assert codec.encode_fields(ACK, "/chat", ["ok"], 3) == ['3/chat,3["ok"]']
+    assert codec.encode_fields(EVENT, "/", ["f", b"\x02"], None) == [f'51-["f",{ph(0)}]', b"\x02"]
+    assert dumped == [["e", 1], ["ok"], ["f", placeholder(0)]]
+    decoder = codec.decoder(max_attachments=10, max_namespace_length=256)
+    assert decoder.feed_event('2["e",1]') is None  # a custom loads has no short path
+    assert decoder.feed('2["e",1]') == Packet(EVENT, "/", ["e", 1])
+    assert loaded == ['["e",1]']

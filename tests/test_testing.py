@@ -198,3 +198,40 @@ def test_the_process_exits_at_once(tmp_path, mode, case):
     assert (proc.returncode, proc.stdout) == EXITS[case], proc.stderr
     if case == "exception":
         assert proc.stderr.rstrip().endswith("RuntimeError: the test failed"), proc.stderr
+
+
+def test_a_servers_json_option_encodes_and_decodes_every_packet():
+    # Server(json=...) reaches the packet codec: the events the client sends are parsed by its
+    # loads, and what goes back (the ack, an emit, the CONNECT answer) is written by its dumps.
+    import json
+
+    class Recording:
+        dumped: list = []
+        loaded: list = []
+
+        @staticmethod
+        def dumps(obj):
+            Recording.dumped.append(obj)
+            return json.dumps(obj, separators=(",", ":"))
+
+        @staticmethod
+        def loads(text):
+            Recording.loaded.append(text)
+            return json.loads(text)
+
+    sio = gsio.Server(json=Recording)
+
+    @sio.on("echo")
+    def echo(conn, *args):
+        conn.emit("seen", len(args))
+        return args
+
+    try:
+        with TestClient(sio) as client:
+            assert client.call("echo", "hi", 2) == ("hi", 2)
+            assert client.receive().args == [2]
+    finally:
+        sio.shutdown()
+    assert '["echo","hi",2]' in Recording.loaded
+    assert ["hi", 2] in Recording.dumped
+    assert ["seen", 2] in Recording.dumped

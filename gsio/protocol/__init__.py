@@ -2,7 +2,9 @@
 
 - :mod:`~gsio.protocol.engineio`: Engine.IO v4 packets and polling payloads;
 - :mod:`~gsio.protocol.session`: the Engine.IO session's state machine and heartbeat deadlines;
-- :mod:`~gsio.protocol.socketio`: Socket.IO v5 packets, binary attachments, the JSON codec;
+- :mod:`~gsio.protocol.socketio`: Socket.IO v5: the codec interface (``PacketCodec``) and the JSON
+  codec, over :mod:`~gsio.protocol.socketio_packet` (packets, encoding, binary attachments) and
+  :mod:`~gsio.protocol.socketio_decoder` (one connection's decoder);
 - :mod:`~gsio.protocol.frames`: WebSocket frames (RFC 6455) and the handshake's check;
 - :mod:`~gsio.protocol.http`: HTTP responses, the Engine.IO JSON errors, CORS, compression.
 

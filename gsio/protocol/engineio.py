@@ -24,9 +24,19 @@ __all__ = [
     "encode_payload",
     "decode_payload",
     "SEPARATOR",
+    "PROTOCOL",
+    "PROTOCOLS",
+    "protocol_version",
 ]
 
 SEPARATOR = "\x1e"
+
+#: The Engine.IO protocol version gsio speaks by default, and every version it accepts (the
+#: handshake's ``EIO`` query parameter). v3 (socket.io-client 2.x) would differ in who pings, the
+#: OPEN packet's fields and the polling payload's framing: what differs reads
+#: :attr:`gsio.protocol.session.Session.protocol`.
+PROTOCOL = 4
+PROTOCOLS = frozenset({PROTOCOL})
 
 
 class PacketType(enum.IntEnum):
@@ -59,6 +69,18 @@ PING_PROBE = Packet(PacketType.PING, "probe")
 PONG_PROBE = Packet(PacketType.PONG, "probe")
 
 _TYPES = {str(t.value): t for t in PacketType}
+
+
+def protocol_version(eio: str | None) -> int:
+    """The protocol version a handshake asks for (its ``EIO`` parameter), if gsio speaks it;
+    else :class:`ProtocolError` with the Engine.IO error code 5, "Unsupported protocol version"."""
+    version = _PROTOCOL_OF.get(eio)
+    if version is None:
+        raise ProtocolError("unsupported protocol version", code=5)
+    return version
+
+
+_PROTOCOL_OF: dict[str | None, int] = {str(version): version for version in PROTOCOLS}
 
 
 def encode(packet: Packet) -> str | bytes:

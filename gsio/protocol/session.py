@@ -13,7 +13,7 @@ import json
 import sys
 
 from gsio.exceptions import ProtocolError
-from gsio.protocol.engineio import PING, PONG_PROBE, Packet, PacketType
+from gsio.protocol.engineio import PING, PONG_PROBE, PROTOCOL, PROTOCOLS, Packet, PacketType
 
 __all__ = ["State", "Session", "OVERFLOW_REASON"]
 
@@ -50,10 +50,19 @@ class Session:
     :param max_outbound: the most bytes that may wait for the client (queued here, and what the
         transport holds: :attr:`transport_bytes`) when another message is sent; past it the
         message is refused and :attr:`overflowed` set (see :meth:`send`). None: no limit.
+    :param protocol: the Engine.IO protocol version of the handshake (its ``EIO`` parameter, as
+        :func:`~gsio.protocol.engineio.protocol_version` reads it), kept as :attr:`protocol`;
+        one gsio does not speak raises :class:`ProtocolError` (code 5).
+
+    What differs between protocol versions reads :attr:`protocol`: the OPEN packet's fields
+    (:meth:`open_packet`), and, written for v4 alone today, who pings (:meth:`on_timer`,
+    :meth:`receive`) and the polling payload's framing (the transport's
+    :func:`~gsio.protocol.engineio.encode_payload`).
     """
 
     __slots__ = (
         "sid",
+        "protocol",
         "transport",
         "state",
         "close_reason",
@@ -83,8 +92,13 @@ class Session:
         upgrades: tuple[str, ...] = (),
         max_payload: int = 1_000_000,
         max_outbound: int | None = None,
+        protocol: int = PROTOCOL,
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ProtocolError("unsupported protocol version", code=5)
         self.sid = sid
+        #: The Engine.IO protocol version this session speaks (4).
+        self.protocol = protocol
         self.transport = transport
         self.state = State.OPEN
         self.close_reason: str | None = None
@@ -108,7 +122,7 @@ class Session:
     # -- handshake and state -------------------------------------------------------------
 
     def open_packet(self) -> Packet:
-        """The OPEN packet that answers the handshake."""
+        """The OPEN packet that answers the handshake, with the fields of :attr:`protocol`."""
         # What json.dumps({...}, separators=(",", ":")) writes, without building an encoder
         # per handshake (that costs more than the rest of the packet).
         sid = json.dumps(self.sid)
@@ -116,11 +130,13 @@ class Session:
         # round(), not int(): 1.001 * 1000 is 1000.999...
         interval = round(self.ping_interval * 1000)
         timeout = round(self.ping_timeout * 1000)
-        return Packet(
-            PacketType.OPEN,
+        data = (
             f'{{"sid":{sid},"upgrades":[{upgrades}],"pingInterval":{interval},'
-            f'"pingTimeout":{timeout},"maxPayload":{self.max_payload}}}',
+            f'"pingTimeout":{timeout}'
         )
+        if self.protocol >= 4:  # maxPayload is new in Engine.IO v4
+            data += f',"maxPayload":{self.max_payload}'
+        return Packet(PacketType.OPEN, data + "}")
 
     @property
     def closed(self) -> bool:

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gsio.exceptions import ProtocolError
-from gsio.protocol.socketio import Decoder, Packet, PacketType, encode_fields
+from gsio.protocol.socketio import Packet, PacketType
 from gsio.server.conn import Conn, Message
 
 if TYPE_CHECKING:
@@ -34,10 +34,9 @@ class Client:
         self.server = server
         self.esock = esock
         self.environ = esock.environ
-        self.decoder = Decoder(
+        self.decoder = server.codec.decoder(
             max_attachments=server.max_attachments,
             max_namespace_length=server.max_namespace_length,
-            loads=server.json.loads,
         )
         self.conns: dict[str, Conn] = {}
         c = server.concurrency
@@ -55,7 +54,7 @@ class Client:
 
     def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
         """``send_packet(Packet(t, namespace, data, id))``, without making the packet."""
-        return self.esock.send_parts(encode_fields(t, namespace, data, id, self.server._dumps))
+        return self.esock.send_parts(self.server.codec.encode_fields(t, namespace, data, id))
 
     def send_parts(self, parts: list, volatile: bool = False) -> bool:
         """Send an encoded packet (text, then its attachments). A broadcast hands the same

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from gsio.engine import Engine, EngineHandler, EngineSocket
 from gsio.io.concurrency import Concurrency
 from gsio.protocol import socketio as sio_packet
-from gsio.protocol.socketio import Packet
+from gsio.protocol.socketio import JsonCodec, Packet, PacketCodec
 from gsio.server.adapter import Adapter
 from gsio.server.broadcast import BroadcastOperator, RoomArg
 from gsio.server.client import Client
@@ -78,22 +78,23 @@ class Server(EngineHandler):
         self.engine = Engine(self, **engine_options)
         self.adapter_factory = adapter or Adapter
         self.json = json or _JSON
+        #: How packets become Engine.IO messages and back (``json``'s dumps and loads).
+        self.codec: PacketCodec = JsonCodec(self.json.dumps, self.json.loads)
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespace_length = max_namespace_length
         self.context = context
         self.namespaces: dict[str, Namespace] = {}
         self.parents: list[ParentNamespace] = []
-        self._dumps = self.json.dumps
         self.of("/")
 
     @property
     def concurrency(self) -> Concurrency:
         return self.engine.concurrency
 
-    def encode(self, packet: Packet) -> list:
-        """Encode a packet with this server's JSON codec: text first, then attachments."""
-        return sio_packet.encode(packet, self._dumps)
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Encode a packet with this server's codec: text first, then attachments."""
+        return self.codec.encode(packet)
 
     # -- namespaces ---------------------------------------------------------------------------
 
