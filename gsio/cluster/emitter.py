@@ -15,7 +15,7 @@ from typing import Any
 from gsio.cluster import messages as wire
 from gsio.cluster.messages import Channels, RequestType
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
-from gsio.server.broadcast import RoomArg, rooms_of
+from gsio.server.recipients import Recipients, RoomArg, rooms_of
 
 __all__ = ["Emitter"]
 
@@ -53,51 +53,47 @@ class Emitter:
         self.key = key
         self.namespace = namespace
         self._channels = Channels(key, namespace)
-        self._rooms = rooms
-        self._except = except_rooms
-        self._flags = flags or {}
+        #: Which sockets the emits reach (:class:`~gsio.server.recipients.Recipients`).
+        self.recipients = Recipients(rooms, except_rooms, flags)
 
-    def _with(self, **changes: Any) -> Emitter:
-        return Emitter(
-            self.client,
-            key=self.key,
-            namespace=changes.get("namespace", self.namespace),
-            rooms=changes.get("rooms", self._rooms),
-            except_rooms=changes.get("except_rooms", self._except),
-            flags=changes.get("flags", self._flags),
-        )
+    def _with(self, recipients: Recipients, namespace: str | None = None) -> Emitter:
+        emitter = Emitter(self.client, key=self.key, namespace=namespace or self.namespace)
+        emitter.recipients = recipients
+        return emitter
 
     def of(self, namespace: str) -> Emitter:
         """An emitter for another namespace."""
-        return self._with(namespace=namespace, rooms=frozenset(), except_rooms=frozenset())
+        return self._with(Recipients(), namespace)
 
     def to(self, *rooms: RoomArg) -> Emitter:
         """Only the sockets in these rooms (in any of them)."""
-        return self._with(rooms=self._rooms | rooms_of(rooms))
+        return self._with(self.recipients.to(*rooms))
 
     in_ = to
 
     def except_(self, *rooms: RoomArg) -> Emitter:
         """Not the sockets in these rooms."""
-        return self._with(except_rooms=self._except | rooms_of(rooms))
+        return self._with(self.recipients.except_(*rooms))
 
     @property
     def volatile(self) -> Emitter:
-        return self._with(flags={**self._flags, "volatile": True})
+        return self._with(self.recipients.flagged(volatile=True))
 
     def emit(self, event: str, *args: Any) -> None:
         """Emit to the selected sockets of every server (no acks: nobody would get them)."""
         if not isinstance(event, str) or event in RESERVED_EVENTS:
             raise ValueError(f"{event!r} cannot be emitted")
         packet = Packet(PacketType.EVENT, self.namespace, [event, *args])
-        message = wire.encode_broadcast(_UID, packet, self._rooms, self._except, self._flags)
-        self.client.publish(self._channels.for_rooms(self._rooms), message)
+        r = self.recipients
+        message = wire.encode_broadcast(_UID, packet, r.rooms, r.except_rooms, r.flags)
+        self.client.publish(self._channels.for_rooms(r.rooms), message)
 
     def send(self, *args: Any) -> None:
         self.emit("message", *args)
 
     def _request(self, message: dict[str, Any]) -> None:
-        message["opts"] = {"rooms": list(self._rooms), "except": list(self._except)}
+        r = self.recipients
+        message["opts"] = {"rooms": list(r.rooms), "except": list(r.except_rooms)}
         self.client.publish(self._channels.request, wire.encode_request(message))
 
     def sockets_join(self, *rooms: RoomArg) -> None:

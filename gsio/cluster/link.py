@@ -55,7 +55,8 @@ class RedisLink:
         self.c = concurrency
         self.max_pending = max_pending
         self.max_backoff = max_backoff
-        self._errors = (redis.RedisError, OSError)
+        #: What a call to Redis raises when Redis is unreachable (catch these around a request).
+        self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._channels: dict[str, Handler] = {}
         self._patterns: dict[str, Handler] = {}
         self._pubsub: Any = None
@@ -82,7 +83,7 @@ class RedisLink:
                     pubsub.subscribe(*channels)
                 if patterns:
                     pubsub.psubscribe(*patterns)
-            except self._errors:
+            except self.errors:
                 pass  # the listener notices too, and subscribes everything again
 
     def unsubscribe(self, channels: list[str], patterns: list[str]) -> None:
@@ -97,7 +98,7 @@ class RedisLink:
                     pubsub.unsubscribe(*channels)
                 if patterns:
                     pubsub.punsubscribe(*patterns)
-            except self._errors:
+            except self.errors:
                 pass
 
     def _listen(self) -> None:
@@ -127,7 +128,7 @@ class RedisLink:
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._dispatch(message)
-            except self._errors as exc:
+            except self.errors as exc:
                 self._pubsub = None
                 self._lost(exc)
                 delay = self._pause(delay)
@@ -135,7 +136,7 @@ class RedisLink:
                 self._pubsub = None
                 try:
                     pubsub.close()
-                except self._errors:
+                except self.errors:
                     pass
 
     def _dispatch(self, message: dict) -> None:
@@ -186,7 +187,7 @@ class RedisLink:
                     for channel, data in batch:
                         pipe.publish(channel, data)
                     pipe.execute()
-                except self._errors as exc:
+                except self.errors as exc:
                     outbox.extendleft(reversed(batch))
                     if self._closed:
                         return
@@ -245,7 +246,7 @@ class RedisLink:
             _join(worker, 2.0)
         try:
             self.client.close()
-        except self._errors:
+        except self.errors:
             pass
 
 

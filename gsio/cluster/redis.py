@@ -11,23 +11,21 @@ to the same local methods, so a broadcast from here and one from elsewhere take 
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from gsio.cluster import messages as wire
 from gsio.cluster.link import RedisLink
 from gsio.cluster.messages import Channels, RequestType
-from gsio.cluster.remote import RemoteConn
-from gsio.exceptions import ClusterTimeout, ProtocolError
+from gsio.cluster.requests import Answers, Pending, describe
+from gsio.exceptions import ProtocolError
 from gsio.protocol.socketio import Packet
-from gsio.server.adapter import Adapter, BroadcastOptions
-from gsio.server.conn import Handshake
-
-if TYPE_CHECKING:
-    from gsio.server.conn import Conn
-    from gsio.server.namespace import Namespace
+from gsio.server.adapter import Adapter
+from gsio.server.interfaces import Socket
+from gsio.server.namespace import Namespace
+from gsio.server.recipients import Recipients
 
 __all__ = ["RedisAdapter", "create_redis_adapter"]
 
@@ -94,22 +92,11 @@ def create_redis_adapter(
     return factory
 
 
-class _Request:
-    """A request this server waits on: answers gathered until ``expected`` came."""
-
-    __slots__ = ("kind", "expected", "answers", "done", "finish")
-
-    def __init__(self, kind: RequestType, expected: int, done: Any = None) -> None:
-        self.kind = kind
-        self.expected = expected
-        self.answers: list[Any] = []
-        self.done = done
-        self.finish: Callable[[Exception | None], None] | None = None
-
-
 class RedisAdapter(Adapter):
     """The adapter of one namespace in a cluster sharing one Redis. Make it with
     :func:`create_redis_adapter`."""
+
+    namespace: Namespace
 
     def __init__(
         self,
@@ -126,8 +113,7 @@ class RedisAdapter(Adapter):
         self.channels = Channels(key, namespace.name, self.uid)
         self.requests_timeout = requests_timeout
         self.specific_responses = publish_on_specific_response_channel
-        self._requests: dict[str, _Request] = {}
-        self._ack_requests: dict[str, tuple[Callable, Callable]] = {}
+        self.pending = Pending(namespace)
         ch = self.channels
         self._subscriptions = (
             [ch.request, ch.response, ch.specific_response],
@@ -141,7 +127,7 @@ class RedisAdapter(Adapter):
     def server_count(self) -> int:
         try:
             return max(self.link.numsub(self.channels.request), 1)
-        except self.link._errors as exc:
+        except self.link.errors as exc:
             if not self.link.down:  # else the link said so already: no line per request
                 log.warning("redis: cannot count the servers (%s); this one only", exc)
             return 1
@@ -151,13 +137,13 @@ class RedisAdapter(Adapter):
     def _publish(self, message: dict[str, Any], channel: str | None = None) -> None:
         self.link.publish(channel or self.channels.request, wire.encode_request(message))
 
-    def _publish_on(self, type: RequestType, opts: BroadcastOptions, **fields: Any) -> None:
+    def _publish_on(self, type: RequestType, opts: Recipients, **fields: Any) -> None:
         """Publish a request acting on the sockets ``opts`` selects."""
         rooms = {"rooms": list(opts.rooms), "except": list(opts.except_rooms)}
         self._publish({"uid": self.uid, "type": type, "opts": rooms, **fields})
 
-    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
-        if not opts.flags.get("local"):
+    def broadcast(self, packet: Packet, opts: Recipients) -> None:
+        if not opts.local:
             self.link.publish(
                 self.channels.for_rooms(opts.rooms),
                 wire.encode_broadcast(self.uid, packet, opts.rooms, opts.except_rooms, opts.flags),
@@ -167,68 +153,61 @@ class RedisAdapter(Adapter):
     def broadcast_with_ack(
         self,
         packet: Packet,
-        opts: BroadcastOptions,
+        opts: Recipients,
         client_count: Callable[[int], None],
-        on_ack: Callable[[list], None],
+        on_ack: Callable[[list[Any]], None],
     ) -> None:
-        if not opts.flags.get("local"):
+        if not opts.local:
             request_id = _uid()
-            self._ack_requests[request_id] = (client_count, on_ack)
+            timeout = opts.timeout or self.requests_timeout
+            self.pending.expect_acks(request_id, client_count, on_ack, timeout)
             request = wire.broadcast_request(
                 self.uid, request_id, packet, opts.rooms, opts.except_rooms, opts.flags
             )
             self._publish(request)
-            # As Node: no way to know when every remote ack came, so forget after the timeout.
-            self.namespace.server.concurrency.call_later(
-                opts.flags.get("timeout") or self.requests_timeout,
-                lambda: self._ack_requests.pop(request_id, None),
-            )
         super().broadcast_with_ack(packet, opts, client_count, on_ack)
 
-    def add_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
+    def add_sockets(self, opts: Recipients, rooms: Iterable[str]) -> None:
         rooms = list(rooms)
         super().add_sockets(opts, rooms)
-        if not opts.flags.get("local"):
+        if not opts.local:
             self._publish_on(RequestType.REMOTE_JOIN, opts, rooms=rooms)
 
-    def del_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
+    def del_sockets(self, opts: Recipients, rooms: Iterable[str]) -> None:
         rooms = list(rooms)
         super().del_sockets(opts, rooms)
-        if not opts.flags.get("local"):
+        if not opts.local:
             self._publish_on(RequestType.REMOTE_LEAVE, opts, rooms=rooms)
 
-    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
-        if not opts.flags.get("local"):
+    def disconnect_sockets(self, opts: Recipients, close: bool) -> None:
+        if not opts.local:
             self._publish_on(RequestType.REMOTE_DISCONNECT, opts, close=close)
         super().disconnect_sockets(opts, close)
 
-    def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+    def fetch_sockets(self, opts: Recipients) -> list[Socket]:
         """The selected sockets of every server: :class:`~gsio.Conn` for this server's,
         :class:`~gsio.cluster.remote.RemoteConn` for the others'. Raises
         :class:`~gsio.ClusterTimeout` if a server does not answer within ``requests_timeout``."""
-        local: list[Any] = super().fetch_sockets(opts)
-        if opts.flags.get("local"):
+        local = super().fetch_sockets(opts)
+        if opts.local:
             return local
         servers = self.server_count()
         if servers <= 1:
             return local
         request_id = _uid()
-        pending = _Request(RequestType.REMOTE_FETCH, servers - 1, self._concurrency.event())
-        self._requests[request_id] = pending
-        self._publish_on(RequestType.REMOTE_FETCH, opts, requestId=request_id)
-        timeout = opts.flags.get("timeout") or self.requests_timeout
-        if not pending.done.wait(timeout):
-            self._requests.pop(request_id, None)
-            raise ClusterTimeout(
-                "timeout reached while waiting for fetch_sockets response", pending.answers
-            )
-        return local + pending.answers
+        remote = self.pending.fetch(
+            request_id,
+            servers - 1,
+            opts.timeout or self.requests_timeout,
+            lambda: self._publish_on(RequestType.REMOTE_FETCH, opts, requestId=request_id),
+        )
+        return local + list(remote)
 
     def server_side_emit(
         self,
         event: str,
-        args: list,
-        callback: Callable[[Exception | None, list], None] | None = None,
+        args: list[Any],
+        callback: Answers | None = None,
         timeout: float | None = None,
     ) -> None:
         data = [event, *args]
@@ -240,26 +219,7 @@ class RedisAdapter(Adapter):
             callback(None, [])
             return
         request_id = _uid()
-        pending = _Request(RequestType.SERVER_SIDE_EMIT, others)
-        self._requests[request_id] = pending
-
-        def finish(error: Exception | None) -> None:
-            if self._requests.pop(request_id, None) is not None:
-                timer.cancel()
-                callback(error, pending.answers)
-
-        pending.finish = finish
-        c = self._concurrency
-        timer = c.call_later(
-            timeout or self.requests_timeout,
-            lambda: c.spawn(
-                finish,
-                ClusterTimeout(
-                    f"timeout reached: only {len(pending.answers)} responses received out of "
-                    f"{others}"
-                ),
-            ),
-        )
+        self.pending.gather(request_id, others, timeout or self.requests_timeout, callback)
         self._publish(
             {
                 "uid": self.uid,
@@ -269,17 +229,13 @@ class RedisAdapter(Adapter):
             }
         )
 
-    @property
-    def _concurrency(self) -> Any:
-        return self.namespace.server.concurrency
-
     # -- what arrives from the others ---------------------------------------------------------
 
     def _on_message(self, channel: str, data: bytes) -> None:
         ch = self.channels
         try:
             if channel.startswith(ch.response):
-                self._on_response(wire.decode_request(data))
+                self.pending.on_response(wire.decode_request(data))
             elif channel == ch.request:
                 self._on_request(wire.decode_request(data))
             else:
@@ -294,9 +250,8 @@ class RedisAdapter(Adapter):
         message = wire.decode_broadcast(data, self.namespace.name)
         if message.uid == self.uid:
             return
-        opts = BroadcastOptions(
-            message.rooms, message.except_rooms, {"volatile": bool(message.flags.get("volatile"))}
-        )
+        volatile = bool(message.flags.get("volatile"))
+        opts = Recipients(message.rooms, message.except_rooms, volatile=volatile)
         Adapter.broadcast(self, message.packet, opts)
 
     def _respond(self, request: dict[str, Any], response: dict[str, Any]) -> None:
@@ -309,8 +264,7 @@ class RedisAdapter(Adapter):
         kind = request.get("type")
         request_id = request.get("requestId")
         if request.get("uid") == self.uid or (
-            request_id is not None
-            and (request_id in self._requests or request_id in self._ack_requests)
+            request_id is not None and request_id in self.pending
         ):
             # Our own request, back from Redis: this server did its part already. (By uid too,
             # not only by the requests still waiting: one that waited in the queue while Redis
@@ -324,12 +278,12 @@ class RedisAdapter(Adapter):
         ):
             self._on_membership(kind, request)
         elif kind == RequestType.REMOTE_FETCH:
-            opts = BroadcastOptions(*wire.options(request))
-            sockets = [_describe(conn) for conn in Adapter.fetch_sockets(self, opts)]
+            opts = Recipients(*wire.options(request))
+            sockets = [describe(conn) for conn in Adapter.fetch_sockets(self, opts)]
             self._respond(request, {"requestId": request_id, "sockets": sockets})
         elif kind == RequestType.SOCKETS:
             rooms, _ = wire.options({"opts": {"rooms": request.get("rooms")}})
-            ids = list(self.socket_ids(BroadcastOptions(rooms)))
+            ids = list(self.socket_ids(Recipients(rooms)))
             self._respond(request, {"requestId": request_id, "sockets": ids})
         elif kind == RequestType.ALL_ROOMS:
             self._respond(request, {"requestId": request_id, "rooms": list(self.rooms)})
@@ -350,7 +304,7 @@ class RedisAdapter(Adapter):
                     conn.leave(wire.field(request, "room", str))
                 self._respond(request, {"requestId": request.get("requestId")})
             return
-        opts = BroadcastOptions(*wire.options(request))
+        opts = Recipients(*wire.options(request))
         if kind == RequestType.REMOTE_DISCONNECT:
             Adapter.disconnect_sockets(self, opts, bool(request.get("close")))
         elif kind == RequestType.REMOTE_JOIN:
@@ -365,7 +319,7 @@ class RedisAdapter(Adapter):
         request_id = request.get("requestId")
         reply = None
         if request_id is not None:
-            answered = []
+            answered: list[bool] = []
 
             def reply(result: Any) -> None:
                 if answered:
@@ -409,62 +363,5 @@ class RedisAdapter(Adapter):
             )
 
         Adapter.broadcast_with_ack(
-            self, packet, BroadcastOptions(rooms, except_rooms), client_count, on_ack
+            self, packet, Recipients(rooms, except_rooms), client_count, on_ack
         )
-
-    def _on_response(self, response: dict[str, Any]) -> None:
-        request_id = response.get("requestId")
-        acks = self._ack_requests.get(request_id)  # type: ignore[arg-type]
-        if acks is not None:
-            if response.get("type") == RequestType.BROADCAST_CLIENT_COUNT:
-                acks[0](wire.field(response, "clientCount", int))
-            elif response.get("type") == RequestType.BROADCAST_ACK:
-                acks[1]([wire.data_field({"data": response.get("packet")})])
-            return
-        pending = self._requests.get(request_id)  # type: ignore[arg-type]
-        if pending is None:
-            return
-        if pending.kind == RequestType.REMOTE_FETCH:
-            sockets = response.get("sockets")
-            if not isinstance(sockets, list):
-                raise ProtocolError("a fetch response without sockets")
-            pending.answers.extend(self._remote(entry) for entry in sockets)
-            pending.expected -= 1
-            if pending.expected <= 0:
-                self._requests.pop(request_id, None)  # type: ignore[arg-type]
-                pending.done.set()
-        elif pending.kind == RequestType.SERVER_SIDE_EMIT:
-            pending.answers.append(wire.data_field(response))
-            if len(pending.answers) >= pending.expected and pending.finish is not None:
-                pending.finish(None)
-
-    def _remote(self, entry: Any) -> RemoteConn:
-        if not isinstance(entry, dict):
-            raise ProtocolError("a fetched socket is not a map")
-        handshake = entry.get("handshake") or {}
-        rooms = entry.get("rooms") or []
-        if not isinstance(handshake, dict) or not isinstance(rooms, list):
-            raise ProtocolError("a fetched socket's handshake or rooms are malformed")
-        return RemoteConn(
-            self.namespace,
-            wire.field(entry, "id", str),
-            Handshake.from_dict(handshake),
-            {str(room) for room in rooms},
-            entry.get("data"),
-        )
-
-
-def _describe(conn: Conn) -> dict[str, Any]:
-    """A local socket as a fetch response carries it (Node's shape)."""
-    data = conn.data
-    try:
-        json.dumps(data)
-    except (TypeError, ValueError):
-        log.warning("%s: conn.data is not JSON; other servers see null", conn.id)
-        data = None
-    return {
-        "id": conn.id,
-        "handshake": conn.handshake.as_dict(),
-        "rooms": list(conn.rooms),
-        "data": data,
-    }

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gsio.server.broadcast import RoomArg
-from gsio.server.conn import Handshake
-
-if TYPE_CHECKING:
-    from gsio.server.namespace import Namespace
+from gsio.server.handshake import Handshake
+from gsio.server.namespace import Namespace
+from gsio.server.recipients import RoomArg
 
 __all__ = ["RemoteConn"]
 

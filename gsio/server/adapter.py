@@ -1,7 +1,8 @@
 """Rooms and broadcast delivery: the adapter interface and its in-process implementation.
 
 An adapter belongs to one namespace. It knows which socket ids are in which rooms and delivers
-an encoded packet to every socket a :class:`BroadcastOptions` selects. The in-memory
+an encoded packet to every socket a :class:`~gsio.server.recipients.Recipients` selects, through
+each connection's public interface (:class:`~gsio.server.interfaces.Member`). The in-memory
 :class:`Adapter` is the whole story in one process; a cluster adapter (Redis) subclasses it,
 publishes each operation to the other processes, and hands what arrives from them to the same
 local methods, so a broadcast from here and one from elsewhere go through one delivery path.
@@ -13,40 +14,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from gsio.protocol.socketio import Packet, PacketType
-
-if TYPE_CHECKING:
-    from gsio.server.conn import Conn
-    from gsio.server.namespace import Namespace
+from gsio.server.interfaces import Host, Member, Socket
+from gsio.server.recipients import Recipients
 
 __all__ = ["Adapter", "BroadcastOptions"]
 
 log = logging.getLogger("gsio.adapter")
 
 
-class BroadcastOptions:
-    """Which sockets a broadcast reaches: those in any of ``rooms`` (all when empty), less those
-    in any of ``except_rooms``. ``flags`` holds ``volatile``, ``local`` and ``timeout``."""
-
-    __slots__ = ("rooms", "except_rooms", "flags")
-
-    def __init__(
-        self,
-        rooms: frozenset[str] = frozenset(),
-        except_rooms: frozenset[str] = frozenset(),
-        flags: dict[str, Any] | None = None,
-    ) -> None:
-        self.rooms = rooms
-        self.except_rooms = except_rooms
-        self.flags = flags or {}
+#: The former name of :class:`~gsio.server.recipients.Recipients` (same fields and constructor).
+BroadcastOptions = Recipients
 
 
 class Adapter:
     """The in-process adapter of one namespace."""
 
-    def __init__(self, namespace: Namespace) -> None:
+    def __init__(self, namespace: Host) -> None:
         self.namespace = namespace
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
@@ -90,7 +76,7 @@ class Adapter:
         with self._lock:
             return set(self.sids.get(sid, ()))
 
-    def socket_ids(self, opts: BroadcastOptions) -> set[str]:
+    def socket_ids(self, opts: Recipients) -> set[str]:
         """The ids of the local sockets ``opts`` selects."""
         with self._lock:
             if opts.rooms:
@@ -103,7 +89,7 @@ class Adapter:
                 ids.difference_update(self.rooms.get(room, ()))
         return ids
 
-    def _conns(self, opts: BroadcastOptions) -> Iterator[Conn]:
+    def _conns(self, opts: Recipients) -> Iterator[Member]:
         conns = self.namespace.conns
         for sid in self.socket_ids(opts):
             conn = conns.get(sid)
@@ -112,24 +98,24 @@ class Adapter:
 
     # -- delivery ------------------------------------------------------------------------
 
-    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+    def broadcast(self, packet: Packet, opts: Recipients) -> None:
         """Deliver ``packet`` (an EVENT) to the sockets ``opts`` selects. It is encoded once
         and the same parts go to every recipient; one failing recipient does not stop the
         rest."""
         parts = self.namespace.server.encode(packet)
-        volatile = opts.flags.get("volatile", False)
+        volatile = opts.volatile
         for conn in self._conns(opts):
             try:
-                conn.client.send_parts(parts, volatile=volatile)
+                conn.send_parts(parts, volatile)
             except Exception:
                 log.exception("broadcast to %s failed", conn.id)
 
     def broadcast_with_ack(
         self,
         packet: Packet,
-        opts: BroadcastOptions,
+        opts: Recipients,
         client_count: Callable[[int], None],
-        on_ack: Callable[[list], None],
+        on_ack: Callable[[list[Any]], None],
     ) -> None:
         """Deliver ``packet`` asking each socket for an ack (one ack id for the whole
         broadcast); ``client_count(n)`` is told how many sockets got it (once per server of
@@ -142,27 +128,27 @@ class Adapter:
         count = 0
         for conn in self._conns(opts):
             conn.expect_ack(ack_id, on_ack)
-            conn.client.send_parts(parts)
+            conn.send_parts(parts, False)
             count += 1
         client_count(count)
 
     # -- operations on the selected sockets ---------------------------------------------------
 
-    def fetch_sockets(self, opts: BroadcastOptions) -> list[Conn]:
+    def fetch_sockets(self, opts: Recipients) -> list[Socket]:
         return list(self._conns(opts))
 
-    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+    def add_sockets(self, opts: Recipients, rooms: Iterable[str]) -> None:
         rooms = list(rooms)
         for conn in self._conns(opts):
             self.add_all(conn.id, rooms)
 
-    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+    def del_sockets(self, opts: Recipients, rooms: Iterable[str]) -> None:
         rooms = list(rooms)
         for conn in self._conns(opts):
             for room in rooms:
                 self.delete(conn.id, room)
 
-    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+    def disconnect_sockets(self, opts: Recipients, close: bool) -> None:
         for conn in self._conns(opts):
             conn.disconnect(close=close)
 

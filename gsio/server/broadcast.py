@@ -8,88 +8,72 @@ and the same bytes go to every recipient.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout
+from gsio.io.concurrency import Concurrency, Timer
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
-from gsio.server.adapter import BroadcastOptions
+from gsio.server.adapter import Adapter
+from gsio.server.interfaces import ServerCore, Socket
+from gsio.server.recipients import EVERYONE, Recipients, RoomArg, rooms_of
 
-if TYPE_CHECKING:
-    from gsio.server.conn import Conn
-    from gsio.server.namespace import Namespace
+__all__ = ["BroadcastOperator", "Broadcasting", "Scope", "RoomArg", "rooms_of"]
 
-__all__ = ["BroadcastOperator", "rooms_of"]
-
-RoomArg = Union[str, Iterable[str]]
+#: ``callback(err, responses)`` of a broadcast with acks.
+AckCallback = Callable[[Any, list], Any]
 
 
-def rooms_of(args: Iterable[RoomArg]) -> frozenset[str]:
-    """Rooms given as strings or as lists of strings, flattened."""
-    rooms: set[str] = set()
-    for arg in args:
-        if isinstance(arg, str):
-            rooms.add(arg)
-        else:
-            rooms.update(arg)
-    return frozenset(rooms)
+class Scope(Protocol):
+    """What a broadcast uses of a namespace (:class:`~gsio.server.namespace.Namespace` fits)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def adapter(self) -> Adapter: ...
+
+    @property
+    def server(self) -> ServerCore: ...
+
+    def targets(self) -> Iterable[Scope]:
+        """The namespaces a broadcast reaches: itself, or every child of a dynamic one."""
+        ...
 
 
 class BroadcastOperator:
     """The recipients of a broadcast in one namespace (or in every child of a dynamic one)."""
 
-    __slots__ = ("_namespace", "_rooms", "_except", "_flags")
+    __slots__ = ("_namespace", "recipients")
 
-    def __init__(
-        self,
-        namespace: Namespace,
-        rooms: frozenset[str] = frozenset(),
-        except_rooms: frozenset[str] = frozenset(),
-        flags: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, namespace: Scope, recipients: Recipients = EVERYONE) -> None:
         self._namespace = namespace
-        self._rooms = rooms
-        self._except = except_rooms
-        self._flags = flags or {}
-
-    def _with(self, **changes: Any) -> BroadcastOperator:
-        return BroadcastOperator(
-            self._namespace,
-            changes.get("rooms", self._rooms),
-            changes.get("except_rooms", self._except),
-            changes.get("flags", self._flags),
-        )
+        self.recipients = recipients
 
     def to(self, *rooms: RoomArg) -> BroadcastOperator:
         """Only the connections in these rooms (in any of them)."""
-        return self._with(rooms=self._rooms | rooms_of(rooms))
+        return BroadcastOperator(self._namespace, self.recipients.to(*rooms))
 
     in_ = to
 
     def except_(self, *rooms: RoomArg) -> BroadcastOperator:
         """Not the connections in these rooms."""
-        return self._with(except_rooms=self._except | rooms_of(rooms))
+        return BroadcastOperator(self._namespace, self.recipients.except_(*rooms))
 
     @property
     def volatile(self) -> BroadcastOperator:
         """Drop the packet for a client that cannot take it right now (a backlog, an upgrade)."""
-        return self._with(flags={**self._flags, "volatile": True})
+        return BroadcastOperator(self._namespace, self.recipients.flagged(volatile=True))
 
     @property
     def local(self) -> BroadcastOperator:
         """Only the connections of this process, with a cluster adapter."""
-        return self._with(flags={**self._flags, "local": True})
+        return BroadcastOperator(self._namespace, self.recipients.flagged(local=True))
 
     def timeout(self, seconds: float) -> BroadcastOperator:
         """How long :meth:`emit` with a callback, or :meth:`call`, waits for the acks."""
-        return self._with(flags={**self._flags, "timeout": seconds})
+        return BroadcastOperator(self._namespace, self.recipients.flagged(timeout=seconds))
 
-    @property
-    def _options(self) -> BroadcastOptions:
-        return BroadcastOptions(self._rooms, self._except, self._flags)
-
-    def emit(
-        self, event: str, *args: Any, callback: Callable[[Any, list], Any] | None = None
-    ) -> None:
+    def emit(self, event: str, *args: Any, callback: AckCallback | None = None) -> None:
         """Emit to every selected connection; the packet is encoded once.
 
         With ``callback`` (and :meth:`timeout`), ``callback(err, responses)`` is called once
@@ -101,20 +85,20 @@ class BroadcastOperator:
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])
-                namespace.adapter.broadcast(packet, self._options)
+                namespace.adapter.broadcast(packet, self.recipients)
             return
-        timeout = self._flags.get("timeout")
+        timeout = self.recipients.timeout
         if timeout is None:
             raise ValueError(
                 "a broadcast with a callback needs a timeout: sio.timeout(5).emit(...)"
             )
-        _AckCollector(self, event, args, timeout, callback).start()
+        _AckCollector(self._namespace, self.recipients, event, args, timeout, callback).start()
 
     def call(self, event: str, *args: Any) -> list:
         """Emit and wait for every recipient's ack; returns their answers (one per recipient:
         the ack's argument, or a tuple of them). Raises :class:`AckTimeout` past
         :meth:`timeout` (default 60 s), with the answers that came as ``.responses``."""
-        op = self if "timeout" in self._flags else self.timeout(60.0)
+        op = self if self.recipients.timeout is not None else self.timeout(60.0)
         return wait_for_answers(
             self._namespace.server.concurrency,
             lambda finished: op.emit(event, *args, callback=finished),
@@ -122,36 +106,113 @@ class BroadcastOperator:
 
     # -- acting on the selected connections ------------------------------------------------
 
-    def fetch_sockets(self) -> list[Conn]:
-        """The selected connections."""
-        conns: list[Conn] = []
+    def fetch_sockets(self) -> list[Socket]:
+        """The selected connections: :class:`~gsio.Conn` for this process's, and with a
+        cluster adapter :class:`~gsio.RemoteConn` for the other servers'."""
+        conns: list[Socket] = []
         for namespace in self._namespace.targets():
-            conns.extend(namespace.adapter.fetch_sockets(self._options))
+            conns.extend(namespace.adapter.fetch_sockets(self.recipients))
         return conns
 
     def sockets_join(self, *rooms: RoomArg) -> None:
         """Make the selected connections join these rooms."""
         for namespace in self._namespace.targets():
-            namespace.adapter.add_sockets(self._options, rooms_of(rooms))
+            namespace.adapter.add_sockets(self.recipients, rooms_of(rooms))
 
     def sockets_leave(self, *rooms: RoomArg) -> None:
         """Make the selected connections leave these rooms."""
         for namespace in self._namespace.targets():
-            namespace.adapter.del_sockets(self._options, rooms_of(rooms))
+            namespace.adapter.del_sockets(self.recipients, rooms_of(rooms))
 
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnect the selected connections (and with ``close`` their whole connection)."""
         for namespace in self._namespace.targets():
-            namespace.adapter.disconnect_sockets(self._options, close)
+            namespace.adapter.disconnect_sockets(self.recipients, close)
+
+
+class Broadcasting:
+    """The broadcasting surface of :class:`~gsio.server.Server` and
+    :class:`~gsio.server.namespace.Namespace`: each method starts from :attr:`_all`, a
+    :class:`BroadcastOperator` reaching every connection (of the namespace; of the default
+    namespace, for the server)."""
+
+    __slots__ = ()
+
+    @property
+    def _all(self) -> BroadcastOperator:
+        raise NotImplementedError
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: RoomArg | None = None,
+        callback: AckCallback | None = None,
+    ) -> None:
+        """Emit to every connection, or to those in the rooms (or socket ids) in ``to``; with
+        ``callback``, see :meth:`BroadcastOperator.emit`."""
+        op = self._all if to is None else self._all.to(to)
+        op.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any, to: RoomArg | None = None) -> None:
+        """Emit a ``message`` event, as Node's ``send()``."""
+        self.emit("message", *args, to=to)
+
+    def to(self, *rooms: RoomArg) -> BroadcastOperator:
+        """Broadcast to the connections in these rooms (or with these socket ids)."""
+        return self._all.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
+        """Broadcast to every connection but those in these rooms."""
+        return self._all.except_(*rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """See :attr:`BroadcastOperator.volatile`."""
+        return self._all.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """See :attr:`BroadcastOperator.local`."""
+        return self._all.local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """See :meth:`BroadcastOperator.timeout`."""
+        return self._all.timeout(seconds)
+
+    def fetch_sockets(self) -> list[Socket]:
+        """See :meth:`BroadcastOperator.fetch_sockets`."""
+        return self._all.fetch_sockets()
+
+    def sockets_join(self, *rooms: RoomArg) -> None:
+        """Make every connection join these rooms."""
+        self._all.sockets_join(*rooms)
+
+    def sockets_leave(self, *rooms: RoomArg) -> None:
+        """Make every connection leave these rooms."""
+        self._all.sockets_leave(*rooms)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every connection (with ``close``, their whole connection)."""
+        self._all.disconnect_sockets(close)
 
 
 class _AckCollector:
     """Gathers the acks of one broadcast, like Node's ``BroadcastOperator.emit`` with an ack."""
 
     def __init__(
-        self, op: BroadcastOperator, event: str, args: tuple, timeout: float, callback: Callable
+        self,
+        namespace: Scope,
+        recipients: Recipients,
+        event: str,
+        args: tuple,
+        timeout: float,
+        callback: AckCallback,
     ) -> None:
-        self.op = op
+        self.namespace = namespace
+        self.recipients = recipients
         self.event = event
         self.args = args
         self.callback = callback
@@ -161,20 +222,20 @@ class _AckCollector:
         self.servers = 0
         self.clients = 0
         self.finished = False
-        self.timer: Any = None
+        self.timer: Timer | None = None
 
     def start(self) -> None:
-        namespaces = list(self.op._namespace.targets())
-        c = self.op._namespace.server.concurrency
+        namespaces = list(self.namespace.targets())
+        c = self.namespace.server.concurrency
         self.timer = c.call_later(self.timeout, lambda: c.spawn(self._timed_out))
-        local = self.op._flags.get("local", False)
+        local = self.recipients.local
         self.expected_servers = sum(
             1 if local else namespace.adapter.server_count() for namespace in namespaces
         )
         for namespace in namespaces:
             packet = Packet(PacketType.EVENT, namespace.name, [self.event, *self.args])
             namespace.adapter.broadcast_with_ack(
-                packet, self.op._options, self._client_count, self._on_ack
+                packet, self.recipients, self._client_count, self._on_ack
             )
 
     def _client_count(self, count: int) -> None:
@@ -195,7 +256,8 @@ class _AckCollector:
             and len(self.responses) >= self.clients
         ):
             self.finished = True
-            self.timer.cancel()
+            if self.timer is not None:
+                self.timer.cancel()
             self.callback(None, self.responses)
 
     def _timed_out(self) -> None:
@@ -206,7 +268,7 @@ class _AckCollector:
 
 
 def wait_for_answers(
-    concurrency: Any, start: Callable[[Callable[[Any, list], None]], None]
+    concurrency: Concurrency, start: Callable[[Callable[[Any, list], None]], None]
 ) -> list:
     """Call ``start(finished)`` and wait until it calls ``finished(err, responses)``; return
     the responses, or raise ``err`` with the answers that came as its ``.responses``."""

@@ -1,25 +1,24 @@
-"""One Engine.IO connection seen from Socket.IO: packet decoding and routing to namespaces.
+"""One Socket.IO connection over its transport: packet decoding and routing to namespaces.
 
-A :class:`Client` lives as long as its Engine.IO session. It decodes what arrives (binary
-attachments included), checks that each packet is legal in the connection's state, and routes
-it: CONNECT starts a :class:`~gsio.server.conn.Conn`, events go to that connection's inbox, acks to
-whatever waits for them. Anything illegal closes the whole connection, as Node's server does.
+A :class:`Client` decodes what arrives (binary attachments included), checks that each packet
+is legal in the connection's state, and routes it: CONNECT starts a
+:class:`~gsio.server.conn.Conn`, events go to that connection's inbox, acks to whatever waits
+for them. Anything illegal closes the whole connection, as Node's server does.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from gsio.exceptions import ProtocolError
-from gsio.protocol.socketio import Packet, PacketType
+from gsio.protocol.socketio import Packet, PacketCodec, PacketType
 from gsio.server.conn import Conn, Message
+from gsio.server.interfaces import Data, ServerCore, Transport
+from gsio.server.namespace import Namespace
 
-if TYPE_CHECKING:
-    from gsio.engine import EngineSocket
-    from gsio.server import Server
-
-__all__ = ["Client"]
+__all__ = ["Client", "ClientServer"]
 
 log = logging.getLogger("gsio.socket")
 
@@ -27,13 +26,47 @@ _EVENTS = (PacketType.EVENT, PacketType.BINARY_EVENT)
 _ACKS = (PacketType.ACK, PacketType.BINARY_ACK)
 
 
-class Client:
-    __slots__ = ("server", "esock", "environ", "decoder", "conns", "_connect_timer")
+class ClientServer(ServerCore, Protocol):
+    """What a client uses of its :class:`~gsio.server.Server`."""
 
-    def __init__(self, server: Server, esock: EngineSocket) -> None:
+    @property
+    def codec(self) -> PacketCodec: ...
+
+    @property
+    def connect_timeout(self) -> float: ...
+
+    @property
+    def max_attachments(self) -> int: ...
+
+    @property
+    def max_namespace_length(self) -> int: ...
+
+    def namespace_for(self, name: str, auth: dict) -> Namespace | None:
+        """The namespace a CONNECT for ``name`` joins, or None if there is none."""
+        ...
+
+
+class Client:
+    """One client's Socket.IO connection: the namespaces it joined (:attr:`conns`, one
+    :class:`~gsio.server.conn.Conn` each) over the :attr:`transport` that carries them.
+
+    The client reaches its transport only through :class:`~gsio.server.interfaces.Transport`
+    (``sid``, ``environ``, ``closed``, ``send_parts``, ``close``), and its connections reach the
+    transport only through the client (``send``, ``send_packet``, ``send_parts``, ``close``).
+    Today a client lives as long as its Engine.IO session: the server makes it in ``on_open``
+    and ends its connections in :meth:`on_close`. Connection state recovery plugs in there:
+    instead of closing the connections, ``on_close`` would keep the client (and what was sent
+    meanwhile) for a while, and the server's ``on_open`` for a session whose handshake names it
+    would point :attr:`transport` (and :attr:`environ`) at the new session and hand the client
+    to it, instead of making a new one; the connections need no change.
+    """
+
+    __slots__ = ("server", "transport", "environ", "decoder", "conns", "_connect_timer")
+
+    def __init__(self, server: ClientServer, transport: Transport) -> None:
         self.server = server
-        self.esock = esock
-        self.environ = esock.environ
+        self.transport = transport
+        self.environ = transport.environ
         self.decoder = server.codec.decoder(
             max_attachments=server.max_attachments,
             max_namespace_length=server.max_namespace_length,
@@ -46,7 +79,7 @@ class Client:
 
     # -- outbound -------------------------------------------------------------------------
 
-    def encode(self, packet: Packet) -> list:
+    def encode(self, packet: Packet) -> list[Data]:
         return self.server.encode(packet)
 
     def send_packet(self, packet: Packet) -> bool:
@@ -54,32 +87,33 @@ class Client:
 
     def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
         """``send_packet(Packet(t, namespace, data, id))``, without making the packet."""
-        return self.esock.send_parts(self.server.codec.encode_fields(t, namespace, data, id))
+        return self.transport.send_parts(self.server.codec.encode_fields(t, namespace, data, id))
 
-    def send_parts(self, parts: list, volatile: bool = False) -> bool:
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         """Send an encoded packet (text, then its attachments). A broadcast hands the same
         ``parts`` to every recipient, unchanged: on WebSocket it is framed once for all.
         ``volatile``: not sent to a client with a backlog or in the middle of an upgrade."""
-        return self.esock.send_parts(parts, volatile)
+        return self.transport.send_parts(parts, volatile)
 
     def close(self, reason: str = "forced server close") -> None:
         """Close the Engine.IO connection (every namespace of it)."""
-        self.esock.close(reason)
+        self.transport.close(reason)
 
     # -- inbound --------------------------------------------------------------------------
 
-    def on_message(self, data: Any) -> None:
+    def on_message(self, data: Data) -> None:
         if type(data) is str:  # an event on the main namespace, made short
             fields = self.decoder.feed_event(data)
-            conn = self.conns.get("/") if fields is not None else None
-            if conn is not None:
-                args = fields[0]  # type: ignore[index]
-                conn.deliver(Message(conn, args[0], args[1:], fields[1]))  # type: ignore[index]
-                return
+            if fields is not None:
+                conn = self.conns.get("/")
+                if conn is not None:
+                    args, ack_id = fields
+                    conn.deliver(Message(conn, args[0], args[1:], ack_id))
+                    return
         try:
             packet = self.decoder.feed(data)
         except ProtocolError as exc:
-            log.info("%s: %s; closing the connection", self.esock.sid, exc.message)
+            log.info("%s: %s; closing the connection", self.transport.sid, exc.message)
             self.close("parse error")
             return
         if packet is None:
@@ -91,10 +125,10 @@ class Client:
                 self._connect(packet)
                 return
         elif ptype in _EVENTS:
-            data = packet.data
-            conn.deliver(Message(conn, data[0], data[1:], packet.id))
+            event = packet.data
+            conn.deliver(Message(conn, event[0], event[1:], packet.id))
             return
-        elif ptype in _ACKS:
+        elif ptype in _ACKS and packet.id is not None:  # (the decoder checked it has one)
             conn.on_ack(packet.id, packet.data)
             return
         elif ptype is PacketType.DISCONNECT:
@@ -104,7 +138,7 @@ class Client:
         # CONNECT_ERROR from the client: the reference closes the connection.
         log.info(
             "%s: %s for namespace %r in the wrong state; closing the connection",
-            self.esock.sid,
+            self.transport.sid,
             ptype.name,
             packet.namespace,
         )
@@ -128,8 +162,8 @@ class Client:
         self._connect_timer.cancel()
 
     def _connect_timed_out(self) -> None:
-        if not self.conns and not self.esock.closed:
-            log.info("%s: joined no namespace in time; closing", self.esock.sid)
+        if not self.conns and not self.transport.closed:
+            log.info("%s: joined no namespace in time; closing", self.transport.sid)
             self.close("forced close")
 
     def forget(self, conn: Conn) -> None:

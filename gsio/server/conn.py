@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
-from collections.abc import Iterator
-from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
-from gsio.protocol.http import parse_query
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
-from gsio.server.broadcast import BroadcastOperator, rooms_of
+from gsio.server.broadcast import BroadcastOperator, Scope
+from gsio.server.handshake import Handshake
+from gsio.server.interfaces import Data, SendParts
+from gsio.server.recipients import Recipients, RoomArg, rooms_of
 
-if TYPE_CHECKING:
-    from gsio.server.client import Client
-    from gsio.server.namespace import Namespace
-
-__all__ = ["Conn", "Message", "Handshake"]
+__all__ = ["Conn", "ConnNamespace", "Handshake", "Link", "Message"]
 
 log = logging.getLogger("gsio.socket")
 
@@ -33,60 +29,45 @@ _CLOSED = object()  # the inbox sentinel: the connection is over
 _ACK = PacketType.ACK
 
 
-class Handshake:
-    """What the client sent when it connected, as Node's ``socket.handshake`` holds it.
+class ConnNamespace(Scope, Protocol):
+    """What a connection uses of its namespace (:class:`~gsio.server.namespace.Namespace`)."""
 
-    ``headers`` (lower-case names), ``query``, ``auth`` (the CONNECT payload), ``address``,
-    ``time`` (an HTTP date), ``issued`` (epoch ms), ``url``, ``secure``, ``xdomain``.
-    """
+    def next_ack_id(self) -> int: ...
 
-    __slots__ = (
-        "headers",
-        "query",
-        "auth",
-        "address",
-        "time",
-        "issued",
-        "url",
-        "secure",
-        "xdomain",
-    )
 
-    def __init__(self, environ: dict, auth: dict) -> None:
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        now = time.time()
-        self.headers = headers
-        self.query = parse_query(environ)
-        self.auth = auth
-        self.address = environ.get("REMOTE_ADDR", "")
-        self.time = formatdate(now, usegmt=True)
-        self.issued = int(now * 1000)
-        query = environ.get("QUERY_STRING")
-        self.url = environ.get("PATH_INFO", "") + ("?" + query if query else "")
-        self.secure = environ.get("wsgi.url_scheme") == "https"
-        self.xdomain = "origin" in headers
+class Link(Protocol):
+    """What a connection uses of the client it belongs to (:class:`~gsio.server.client.Client`):
+    the one Socket.IO connection, over one transport, that carries every namespace it joined."""
 
-    def as_dict(self) -> dict[str, Any]:
-        """The handshake as Node's ``socket.handshake`` object (what a cluster exchanges)."""
-        return {name: getattr(self, name) for name in self.__slots__}
+    @property
+    def environ(self) -> dict[str, Any]: ...
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Handshake:
-        """A handshake received from another server (missing fields are empty)."""
-        handshake = cls.__new__(cls)
-        for name in cls.__slots__:
-            default: Any = {} if name in ("headers", "query", "auth") else ""
-            setattr(handshake, name, values.get(name, default))
-        return handshake
+    @property
+    def conns(self) -> Mapping[str, Conn]:
+        """The client's connections, by namespace name."""
+        ...
 
-    def __repr__(self) -> str:
-        return f"Handshake(address={self.address!r}, auth={self.auth!r}, query={self.query!r})"
+    def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
+        """Send a packet made of these fields (the fast path of an ack)."""
+        ...
+
+    def send_packet(self, packet: Packet) -> bool: ...
+
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
+
+    def encode(self, packet: Packet) -> list[Data]: ...
+
+    def accepted(self) -> None:
+        """A namespace connection was accepted (the client's connect timeout is over)."""
+        ...
+
+    def forget(self, conn: Conn) -> None:
+        """The connection ended: the client no longer routes packets to it."""
+        ...
+
+    def close(self, reason: str = "forced server close") -> None:
+        """Close the whole connection, every namespace of it."""
+        ...
 
 
 class Message:
@@ -132,13 +113,17 @@ class Conn:
     ``id`` is the socket id (not the Engine.IO session id); ``handshake`` what it sent when it
     connected; ``environ`` the WSGI environ of its first request; ``data`` a dict for your own
     per-connection state.
+
+    :attr:`send_parts` (what the adapter delivers a broadcast with) is the client's own, bound
+    once: a broadcast costs no extra call per recipient.
     """
 
-    def __init__(self, namespace: Namespace, client: Client, auth: dict) -> None:
+    def __init__(self, namespace: ConnNamespace, client: Link, auth: dict) -> None:
         self.id = secrets.token_urlsafe(15)
         self.namespace = namespace
         self.server = namespace.server
         self.client = client
+        self.send_parts: SendParts = client.send_parts
         self.environ = client.environ
         self.handshake = Handshake(client.environ, auth)
         self.data: dict[str, Any] = {}
@@ -149,7 +134,7 @@ class Conn:
         self._inbox = c.queue()
         # ack id -> (called with the ack's args, called if the connection closes first)
         self._acks: dict[int, tuple[Callable[[list], None], Callable[[], None] | None]] = {}
-        self._pending: list[list] | None = []  # emits made before the CONNECT answer is sent
+        self._pending: list[list[Data]] | None = []  # emits made before the CONNECT answer is sent
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
@@ -237,11 +222,11 @@ class Conn:
 
     # -- rooms and broadcast ----------------------------------------------------------------
 
-    def join(self, *rooms: str | list[str]) -> None:
+    def join(self, *rooms: RoomArg) -> None:
         """Join one or more rooms."""
         self.namespace.adapter.add_all(self.id, rooms_of(rooms))
 
-    def leave(self, *rooms: str | list[str]) -> None:
+    def leave(self, *rooms: RoomArg) -> None:
         """Leave one or more rooms."""
         for room in rooms_of(rooms):
             self.namespace.adapter.delete(self.id, room)
@@ -251,19 +236,20 @@ class Conn:
         """The rooms this connection is in (its own id among them)."""
         return self.namespace.adapter.socket_rooms(self.id)
 
-    def to(self, *rooms: str | list[str]) -> BroadcastOperator:
+    def to(self, *rooms: RoomArg) -> BroadcastOperator:
         """Broadcast to these rooms, this connection excepted."""
         return self.broadcast.to(*rooms)
 
     in_ = to
 
-    def except_(self, *rooms: str | list[str]) -> BroadcastOperator:
+    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
+        """Broadcast to every connection of the namespace but this one and those in these rooms."""
         return self.broadcast.except_(*rooms)
 
     @property
     def broadcast(self) -> BroadcastOperator:
         """Broadcast to every connection of the namespace but this one."""
-        return BroadcastOperator(self.namespace, except_rooms=frozenset((self.id,)))
+        return BroadcastOperator(self.namespace, Recipients(except_rooms=frozenset((self.id,))))
 
     # -- ending -----------------------------------------------------------------------------
 
@@ -311,7 +297,7 @@ class Conn:
         client.accepted()
         client.send_packet(Packet(PacketType.CONNECT, self.namespace.name, {"sid": self.id}))
         for parts in pending:
-            client.send_parts(parts)
+            client.send_parts(parts, False)
 
     def refuse(self, error: ConnectionRefused) -> None:
         data: dict[str, Any] = {"message": error.message}

@@ -13,43 +13,65 @@ import itertools
 import logging
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Callable
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Optional, Protocol
 
 from gsio.exceptions import ConnectionClosed, ConnectionRefused
 from gsio.protocol.socketio import RESERVED_EVENTS
-from gsio.server.broadcast import BroadcastOperator, RoomArg, wait_for_answers
+from gsio.server.adapter import Adapter
+from gsio.server.broadcast import Broadcasting, BroadcastOperator, wait_for_answers
+from gsio.server.conn import Conn
+from gsio.server.interfaces import ServerCore
 
-if TYPE_CHECKING:
-    from gsio.server import Server
-    from gsio.server.conn import Conn
-
-__all__ = ["Namespace", "ParentNamespace"]
+__all__ = ["Namespace", "NamespaceServer", "ParentNamespace"]
 
 log = logging.getLogger("gsio.socket")
 
 Handler = Callable[..., Any]
 
+#: ``context(conn)``: the context manager each connection's handlers run inside.
+Context = Optional[Callable[[Conn], AbstractContextManager[Any]]]
 
-class Namespace:
+
+class NamespaceServer(ServerCore, Protocol):
+    """What a namespace uses of its :class:`~gsio.server.Server`."""
+
+    @property
+    def context(self) -> Context: ...
+
+    @property
+    def adapter_factory(self) -> Callable[[Namespace], Adapter]: ...
+
+    @property
+    def namespaces(self) -> dict[str, Namespace]:
+        """The server's namespaces by name (a dynamic namespace adds its children)."""
+        ...
+
+
+class Namespace(Broadcasting):
     """A Socket.IO namespace. Get one with ``sio.of("/chat")``, or subclass it and define
     ``on_<event>`` methods (``on_connect``, ``on_chat``, ...), then ``sio.register(Chat("/chat"))``.
+
+    Its broadcasting methods (``emit``, ``to``, ``volatile``, ``fetch_sockets`` ...) are
+    :class:`~gsio.server.broadcast.Broadcasting`'s, reaching every connection of the namespace.
     """
+
+    server: NamespaceServer  # from bind() on
+    adapter: Adapter  # from bind() on (a dynamic namespace's children have one each)
 
     def __init__(self, name: str = "/") -> None:
         self.name = name
-        self.server: Server | None = None
         self.conns: dict[str, Conn] = {}
         self.handlers: dict[str, Handler] = {}
         self.middlewares: list[Handler] = []
         self.blocking: Handler | None = None
         self.server_side_handlers: dict[str, Handler] = {}
-        self.adapter: Any = None
         self._ack_ids = itertools.count(0)
         self._ack_params: dict[Handler, bool] = {}
         for attr in _handler_methods(type(self)):
             self.handlers[attr[3:]] = getattr(self, attr)
 
-    def bind(self, server: Server) -> None:
+    def bind(self, server: NamespaceServer) -> None:
         """Attach to a server (done by ``sio.of()`` and ``sio.register()``)."""
         self.server = server
         self.adapter = server.adapter_factory(self)
@@ -116,7 +138,7 @@ class Namespace:
         timeout), with the answers that came as ``.responses``."""
         _check_server_side(event)
         return wait_for_answers(
-            self.server.concurrency,  # type: ignore[union-attr]
+            self.server.concurrency,
             lambda finished: self.adapter.server_side_emit(event, list(args), finished, timeout),
         )
 
@@ -138,7 +160,7 @@ class Namespace:
             if reply is not None:
                 reply(result)
 
-        self.server.concurrency.spawn(run)  # type: ignore[union-attr]
+        self.server.concurrency.spawn(run)
 
     # -- broadcasting ------------------------------------------------------------------------
 
@@ -146,51 +168,13 @@ class Namespace:
     def _all(self) -> BroadcastOperator:
         return BroadcastOperator(self)
 
-    def emit(self, event: str, *args: Any, callback: Callable | None = None) -> None:
-        """Emit to every connection of the namespace."""
-        self._all.emit(event, *args, callback=callback)
-
-    def send(self, *args: Any) -> None:
-        self._all.emit("message", *args)
-
-    def to(self, *rooms: RoomArg) -> BroadcastOperator:
-        return self._all.to(*rooms)
-
-    in_ = to
-
-    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
-        return self._all.except_(*rooms)
-
-    @property
-    def volatile(self) -> BroadcastOperator:
-        return self._all.volatile
-
-    @property
-    def local(self) -> BroadcastOperator:
-        return self._all.local
-
-    def timeout(self, seconds: float) -> BroadcastOperator:
-        return self._all.timeout(seconds)
-
-    def fetch_sockets(self) -> list[Conn]:
-        return self._all.fetch_sockets()
-
-    def sockets_join(self, *rooms: RoomArg) -> None:
-        self._all.sockets_join(*rooms)
-
-    def sockets_leave(self, *rooms: RoomArg) -> None:
-        self._all.sockets_leave(*rooms)
-
-    def disconnect_sockets(self, close: bool = False) -> None:
-        self._all.disconnect_sockets(close)
-
     # -- running a connection ----------------------------------------------------------------
 
     def run(self, conn: Conn) -> None:
         """The life of one connection, in its own greenlet: middleware, connect, the handler
         (blocking or the event loop), then disconnecting/disconnect; all of it inside the
         server's ``context(conn)``, if it has one."""
-        context = self.server.context  # type: ignore[union-attr]
+        context = self.server.context
         try:
             if context is None:
                 self._live(conn)
@@ -293,7 +277,7 @@ class ParentNamespace(Namespace):
         self.matcher = matcher
         self.children: dict[str, Namespace] = {}
 
-    def bind(self, server: Server) -> None:
+    def bind(self, server: NamespaceServer) -> None:
         self.server = server
 
     def matches(self, name: str, auth: dict) -> bool:
@@ -308,12 +292,12 @@ class ParentNamespace(Namespace):
             namespace.handlers = self.handlers
             namespace.middlewares = self.middlewares
             namespace.server_side_handlers = self.server_side_handlers
-            namespace.bind(self.server)  # type: ignore[arg-type]
+            namespace.bind(self.server)
             namespace.blocking = self.blocking
             self.children[name] = namespace
             # As Node's createChild: the child is a namespace of the server from now on, so
             # that sio.of(name) returns it (instead of making an empty one that shadows it).
-            self.server.namespaces[name] = namespace  # type: ignore[union-attr]
+            self.server.namespaces[name] = namespace
         return namespace
 
     def handler(self, fn: Handler) -> Handler:

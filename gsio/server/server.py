@@ -12,10 +12,11 @@ from gsio.io.concurrency import Concurrency
 from gsio.protocol import socketio as sio_packet
 from gsio.protocol.socketio import JsonCodec, Packet, PacketCodec
 from gsio.server.adapter import Adapter
-from gsio.server.broadcast import BroadcastOperator, RoomArg
+from gsio.server.broadcast import AckCallback, Broadcasting, BroadcastOperator
 from gsio.server.client import Client
 from gsio.server.conn import Conn
 from gsio.server.namespace import Handler, Namespace, ParentNamespace
+from gsio.server.recipients import RoomArg
 
 __all__ = ["Server"]
 
@@ -29,7 +30,7 @@ class _JSON:
     loads = staticmethod(stdlib_json.loads)
 
 
-class Server(EngineHandler):
+class Server(EngineHandler, Broadcasting):
     """A Socket.IO server. Serve it with ``gsio.WSGIApp(sio)`` (beside another WSGI app if you
     like) or ``sio.serve(host, port)``.
 
@@ -45,6 +46,10 @@ class Server(EngineHandler):
         @sio.of("/chat").on("say")       # event handlers
         def say(conn, text):
             conn.to("lobby").emit("said", text)
+
+    The broadcasting methods (``emit``, ``to``, ``volatile``, ``fetch_sockets`` ...) are
+    :class:`~gsio.server.broadcast.Broadcasting`'s, on the default namespace ``"/"``; ``emit``
+    and ``send`` also take ``namespace=``.
 
     :param adapter: a callable ``adapter(namespace)`` making each namespace's adapter
         (default: the in-process :class:`~gsio.server.adapter.Adapter`).
@@ -76,7 +81,7 @@ class Server(EngineHandler):
         **engine_options: Any,
     ) -> None:
         self.engine = Engine(self, **engine_options)
-        self.adapter_factory = adapter or Adapter
+        self.adapter_factory: Callable[[Namespace], Adapter] = adapter or Adapter
         self.json = json or _JSON
         #: How packets become Engine.IO messages and back (``json``'s dumps and loads).
         self.codec: PacketCodec = JsonCodec(self.json.dumps, self.json.loads)
@@ -148,53 +153,24 @@ class Server(EngineHandler):
         """Add middleware to the default namespace (see :meth:`Namespace.use`)."""
         return self.default.use(fn)
 
+    @property
+    def _all(self) -> BroadcastOperator:
+        return BroadcastOperator(self.namespaces["/"])
+
     def emit(
         self,
         event: str,
         *args: Any,
         to: RoomArg | None = None,
         namespace: str = "/",
-        callback: Callable | None = None,
+        callback: AckCallback | None = None,
     ) -> None:
         """Emit to every connection of ``namespace``, or to the rooms (or socket ids) in ``to``."""
-        op = self.of(namespace)._all
-        if to is not None:
-            op = op.to(to)
-        op.emit(event, *args, callback=callback)
+        self.of(namespace).emit(event, *args, to=to, callback=callback)
 
     def send(self, *args: Any, to: RoomArg | None = None, namespace: str = "/") -> None:
+        """Emit a ``message`` event (see :meth:`emit`)."""
         self.emit("message", *args, to=to, namespace=namespace)
-
-    def to(self, *rooms: RoomArg) -> BroadcastOperator:
-        return self.default.to(*rooms)
-
-    in_ = to
-
-    def except_(self, *rooms: RoomArg) -> BroadcastOperator:
-        return self.default.except_(*rooms)
-
-    @property
-    def volatile(self) -> BroadcastOperator:
-        return self.default.volatile
-
-    @property
-    def local(self) -> BroadcastOperator:
-        return self.default.local
-
-    def timeout(self, seconds: float) -> BroadcastOperator:
-        return self.default.timeout(seconds)
-
-    def fetch_sockets(self) -> list[Conn]:
-        return self.default.fetch_sockets()
-
-    def sockets_join(self, *rooms: RoomArg) -> None:
-        self.default.sockets_join(*rooms)
-
-    def sockets_leave(self, *rooms: RoomArg) -> None:
-        self.default.sockets_leave(*rooms)
-
-    def disconnect_sockets(self, close: bool = False) -> None:
-        self.default.disconnect_sockets(close)
 
     def on_server_side(
         self, event: str, handler: Handler | None = None, namespace: str = "/"

@@ -41,7 +41,7 @@ def add_smoke_handlers(sio):
 
 
 def connection_info(sio, conn):
-    esock = conn.client.esock
+    esock = conn.client.transport
     return {
         "mode": sio.concurrency.name,
         "backend": type(esock.ws).__name__ if esock.ws is not None else None,

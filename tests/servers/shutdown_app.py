@@ -25,7 +25,7 @@ sio = gsio.Server(ping_interval=5, ping_timeout=5)
 
 @sio.on("connect")
 def connect(conn):
-    say("CONNECT", conn.id, conn.client.esock.transport)
+    say("CONNECT", conn.id, conn.client.transport.transport)
 
 
 @sio.on("disconnect")

@@ -1,0 +1,67 @@
+"""What a client sent when it connected: :class:`Handshake`, as Node's ``socket.handshake``."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from typing import Any
+
+from gsio.protocol.http import parse_query
+
+__all__ = ["Handshake"]
+
+
+class Handshake:
+    """What the client sent when it connected, as Node's ``socket.handshake`` holds it.
+
+    ``headers`` (lower-case names), ``query``, ``auth`` (the CONNECT payload), ``address``,
+    ``time`` (an HTTP date), ``issued`` (epoch ms), ``url``, ``secure``, ``xdomain``.
+    """
+
+    __slots__ = (
+        "headers",
+        "query",
+        "auth",
+        "address",
+        "time",
+        "issued",
+        "url",
+        "secure",
+        "xdomain",
+    )
+
+    def __init__(self, environ: dict, auth: dict) -> None:
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        now = time.time()
+        self.headers = headers
+        self.query = parse_query(environ)
+        self.auth = auth
+        self.address = environ.get("REMOTE_ADDR", "")
+        self.time = formatdate(now, usegmt=True)
+        self.issued = int(now * 1000)
+        query = environ.get("QUERY_STRING")
+        self.url = environ.get("PATH_INFO", "") + ("?" + query if query else "")
+        self.secure = environ.get("wsgi.url_scheme") == "https"
+        self.xdomain = "origin" in headers
+
+    def as_dict(self) -> dict[str, Any]:
+        """The handshake as Node's ``socket.handshake`` object (what a cluster exchanges)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Handshake:
+        """A handshake received from another server (missing fields are empty)."""
+        handshake = cls.__new__(cls)
+        for name in cls.__slots__:
+            default: Any = {} if name in ("headers", "query", "auth") else ""
+            setattr(handshake, name, values.get(name, default))
+        return handshake
+
+    def __repr__(self) -> str:
+        return f"Handshake(address={self.address!r}, auth={self.auth!r}, query={self.query!r})"

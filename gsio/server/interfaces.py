@@ -1,0 +1,135 @@
+"""The seams of the Socket.IO server: what each part needs of the others, as typing.Protocols.
+
+The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
+``recipients``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` → ``conn`` →
+``namespace`` → ``client`` → ``server``. Where a lower module needs something of a higher one
+(the adapter delivers to connections, a connection sends through its client), it names what it
+needs here or in its own module as a Protocol, and the higher class fits it by its shape:
+
+- :class:`Transport`: what a :class:`~gsio.server.client.Client` uses of the Engine.IO
+  session under it (:class:`gsio.engine.EngineSocket` fits);
+- :class:`ServerCore`: what every part uses of the :class:`~gsio.server.Server`;
+- :class:`Socket`: a connection as ``fetch_sockets()`` returns it, here or on another server
+  (:class:`~gsio.server.conn.Conn`, :class:`~gsio.cluster.remote.RemoteConn`);
+- :class:`Member` and :class:`Host`: what the adapter uses of a connection and of its namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, Protocol, Union
+
+from gsio.io.concurrency import Concurrency
+from gsio.protocol.socketio import Packet
+from gsio.server.handshake import Handshake
+from gsio.server.recipients import RoomArg
+
+__all__ = ["Data", "Host", "Member", "SendParts", "ServerCore", "Socket", "Transport"]
+
+#: An Engine.IO message: text or binary.
+Data = Union[str, bytes]
+
+
+class SendParts(Protocol):
+    """``send_parts(parts, volatile=False) -> bool``: send an encoded Socket.IO packet (its
+    text, then its attachments); False if the connection is closed (or, ``volatile``, if the
+    client could not take it at once). A broadcast hands the same ``parts`` to every recipient."""
+
+    def __call__(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
+
+
+class Transport(Protocol):
+    """What a Socket.IO client uses of the Engine.IO session that carries it.
+
+    :class:`gsio.engine.EngineSocket` is one. Nothing else of the session is used above it,
+    so that a Socket.IO client can be moved to another transport (connection state recovery).
+    """
+
+    @property
+    def sid(self) -> str:
+        """The Engine.IO session id (for the logs)."""
+        ...
+
+    @property
+    def environ(self) -> dict[str, Any]:
+        """The WSGI environ of the request that opened the session."""
+        ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
+
+    def close(self, reason: str = "forced close") -> None:
+        """Close the session from the server side (the client gets a CLOSE packet)."""
+        ...
+
+
+class ServerCore(Protocol):
+    """What connections, broadcasts and adapters use of their server."""
+
+    @property
+    def concurrency(self) -> Concurrency: ...
+
+    def encode(self, packet: Packet) -> list[Data]:
+        """The packet encoded with the server's codec: text first, then attachments."""
+        ...
+
+
+class Socket(Protocol):
+    """A connection as ``fetch_sockets()`` returns it: on this server or on another one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def handshake(self) -> Handshake: ...
+
+    @property
+    def rooms(self) -> set[str]: ...
+
+    @property
+    def data(self) -> Any:
+        """Your own per-connection state."""
+        ...
+
+    def emit(self, event: str, *args: Any) -> object: ...
+
+    def join(self, *rooms: RoomArg) -> None: ...
+
+    def leave(self, *rooms: RoomArg) -> None: ...
+
+    def disconnect(self, close: bool = False) -> None: ...
+
+
+class Member(Socket, Protocol):
+    """What the adapter uses of a connection of this process."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def send_parts(self) -> SendParts:
+        """Delivers a broadcast: called once per recipient, so it is a plain attribute."""
+        ...
+
+    def expect_ack(self, ack_id: int, on_ack: Callable[[list[Any]], None]) -> None:
+        """Route the ack with ``ack_id`` to ``on_ack(args)`` (a broadcast with acks)."""
+        ...
+
+
+class Host(Protocol):
+    """What the adapter uses of its namespace."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def conns(self) -> Mapping[str, Member]:
+        """This process's connections to the namespace, by socket id."""
+        ...
+
+    @property
+    def server(self) -> ServerCore: ...
+
+    def next_ack_id(self) -> int: ...
