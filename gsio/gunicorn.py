@@ -31,6 +31,7 @@ import logging
 from typing import Any
 
 import gevent
+import gevent.event
 
 try:
     from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GeventWebSocketWorker
@@ -103,6 +104,9 @@ class _GracefulShutdown:
         super().__init__(*args, **kwargs)
         self.gsio_servers: list[Any] = []  # made by run(), which may come after a signal
         self._stopping: Any = None
+        # Set by run()'s first notify(), once its servers are made and started: a signal may
+        # come before (or while a server starts, which yields), and the shutdown waits for it.
+        self._serving = gevent.event.Event()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()  # type: ignore[misc]
@@ -118,7 +122,12 @@ class _GracefulShutdown:
 
     handle_quit = handle_exit
 
+    def notify(self) -> None:
+        self._serving.set()
+        super().notify()  # type: ignore[misc]
+
     def _stop(self) -> None:
+        self._serving.wait(10)
         app = find_wsgi_app(getattr(self, "wsgi", None))
         timeout = min(app.engine.shutdown_timeout, self.cfg.graceful_timeout) if app else 0
         for server in self.gsio_servers:

@@ -204,3 +204,21 @@ def test_gunicorn_workers_shut_down_promptly(worker, run_node, wait_for):
         assert reasons == ["server shutting down"] * 8, output
     finally:
         server.stop()
+
+
+def test_a_gunicorn_worker_stopped_before_its_server_starts(tmp_path, wait_for):
+    """A TERM between the worker's making its server and starting it (gunicorn's run()): the
+    worker exits quietly instead of failing on the server the shutdown closed."""
+    hook = tmp_path / "conf.py"
+    # gunicorn's post_worker_init runs after the app is loaded, before run() makes the servers:
+    # the TERM handler runs there, so the servers are made and started after the shutdown.
+    hook.write_text("import os, signal\n\ndef post_worker_init(worker):\n    os.kill(os.getpid(), signal.SIGTERM)\n")
+    port = free_port()
+    command = gunicorn("gsio.gunicorn.GeventWorker", "shutdown_app:app", "-c", str(hook))
+    server = Served(command, port)
+    try:
+        wait_for(lambda: "Worker exiting" in server.output(), 20, "the worker to exit")
+        output = server.output()
+        assert "Traceback" not in output and "[ERROR]" not in output, output
+    finally:
+        server.stop()
