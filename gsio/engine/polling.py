@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
+from gsio.engine.base import EngineView
+from gsio.engine.socket import EngineSocket
 from gsio.exceptions import PayloadTooLarge, ProtocolError
+from gsio.io.concurrency import Concurrency
 from gsio.io.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
 from gsio.protocol.engineio import CLOSE, NOOP, Packet, decode_payload, encode_payload
 from gsio.protocol.http import Response, compress, error_response
 from gsio.protocol.session import Session, State
-
-if TYPE_CHECKING:
-    from gsio.engine import Engine, EngineSocket
 
 log = logging.getLogger("gsio.engine")
 
@@ -21,7 +21,7 @@ __all__ = ["handle", "handle_nowait", "WaitingGet"]
 Respond = Callable[[Response], None]
 
 
-def handle(engine: Engine, environ: dict, method: str, sid: str | None) -> Response:
+def handle(engine: EngineView, environ: dict[str, Any], method: str, sid: str | None) -> Response:
     """Answer one polling request (the engine has checked the query already)."""
     if sid is None:
         return _handshake(engine, environ)
@@ -34,8 +34,8 @@ def handle(engine: Engine, environ: dict, method: str, sid: str | None) -> Respo
 
 
 def handle_nowait(
-    engine: Engine,
-    environ: dict,
+    engine: EngineView,
+    environ: dict[str, Any],
     method: str,
     sid: str,
     body: bytes | None,
@@ -54,7 +54,7 @@ def handle_nowait(
     if error is not None:
         respond(error)
         return None
-    with socket._lock:
+    with socket.lock:
         packets = _ready(socket.session)
     if packets is not None:
         respond(_get_response(engine, socket, environ, packets))
@@ -62,7 +62,7 @@ def handle_nowait(
     return WaitingGet(engine, socket, environ, respond)
 
 
-def _handshake(engine: Engine, environ: dict) -> Response:
+def _handshake(engine: EngineView, environ: dict[str, Any]) -> Response:
     socket = engine.open_session("polling", environ)
     engine.handler.on_open(socket)
     socket.start_heartbeat()
@@ -73,7 +73,7 @@ def _handshake(engine: Engine, environ: dict) -> Response:
     return Response(200, headers, body)
 
 
-def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
+def _get(engine: EngineView, socket: EngineSocket, environ: dict[str, Any]) -> Response:
     """A GET in a greenlet or thread: it waits until there is something to send, or the poll
     times out. If its client leaves meanwhile, the session ends ("transport error"), as in the
     reference: :class:`gsio.io.connwatch.Hangup` notices, where the server lets it see the
@@ -85,17 +85,20 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
     c = engine.concurrency
     deadline = c.monotonic() + engine.ping_interval + engine.ping_timeout
     hangup: Hangup | None = None
+    waiter = _Wake(c)
     first = True
     try:
         while True:
-            with socket._lock:
+            with socket.lock:
                 packets = _ready(session)
                 if packets is not None:
                     break
-                socket._wake.clear()
+                waiter.event.clear()
+                if first:
+                    socket.waiter = waiter
             if first:  # it waits: watch its connection from now on
                 first = False
-                hangup = Hangup.of(c, environ, socket._wake.set)
+                hangup = Hangup.of(c, environ, waiter.wake)
             elif hangup is not None and hangup.gone():
                 log.debug("%s: poll connection closed prematurely", socket.sid)
                 hangup.hang_up()
@@ -107,19 +110,33 @@ def _get(engine: Engine, socket: EngineSocket, environ: dict) -> Response:
                 break
             if hangup is not None and hangup.polled:
                 wait = min(wait, CHECK_INTERVAL)
-            socket._wake.wait(wait)
+            waiter.event.wait(wait)
     finally:
         session.get_active = False
+        if socket.waiter is waiter:
+            socket.waiter = None
         if hangup is not None:
             hangup.cancel()
     return _get_response(engine, socket, environ, packets)
+
+
+class _Wake:
+    """The waiter of a GET that waits in its greenlet or thread: an event it waits on."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, c: Concurrency) -> None:
+        self.event = c.light_event()
+
+    def wake(self) -> None:
+        self.event.set()
 
 
 def _begin_get(socket: EngineSocket) -> Response | None:
     """Mark the session's GET active. If one was already (overlapping GETs), the session is
     closed and this is the error response."""
     try:
-        with socket._lock:
+        with socket.lock:
             socket.session.begin_get()
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
@@ -148,7 +165,7 @@ def _ready(session: Session) -> list[Packet] | None:
 
 
 def _get_response(
-    engine: Engine, socket: EngineSocket, environ: dict, packets: list[Packet]
+    engine: EngineView, socket: EngineSocket, environ: dict[str, Any], packets: list[Packet]
 ) -> Response:
     socket.session.get_active = False
     if socket.session.state is State.CLOSED and not socket.session.outbound:
@@ -169,14 +186,14 @@ class WaitingGet:
     __slots__ = ("_engine", "_socket", "_environ", "_respond", "_timer", "_scheduled")
 
     def __init__(
-        self, engine: Engine, socket: EngineSocket, environ: dict, respond: Respond
+        self, engine: EngineView, socket: EngineSocket, environ: dict[str, Any], respond: Respond
     ) -> None:
         self._engine = engine
         self._socket = socket
         self._environ = environ
         self._respond = respond
         self._scheduled = False
-        socket._waiting = self
+        socket.waiter = self
         wait = engine.ping_interval + engine.ping_timeout
         self._timer = engine.concurrency.call_later(wait, self._timed_out)
 
@@ -190,19 +207,19 @@ class WaitingGet:
     def _check(self) -> None:
         self._scheduled = False
         socket = self._socket
-        if socket._waiting is not self:
+        if socket.waiter is not self:
             return
-        with socket._lock:
+        with socket.lock:
             packets = _ready(socket.session)
         if packets is not None:
             self._answer(packets)
 
     def _timed_out(self) -> None:
-        if self._socket._waiting is self:
+        if self._socket.waiter is self:
             self._answer([NOOP])
 
     def _answer(self, packets: list[Packet]) -> None:
-        self._socket._waiting = None
+        self._socket.waiter = None
         self._timer.cancel()
         self._respond(_get_response(self._engine, self._socket, self._environ, packets))
 
@@ -210,8 +227,8 @@ class WaitingGet:
         """Its connection closed before the answer: as the reference does, the session ends
         ("transport error"); the client is gone, or will open a new one."""
         socket = self._socket
-        if socket._waiting is self:
-            socket._waiting = None
+        if socket.waiter is self:
+            socket.waiter = None
             socket.session.get_active = False
             self._timer.cancel()
             log.debug("%s: poll connection closed prematurely", socket.sid)
@@ -219,7 +236,7 @@ class WaitingGet:
 
 
 def _post(
-    engine: Engine, socket: EngineSocket, environ: dict, body: bytes | None = None
+    engine: EngineView, socket: EngineSocket, environ: dict[str, Any], body: bytes | None = None
 ) -> Response:
     """A POST of packets; ``body``, when given, is the body already read (None: read it from
     ``wsgi.input``, or, in :func:`handle_nowait`, one over the limit)."""
@@ -231,7 +248,7 @@ def _post(
                 "binary payloads are not part of Engine.IO v4", reason="transport error"
             )
         # Active from the start: a second POST while this one's body is arriving overlaps too.
-        with socket._lock:
+        with socket.lock:
             session.begin_post()
     except ProtocolError as exc:
         log.info("%s: bad POST (%s); closing the session", socket.sid, exc.message)
@@ -250,24 +267,24 @@ def _post(
     return Response(200, [("Content-Type", "text/html")], b"ok")
 
 
-def _read_watched(engine: Engine, socket: EngineSocket, environ: dict) -> bytes:
+def _read_watched(engine: EngineView, socket: EngineSocket, environ: dict[str, Any]) -> bytes:
     """Read a POST's body within ``engine.body_timeout``, and no longer than its session lives
     (:class:`gsio.io.connwatch.BodyWatch`): a body that stalls holds no greenlet or thread for
     as long as its client likes."""
     watch = BodyWatch.of(engine.concurrency, environ, engine.body_timeout)
     if watch is None:
         return _read_body(environ, engine.max_payload)
-    socket._reading = watch
+    socket.reading = watch
     try:
         if socket.closed:  # the session ended before the watch was in place
             watch.stop("abandoned: the session closed")
         return _read_body(environ, engine.max_payload, watch)
     finally:
-        socket._reading = None
+        socket.reading = None
         watch.finish()
 
 
-def _read_body(environ: dict, limit: int, watch: BodyWatch | None = None) -> bytes:
+def _read_body(environ: dict[str, Any], limit: int, watch: BodyWatch | None = None) -> bytes:
     """Read the request body, refusing (before buffering it) anything over ``limit`` bytes;
     ``watch`` may cut the read short."""
     try:
@@ -300,7 +317,7 @@ def _read_body(environ: dict, limit: int, watch: BodyWatch | None = None) -> byt
     return b"".join(chunks)
 
 
-def _cookie(options: dict, sid: str) -> str:
+def _cookie(options: dict[str, Any], sid: str) -> str:
     parts = [f"{options.get('name', 'io')}={sid}", f"Path={options.get('path', '/')}"]
     if options.get("httponly", True):
         parts.append("HttpOnly")

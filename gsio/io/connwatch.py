@@ -9,7 +9,7 @@ likes (the event loop's own connections, :mod:`gsio.io.pollnative`, do this by t
   when its session ends first (as engine.io destroys a pending data request on close).
 
 Both need the connection's socket, which the WSGI server keeps to itself:
-:func:`gsio.engine.websocket._server_socket` finds it under gevent's pywsgi (gsio's handler,
+:func:`gsio.io.sockets.server_socket` finds it under gevent's pywsgi (gsio's handler,
 gevent-websocket's, pywsgi's own), werkzeug, gunicorn and wsgiref. Under a server that hides
 it neither can act: a waiting GET then ends at its poll timeout, and a stalled body read lasts
 as long as the server lets it (its own timeouts, if any).
@@ -21,8 +21,8 @@ import _socket
 import socket as _stdsocket
 from typing import Any, Callable
 
-from gsio.engine.websocket import _server_socket
 from gsio.io.concurrency import Concurrency
+from gsio.io.sockets import server_socket
 
 __all__ = ["BodyWatch", "Hangup", "peer_gone", "shut", "stop_reading"]
 
@@ -130,7 +130,7 @@ class Hangup:
     @classmethod
     def of(cls, c: Concurrency, environ: dict, wake: Callable[[], None]) -> Hangup | None:
         """The watch of the request's connection; None if the server hides its socket."""
-        sock = _server_socket(environ)
+        sock = server_socket(environ)
         return None if sock is None else cls(c, sock, wake)
 
     def gone(self) -> bool:
@@ -167,7 +167,7 @@ class BodyWatch:
     @classmethod
     def of(cls, c: Concurrency, environ: dict, timeout: float) -> BodyWatch | None:
         """The watch of the request's body read; None if the server hides its socket."""
-        sock = _server_socket(environ)
+        sock = server_socket(environ)
         return None if sock is None else cls(c, sock, timeout)
 
     def stop(self, why: str) -> None:

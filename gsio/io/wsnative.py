@@ -9,29 +9,28 @@ WSGI request that opened it ends: what a connection costs is its session, not a 
 greenlet and stack. The blocking :meth:`NativeWebSocket.receive` serves the upgrade's probe and
 handlers that must block (``EngineHandler.nonblocking = False``).
 
-Writing never blocks and spawns nothing while the client keeps up. :meth:`send_frames` queues
-ready-made frames on the connection; a :class:`Flusher` writes every connection's queue in
-one ``send()`` once the running greenlet yields, or at once during a long burst (a broadcast
-loop), so that the first frames leave while the rest are still being queued. Only a connection
-whose kernel buffer is full gets a writer greenlet, until its backlog is written. Only then
-is what waits counted (a client that keeps up costs nothing more): once more than the engine's
-``max_outbound_buffer`` waits, :meth:`send_frames` refuses and drops the connection.
+Writing (:mod:`gsio.io.wsnative_writer`) never blocks and spawns nothing while the client
+keeps up: ready-made frames are queued on the connection and written, several in one ``send()``,
+once the running greenlet yields.
 """
 
 from __future__ import annotations
 
 import logging
-import socket as socketlib
-import sys
 from typing import Any, Callable
 
 from gsio.exceptions import PayloadTooLarge, ProtocolError
+from gsio.io.websocket import MessageSink, WebSocketConfig, message_frame
+from gsio.io.wsnative_writer import Flusher, NativeWriter
 from gsio.protocol import frames
 
+_unmask: Callable[[bytes, bytes], bytes] = frames.unmask
 try:  # C unmasking, much faster than the pure-Python one on long messages
-    from websockets.speedups import apply_mask as _unmask
+    from websockets.speedups import apply_mask
+
+    _unmask = apply_mask
 except ImportError:  # pragma: no cover - depends on what is installed
-    _unmask = frames.unmask
+    pass
 
 __all__ = ["NativeWebSocket", "Flusher", "message_frame", "CLOSE_TIMEOUT"]
 
@@ -42,145 +41,50 @@ log = logging.getLogger("gsio.engine")
 CLOSE_TIMEOUT = 3.0
 
 _RECV_SIZE = 65536
-# During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
-# queues are written once they hold this many frames per connection on average, plus
-# _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
-# clients get theirs at once), then 1, 2, 4, up to _BURST_MOST, so that a long burst is
-# written in batches of several frames per send().
-_BURST_MOST = 8
-_BURST_MIN = 64
 
 _NONE: list[Any] = []  # no events (never appended to)
-_text_frame = frames.text_frame
 _frame = frames.frame
-_OP_BINARY = frames.OP_BINARY
 _OP_PONG = frames.OP_PONG
 
 
-def message_frame(data: str | bytes) -> bytes:
-    """The frame of one Engine.IO message already encoded (text: ``str``, binary: ``bytes``)."""
-    if type(data) is str:
-        return _text_frame(data)
-    return _frame(_OP_BINARY, data)  # type: ignore[arg-type]
+def _no_wait() -> None:
+    """No waiting: the event loop reads, or TLS (never called)."""
 
 
-class Flusher:
-    """Writes the frames that connections queued, one ``send()`` per connection, when the
-    running greenlet yields (or sooner, in a burst). One per event loop."""
+class NativeWebSocket(NativeWriter):
+    """gsio's own :class:`~gsio.io.websocket.WebSocket`, on a socket taken from gsio's handler.
 
-    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor")
-
-    def __init__(self, concurrency: Any) -> None:
-        self._c = concurrency
-        self._dirty: list[NativeWebSocket] = []
-        self._scheduled = False
-        self._queued = 0
-        self._factor = 0
-
-    def add(self, ws: NativeWebSocket) -> None:
-        """``ws`` queued its first frame since it was last written."""
-        self._dirty.append(ws)
-        if not self._scheduled:
-            self._scheduled = True
-            self._c.call_soon(self._run)
-        self._queued += 1
-        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
-
-    def more(self) -> None:
-        """One more frame queued."""
-        self._queued += 1
-        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
-
-    def _run(self) -> None:
-        self._scheduled = False
-        self._factor = 0  # the burst, if any, is over
-        self.flush()
-
-    def flush(self) -> None:
-        dirty, self._dirty = self._dirty, []
-        self._queued = 0
-        for ws in dirty:
-            ws._flush()
-
-
-_flushers: dict[int, Flusher] = {}
-
-
-def _flusher_for(concurrency: Any) -> Flusher:
-    flusher = _flushers.get(id(concurrency))
-    if flusher is None:
-        flusher = _flushers[id(concurrency)] = Flusher(concurrency)
-    return flusher
-
-
-class NativeWebSocket:
-    """A WebSocket backend (see :mod:`gsio.engine.websocket`) on a socket taken from gsio's handler.
-
-    ``buffered``: :meth:`send` and :meth:`send_frames` queue and return at once, so the
-    engine writes to it directly, without a writer of its own.
+    :meth:`send` and :meth:`send_frames` (:class:`~gsio.io.wsnative_writer.NativeWriter`)
+    queue and return at once; :meth:`read_in_loop` hands the reading to the event loop.
     """
 
-    buffered = True
-
     __slots__ = (
-        "_sock",
-        "_raw",
         "_rfile",
         "_wait_read",
         "_drained",
-        "_c",
-        "_flusher",
         "_reader",
         "_events",
         "_next",
-        "_out",
-        "_out_bytes",
-        "_limit",
-        "_dirty",
-        "_writer",
-        "_close_sent",
         "_close_received",
-        "_broken",
-        "_timer",
         "_esock",
         "_watch",
-        "_ending",
     )
 
-    def __init__(self, sock: Any, rfile: Any, engine: Any, greeting: bytes) -> None:
+    def __init__(self, sock: Any, rfile: Any, config: WebSocketConfig, greeting: bytes) -> None:
         """``sock`` and ``rfile`` come from the handler's take-over; ``greeting`` is the 101
         answer, written at once and on its own (some clients, simple-websocket's among them,
         read nothing past the handshake's answer until more data arrives)."""
-        self._sock = sock
-        # Writes try the non-blocking socket under gevent's first: it never waits. Not on TLS,
-        # where only the wrapper may write.
-        raw = getattr(sock, "_sock", None)
-        self._raw = None if raw is None or hasattr(sock, "_sslobj") else raw
+        super().__init__(sock, config.concurrency, config.max_outbound_buffer)
         self._rfile = rfile  # may hold bytes read past the request's headers
-        self._c = engine.concurrency
-        self._wait_read = self._c.read_waiter(sock) if self._raw is not None else None
+        # Waits until the socket has something to read (only used on a plain socket).
+        self._wait_read = self._c.read_waiter(sock) if self._raw is not None else _no_wait
         self._drained = False  # the last read emptied the socket
-        self._flusher = _flusher_for(self._c)
-        self._reader = frames.FrameReader(engine.max_payload, _unmask)
+        self._reader = frames.FrameReader(config.max_payload, _unmask)
         self._events: list[Any] = []  # what the last read brought, from _next on
         self._next = 0
-        self._out: list[bytes] = []
-        self._out_bytes = 0  # while a writer runs: in _out, and what it has left of what it took
-        limit = engine.max_outbound_buffer
-        self._limit = sys.maxsize if limit is None else limit
-        self._dirty = False
-        self._writer: Any = None
-        self._close_sent = False
         self._close_received = False
-        self._broken = False
-        self._timer: Any = None
-        self._esock: Any = None  # the session, once the event loop reads for it
+        self._esock: Any = None  # the session (a MessageSink), once the event loop reads for it
         self._watch: Any = None  # the read watcher then
-        self._ending = False  # the connection is being closed (in the loop)
         try:
             sent = self._raw.send(greeting) if self._raw is not None else 0
             if sent < len(greeting):
@@ -189,19 +93,6 @@ class NativeWebSocket:
             sock.sendall(greeting)
         except OSError:
             self._broken = True
-
-    @property
-    def backlog(self) -> bool:
-        """True while frames wait to be written: as Node's "not writable" during a write, it
-        is what a volatile message is dropped for."""
-        return bool(self._out)
-
-    @property
-    def buffered_bytes(self) -> int:
-        """Bytes queued and not yet written to the socket."""
-        if self._writer is None:
-            return sum(map(len, self._out))  # what the next flush writes
-        return self._out_bytes
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -220,7 +111,7 @@ class NativeWebSocket:
                     if self._close_sent:
                         continue  # the server is closing: what the client still sends is dropped
                     self._next = n
-                    return event  # type: ignore[no-any-return]
+                    return event
                 if kind is frames.Ping:
                     self.send_frames(_frame(_OP_PONG, event.payload))
                 elif kind is frames.Close:
@@ -255,9 +146,9 @@ class NativeWebSocket:
                 rfile, self._rfile = self._rfile, None
                 data = rfile.read1(_RECV_SIZE)
                 rfile.close()
-                return data  # type: ignore[no-any-return]
+                return data
             if raw is None:
-                return self._sock.recv(_RECV_SIZE)  # type: ignore[no-any-return]
+                return self._sock.recv(_RECV_SIZE)
             if self._drained:
                 # The last read emptied the socket: a recv() now would most likely fail with
                 # EAGAIN, a wasted system call per message. Wait until there is something.
@@ -269,14 +160,14 @@ class NativeWebSocket:
                 except BlockingIOError:
                     self._wait_read()
             self._drained = len(data) < _RECV_SIZE
-            return data  # type: ignore[no-any-return]
+            return data
         except (OSError, ValueError):  # reset, or closed under a pending read
             return b""
 
     # -- reading in the event loop ----------------------------------------------------------
 
-    def read_in_loop(self, esock: Any) -> bool:
-        """From now on the event loop reads the connection and feeds ``esock`` (the engine's
+    def read_in_loop(self, sink: MessageSink) -> bool:
+        """From now on the event loop reads the connection and feeds ``sink`` (the engine's
         session): the request's greenlet may end, and the connection outlives it. False (and
         nothing changes) while a writer is busy with the socket."""
         if self._writer is not None or self._broken or self._close_sent or self._raw is None:
@@ -299,8 +190,8 @@ class NativeWebSocket:
         family, kind, proto = sock.family, sock.type, sock.proto
         own = type(self._raw)(family, kind, proto, sock.detach())
         self._sock = self._raw = own
-        self._wait_read = None
-        self._esock = esock
+        self._wait_read = _no_wait
+        self._esock = sink
         self._watch = self._c.watch_read(own.fileno(), self._on_readable)
         # Messages the blocking reads parsed but did not hand out (those right behind the
         # upgrade's "5"), then what the request's reader held.
@@ -397,110 +288,6 @@ class NativeWebSocket:
         if self._writer is None:  # else the writer closes it once the queue is written
             self._close_socket()
 
-    def _close_socket(self) -> None:
-        self._shutdown()
-        self._sock.close()
-        self._broken = True
-
-    # -- writing ---------------------------------------------------------------------------
-
-    def send(self, data: str | bytes) -> None:
-        """Queue one text (``str``) or binary (``bytes``) message."""
-        self.send_frames(message_frame(data))
-
-    def send_frames(self, data: bytes) -> bool:
-        """Queue ready-made frames (one or several, as bytes); never blocks. Dropped once the
-        close frame is queued or the connection is gone. False when more than the engine's
-        ``max_outbound_buffer`` waits already: the client does not read what it is sent, so
-        the connection is dropped (:meth:`abort`) and the caller ends the session."""
-        if self._close_sent or self._broken:
-            return True
-        if self._writer is not None:  # the socket's buffer is full: a backlog
-            if self._out_bytes > self._limit:
-                self.abort()
-                return False
-            self._out_bytes += len(data)
-            self._out.append(data)
-            return True  # the writer takes it with the rest
-        self._out.append(data)
-        if self._dirty:
-            self._flusher.more()
-        else:
-            self._dirty = True
-            self._flusher.add(self)
-        return True
-
-    def _flush(self) -> None:
-        """Write the queue in one non-blocking ``send()``; a writer takes what does not fit."""
-        self._dirty = False
-        out = self._out
-        if not out or self._writer is not None:
-            return
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
-        sent = 0
-        if self._raw is not None:
-            try:
-                sent = self._raw.send(data)
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                self._lost(exc)
-                return
-        if sent < len(data):
-            out.append(data[sent:])
-            self._out_bytes = len(data) - sent
-            self._writer = self._c.spawn(self._drain)
-
-    def _drain(self) -> None:
-        """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
-        out = self._out
-        raw = self._raw
-        try:
-            while out:
-                data = out[0] if len(out) == 1 else b"".join(out)
-                out.clear()
-                if raw is None:
-                    self._sock.sendall(data)
-                    self._out_bytes -= len(data)
-                    continue
-                view = memoryview(data)
-                while view:
-                    try:
-                        sent = raw.send(view)
-                    except BlockingIOError:
-                        self._c.wait_write(raw.fileno())
-                        continue
-                    view = view[sent:]
-                    self._out_bytes -= sent
-        except OSError as exc:
-            self._lost(exc)
-        finally:
-            self._out_bytes = 0
-            self._writer = None
-            if self._ending:
-                self._close_socket()
-
-    def _lost(self, exc: Exception) -> None:
-        log.debug("websocket write failed: %r", exc)
-        self._broken = True
-        self._out.clear()
-        self._out_bytes = 0
-
-    def abort(self) -> None:
-        """Drop what is queued and the connection, at once: its reader sees the end (and the
-        session's, if not closed already, ends with "transport close"), a writer fails."""
-        if self._broken:
-            return
-        log.debug("websocket aborted with %d bytes unwritten", self._out_bytes)
-        self._broken = True
-        self._out.clear()
-        self._out_bytes = 0
-        self._cancel_timer()
-        self._shutdown()
-
-    # -- closing ---------------------------------------------------------------------------
-
     def close(self, code: int = 1000) -> None:
         """Queue the close frame (once); the connection is dropped if the client has not
         answered it within :data:`CLOSE_TIMEOUT` seconds."""
@@ -532,16 +319,3 @@ class NativeWebSocket:
         self._cancel_timer()
         self._shutdown()
         return []
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _shutdown(self) -> None:
-        # Runs in the hub from the close timer: wakes the reader (EOF: in the loop, the watcher
-        # fires and the connection ends) and any writer (EPIPE).
-        try:
-            self._sock.shutdown(socketlib.SHUT_RDWR)
-        except OSError:
-            pass

@@ -12,7 +12,8 @@ own WebSocket layer a greenlet then reads each connection, instead of the event 
 Beside the Engine.IO path it answers:
 
 - ``GET /reasons``: ``{sid: close reason}`` of every session closed so far;
-- ``GET /sessions``: ``{sid: {"transport", "state", "get_active"}}`` of the open sessions;
+- ``GET /sessions``: ``{sid: {"transport", "state", "get_active", "post_active", "protocol"}}``
+  of the open sessions;
 - ``GET /census``: ``{"fds": N, "greenlets": N, "polling_connections": N}``: the open file
   descriptors, then what is alive after a garbage collection: greenlets, and connections in
   gsio.io.pollnative's event loop.
@@ -80,6 +81,7 @@ def make_info_app(engine, handler):
                     "state": s.session.state.value,
                     "get_active": s.session.get_active,
                     "post_active": s.session.post_active,
+                    "protocol": s.protocol,
                 }
                 for sid, s in list(engine.sockets.items())
             }
@@ -118,6 +120,11 @@ def main():
     parser.add_argument("--compression-threshold", type=int, default=1024)
     parser.add_argument("--max-outbound-buffer", type=int, default=4_000_000)
     parser.add_argument(
+        "--unknown-session",
+        action="store_true",
+        help="answer requests for unknown sessions with 200 'owned elsewhere: <sid> <method>'",
+    )
+    parser.add_argument(
         "--blocking-handler",
         action="store_true",
         help="a handler with nonblocking = False: a greenlet reads each WebSocket connection",
@@ -134,6 +141,16 @@ def main():
 
         def allow_request(environ):
             return key not in environ
+
+    unknown_session = None
+    if args.unknown_session:
+        from gsio.protocol.http import Response
+
+        def unknown_session(environ, sid):
+            if sid == "ours-too":
+                return None  # the protocol's answer
+            body = f"owned elsewhere: {sid} {environ['REQUEST_METHOD']}".encode()
+            return Response(200, [("Content-Type", "text/plain")], body)
 
     handler = Echo()
     if args.blocking_handler:
@@ -154,6 +171,7 @@ def main():
         max_connections=args.max_connections,
         compression_threshold=args.compression_threshold,
         max_outbound_buffer=args.max_outbound_buffer,
+        unknown_session=unknown_session,
     )
     app = gsio.WSGIApp(engine, make_info_app(engine, handler))
     if args.tls:

@@ -1,0 +1,256 @@
+"""gsio's own WebSocket frame layer, its writing half: :class:`NativeWriter` queues ready-made
+frames on a connection, and a :class:`Flusher` writes every connection's queue in one
+``send()`` once the running greenlet yields, or at once during a long burst (a broadcast loop),
+so that the first frames leave while the rest are still being queued.
+
+Writing never blocks and spawns nothing while the client keeps up. Only a connection whose
+kernel buffer is full gets a writer greenlet, until its backlog is written. Only then is what
+waits counted (a client that keeps up costs nothing more): once more than the engine's
+``max_outbound_buffer`` waits, :meth:`NativeWriter.send_frames` refuses and drops the
+connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket as socketlib
+import sys
+from typing import Any
+
+from gsio.io.concurrency import Concurrency, Timer
+from gsio.io.websocket import Data, message_frame
+
+__all__ = ["NativeWriter", "Flusher"]
+
+log = logging.getLogger("gsio.engine")
+
+# During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
+# queues are written once they hold this many frames per connection on average, plus
+# _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
+# clients get theirs at once), then 1, 2, 4, up to _BURST_MOST, so that a long burst is
+# written in batches of several frames per send().
+_BURST_MOST = 8
+_BURST_MIN = 64
+
+
+class Flusher:
+    """Writes the frames that connections queued, one ``send()`` per connection, when the
+    running greenlet yields (or sooner, in a burst). One per event loop."""
+
+    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor")
+
+    def __init__(self, concurrency: Concurrency) -> None:
+        self._c = concurrency
+        self._dirty: list[NativeWriter] = []
+        self._scheduled = False
+        self._queued = 0
+        self._factor = 0
+
+    def add(self, ws: NativeWriter) -> None:
+        """``ws`` queued its first frame since it was last written."""
+        self._dirty.append(ws)
+        if not self._scheduled:
+            self._scheduled = True
+            self._c.call_soon(self._run)
+        self._queued += 1
+        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
+            self.flush()
+            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+
+    def more(self) -> None:
+        """One more frame queued."""
+        self._queued += 1
+        if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
+            self.flush()
+            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+
+    def _run(self) -> None:
+        self._scheduled = False
+        self._factor = 0  # the burst, if any, is over
+        self.flush()
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        self._queued = 0
+        for ws in dirty:
+            ws._flush()
+
+
+_flushers: dict[int, Flusher] = {}
+
+
+def _flusher_for(concurrency: Concurrency) -> Flusher:
+    flusher = _flushers.get(id(concurrency))
+    if flusher is None:
+        flusher = _flushers[id(concurrency)] = Flusher(concurrency)
+    return flusher
+
+
+class NativeWriter:
+    """The writing half of :class:`~gsio.io.wsnative.NativeWebSocket`: a queue of frames on
+    the connection's socket, written by the :class:`Flusher` or, while the socket's buffer is
+    full, by a writer greenlet."""
+
+    __slots__ = (
+        "_sock",
+        "_raw",
+        "_c",
+        "_flusher",
+        "_out",
+        "_out_bytes",
+        "_limit",
+        "_dirty",
+        "_writer",
+        "_close_sent",
+        "_broken",
+        "_timer",
+        "_ending",
+    )
+
+    def __init__(self, sock: Any, concurrency: Concurrency, limit: int | None) -> None:
+        self._sock = sock
+        # Writes try the non-blocking socket under gevent's first: it never waits. Not on TLS,
+        # where only the wrapper may write.
+        raw = getattr(sock, "_sock", None)
+        self._raw: Any = None if raw is None or hasattr(sock, "_sslobj") else raw
+        self._c = concurrency
+        self._flusher = _flusher_for(concurrency)
+        self._out: list[bytes] = []
+        self._out_bytes = 0  # while a writer runs: in _out, and what it has left of what it took
+        self._limit = sys.maxsize if limit is None else limit
+        self._dirty = False
+        self._writer: Any = None
+        self._close_sent = False
+        self._broken = False
+        self._timer: Timer | None = None
+        self._ending = False  # the connection is being closed (in the loop)
+
+    @property
+    def backlog(self) -> bool:
+        """True while frames wait to be written: as Node's "not writable" during a write, it
+        is what a volatile message is dropped for."""
+        return bool(self._out)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes queued and not yet written to the socket."""
+        if self._writer is None:
+            return sum(map(len, self._out))  # what the next flush writes
+        return self._out_bytes
+
+    def send(self, data: Data) -> None:
+        """Queue one text (``str``) or binary (``bytes``) message."""
+        self.send_frames(message_frame(data))
+
+    def send_frames(self, data: bytes) -> bool:
+        """Queue ready-made frames (one or several, as bytes); never blocks. Dropped once the
+        close frame is queued or the connection is gone. False when more than the engine's
+        ``max_outbound_buffer`` waits already: the client does not read what it is sent, so
+        the connection is dropped (:meth:`abort`) and the caller ends the session."""
+        if self._close_sent or self._broken:
+            return True
+        if self._writer is not None:  # the socket's buffer is full: a backlog
+            if self._out_bytes > self._limit:
+                self.abort()
+                return False
+            self._out_bytes += len(data)
+            self._out.append(data)
+            return True  # the writer takes it with the rest
+        self._out.append(data)
+        if self._dirty:
+            self._flusher.more()
+        else:
+            self._dirty = True
+            self._flusher.add(self)
+        return True
+
+    def _flush(self) -> None:
+        """Write the queue in one non-blocking ``send()``; a writer takes what does not fit."""
+        self._dirty = False
+        out = self._out
+        if not out or self._writer is not None:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        sent = 0
+        if self._raw is not None:
+            try:
+                sent = self._raw.send(data)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                self._lost(exc)
+                return
+        if sent < len(data):
+            out.append(data[sent:])
+            self._out_bytes = len(data) - sent
+            self._writer = self._c.spawn(self._drain)
+
+    def _drain(self) -> None:
+        """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
+        out = self._out
+        raw = self._raw
+        try:
+            while out:
+                data = out[0] if len(out) == 1 else b"".join(out)
+                out.clear()
+                if raw is None:
+                    self._sock.sendall(data)
+                    self._out_bytes -= len(data)
+                    continue
+                view = memoryview(data)
+                while view:
+                    try:
+                        sent = raw.send(view)
+                    except BlockingIOError:
+                        self._c.wait_write(raw.fileno())
+                        continue
+                    view = view[sent:]
+                    self._out_bytes -= sent
+        except OSError as exc:
+            self._lost(exc)
+        finally:
+            self._out_bytes = 0
+            self._writer = None
+            if self._ending:
+                self._close_socket()
+
+    def _lost(self, exc: Exception) -> None:
+        log.debug("websocket write failed: %r", exc)
+        self._broken = True
+        self._out.clear()
+        self._out_bytes = 0
+
+    def abort(self) -> None:
+        """Drop what is queued and the connection, at once: its reader sees the end (and the
+        session's, if not closed already, ends with "transport close"), a writer fails."""
+        if self._broken:
+            return
+        log.debug("websocket aborted with %d bytes unwritten", self._out_bytes)
+        self._broken = True
+        self._out.clear()
+        self._out_bytes = 0
+        self._cancel_timer()
+        self._shutdown()
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def _close_socket(self) -> None:
+        self._shutdown()
+        self._sock.close()
+        self._broken = True
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _shutdown(self) -> None:
+        # Runs in the hub from the close timer: wakes the reader (EOF: in the loop, the watcher
+        # fires and the connection ends) and any writer (EPIPE).
+        try:
+            self._sock.shutdown(socketlib.SHUT_RDWR)
+        except OSError:
+            pass
