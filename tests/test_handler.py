@@ -1,4 +1,4 @@
-"""gsio's pywsgi handler (gsio/handler.py) with a plain WSGI app, at the byte level: its request
+"""gsio's pywsgi handler (gsio/io/handler.py) with a plain WSGI app, at the byte level: its request
 parser (folded, repeated and malformed headers, pipelining, chunked bodies) and its response
 paths (a list in one send, generators, write(), 204), against pywsgi's own handler."""
 
