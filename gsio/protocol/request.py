@@ -168,19 +168,19 @@ class Headers:
 def read_headers(readline: Callable[[int], bytes]) -> Headers:
     """Read header lines from ``readline`` (a stream's, after the request line) up to the empty
     line; raises :class:`BadRequest` on a malformed header (:func:`parse_head`'s grammar)."""
-    items: HeaderItems = []
+    lines: list[str] = []
     while True:
         line = readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise BadRequest("header line too long")
         if line == b"\r\n" or line == b"\n" or not line:
-            return Headers(items)
-        text = line.decode("latin-1")
-        if text[-1:] == "\n":
-            text = text[:-2] if text[-2:-1] == "\r" else text[:-1]
-        _add_lines(items, [text])
-        if len(items) > MAX_HEADERS:
+            break
+        lines.append(line.rstrip(b"\r\n").decode("latin-1"))
+        if len(lines) > MAX_HEADERS:
             raise BadRequest("too many headers")
+    items: HeaderItems = []
+    _add_lines(items, lines)
+    return Headers(items)
 
 
 def parse_content_length(value: str) -> int:
