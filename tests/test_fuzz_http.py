@@ -1,10 +1,12 @@
-"""Property-based fuzzing of the HTTP parsers and helpers: the event loop's request parser
-(gsio.io.pollnative.parse_request), the handler's header reader (gsio.io.handler.read_headers), query
-strings (gsio.protocol.http.parse_query) and the CORS policy (gsio.protocol.http.Cors).
+"""Property-based fuzzing of the HTTP parsers and helpers: the request head parser of the core
+(gsio.protocol.request: parse_head on a whole buffer, read_headers line by line), the event
+loop's request classifier on it (gsio.io.pollnative.parse_request), query strings
+(gsio.protocol.http.parse_query) and the CORS policy (gsio.protocol.http.Cors).
 
 The properties: no parser raises anything but its documented error (parse_request: none, it
-hands what it cannot take back; read_headers: ValueError, which pywsgi's handler answers with
-400); a request parsed from a prefix of the bytes is the request parsed from all of them; the
+hands what it cannot take back; parse_head and read_headers: BadRequest, a ValueError, which
+pywsgi's handler answers with 400); a request parsed from a prefix of the bytes is the request
+parsed from all of them; the whole-buffer parser and the line reader agree (one grammar); the
 short path of parse_query agrees with the standard library's. See tests/fuzzing.py.
 """
 
@@ -19,9 +21,9 @@ from fuzzing import chunks, split_points
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gsio.io.handler import read_headers
 from gsio.io.pollnative import HAND_BACK, parse_request
 from gsio.protocol.http import Cors, parse_query
+from gsio.protocol.request import BadRequest, parse_head, read_headers
 
 assert fuzzing.EXAMPLES >= 0  # the import loads the hypothesis profile
 
@@ -133,8 +135,8 @@ class _Trickle(io.RawIOBase):
 def _headers(readline: Any) -> Any:
     try:
         return read_headers(readline).items()
-    except ValueError as exc:  # the documented error, answered with 400
-        return ("ValueError", str(exc))
+    except BadRequest as exc:  # the documented error, answered with 400
+        return ("BadRequest", str(exc))
 
 
 @given(st.data())
@@ -148,6 +150,38 @@ def test_read_headers_raises_only_value_error_and_agrees_in_chunks(data: st.Data
     if not isinstance(whole, tuple):
         for name, value in whole:
             assert name and name == name.strip() and value == value.strip()
+
+
+@given(st.data())
+def test_parse_head_raises_only_bad_request_and_agrees_with_read_headers(
+    data: st.DataObject,
+) -> None:
+    buf = data.draw(requests() | st.binary(max_size=80))
+    for strict in (False, True):
+        try:
+            head = parse_head(buf, strict)
+        except BadRequest:
+            continue
+        if head is None:
+            continue
+        method, target, version, headers, size = head
+        assert 0 < size <= len(buf) and buf[:size].endswith(b"\n")
+        assert [method, target, version] == buf[:size].split(b"\n", 1)[0].decode(
+            "latin-1"
+        ).rstrip("\r").split(" ")
+        # the line reader reads the same headers from the same bytes: one grammar
+        after_line = buf[:size].split(b"\n", 1)[1]
+        read = _headers(io.BytesIO(after_line).readline)
+        if read == ("BadRequest", "repeated Content-Length"):  # Headers refuses that
+            assert [name.lower() for name, _ in headers].count("content-length") > 1
+        else:
+            assert read == headers
+        for cut in data.draw(split_points(len(buf))):
+            try:
+                part = parse_head(buf[:cut], strict)
+            except BadRequest:
+                continue  # the limits or bare line feeds of a prefix
+            assert part is None or part == head
 
 
 @given(QUERY | st.text(max_size=30))

@@ -1,4 +1,4 @@
-"""gsio's pywsgi handler (gsio/handler.py) with a plain WSGI app, at the byte level: its request
+"""gsio's pywsgi handler (gsio/io/handler.py) with a plain WSGI app, at the byte level: its request
 parser (folded, repeated and malformed headers, pipelining, chunked bodies) and its response
 paths (a list in one send, generators, write(), 204), against pywsgi's own handler."""
 
@@ -106,6 +106,16 @@ def test_headers_reach_the_environ_as_pywsgi_puts_them(server):
     assert "HTTP_X_UNDER" not in env and "HTTP_X-UNDER" not in env
 
 
+def test_only_cookies_are_joined_with_a_semicolon(start_server):
+    """RFC 6265: the Cookie header's pairs are joined with "; "; any other repeated header,
+    one named like a cookie too, with "," (RFC 9110), as the event loop's connections do."""
+    server = start_server("wsgi_app", kind="gsio", shared=True)
+    extra = "X-Cookie-Id: a\r\nX-Cookie-Id: b\r\nCookie: c=1\r\nCookie: d=2\r\n"
+    ((status, _, body),) = exchange(server, get("/environ", extra))
+    env = json.loads(body)
+    assert (status, env["HTTP_X_COOKIE_ID"], env["HTTP_COOKIE"]) == (200, "a,b", "c=1; d=2")
+
+
 def test_bodies_with_a_length_and_chunked(server):
     fixed = b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
     chunked = (
@@ -125,8 +135,19 @@ def test_bodies_with_a_length_and_chunked(server):
         b"GET /list HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
         b"GET /list HTTP/7.7\r\n\r\n",
         b"GET /list HTTP/1.1\r\n" + b"X: " + b"y" * 70000 + b"\r\n\r\n",
+        b"POST /body HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nab",
+        "POST /body HTTP/1.1\r\nContent-Length: \u0663\r\n\r\nabc".encode("utf-8"),
     ],
-    ids=["no-colon", "space-before-colon", "101-headers", "negative-length", "version", "long"],
+    ids=[
+        "no-colon",
+        "space-before-colon",
+        "101-headers",
+        "negative-length",
+        "version",
+        "long",
+        "repeated-length",
+        "non-ascii-length",
+    ],
 )
 def test_malformed_requests_get_400(start_server, request_bytes):
     server = start_server("wsgi_app", kind="gsio", shared=True)

@@ -1,4 +1,4 @@
-"""gsio/pollnative.py: long-polling connections served by the event loop.
+"""gsio/io/pollnative.py: long-polling connections served by the event loop.
 
 The request parser is pure and tested here on bytes; the connections are tested over real
 sockets against the Engine.IO echo server under gsio's handler. test_engine_http.py covers the

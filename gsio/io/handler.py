@@ -11,110 +11,51 @@ It is pywsgi's own handler with five changes:
   which costs more than the rest of a long-polling request.
 - A response's headers and body leave in one ``send()``, so that no response waits for a
   delayed ACK (Nagle's algorithm), even without ``TCP_NODELAY``.
-- When the server's application is a :class:`gsio.WSGIApp` (``server.gsio_polling_app``, set
-  by :func:`gsio.engine.wsgi.make_server` when there is no access log), a connection whose request is
-  a long-polling one of an open session (a GET or a POST with ``sid``, HTTP/1.1) is handed to
-  the event loop (:mod:`gsio.io.pollnative`), which serves its polling requests from then on
-  without a greenlet and gives any other request back to this handler. When it cannot (TLS,
-  or an engine handler that may block) those requests still skip pywsgi's per-request work: a
-  small environ (nothing in these requests reaches user code), and the response written at
-  once. They are what a polling client makes most.
-
+- When the server's application is a :class:`gsio.WSGIApp`, the long-polling requests of open
+  sessions are served on a short path (:mod:`gsio.io.shortpath`): by the event loop
+  (:mod:`gsio.io.pollnative`) or, when it cannot, without pywsgi's per-request work.
 - A header timeout (the server's ``gsio_header_timeout``, set by :func:`gsio.engine.wsgi.make_server`;
   60 s otherwise, as Node's ``headersTimeout``): a connection has that long, from when it is
   accepted or its last response left, to send a whole request head. Past it, it is closed,
   after a ``408`` if part of a head arrived; the event loop's connections have the same.
 
-Every other request gets the environ pywsgi builds; only the parsing under it is new.
+Every other request gets the environ pywsgi builds; only the parsing under it is new. Requests
+are parsed, their environ made and the short path's responses written by the pure
+:mod:`gsio.protocol.request`.
+
+This handler overrides methods of pywsgi's ``WSGIHandler``, private ones among them, and uses a
+few private names of gevent's: :mod:`gsio.io.geventpriv` lists them all; setup.cfg pins the
+gevent range they are known in, and a test checks each, so that an upgrade fails loudly.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
-import re
 import ssl
 import time
-from typing import Any, Callable
-from urllib.parse import unquote
+from typing import Any
 
 from gevent import pywsgi
 
-from gsio.io.pollnative import PollingConnection
+from gsio.io.checked import CheckedRequests
+from gsio.io.geventpriv import NOOP_LOG, SocketReader, plain_gevent_socket, send_now
+from gsio.io.shortpath import PollingShortPath
 from gsio.protocol.http import DEFAULT_HEADER_TIMEOUT, REQUEST_TIMEOUT_RESPONSE, http_date
+from gsio.protocol.request import (
+    BAD_REQUEST_RESPONSE,
+    URI_TOO_LONG_RESPONSE,
+    BadRequest,
+    Headers,
+    parse_content_length,
+    read_headers,
+    request_environ,
+    valid_http_version,
+)
 
-__all__ = ["WSGIHandler"]
+__all__ = ["WSGIHandler", "CheckedRequests"]
 
 log = logging.getLogger("gsio.http")
-
-_MAX_LINE = 65536  # as http.client: the longest header line, and the most headers
-_MAX_HEADERS = 100
-_OMITTED = frozenset(("CONTENT_TYPE", "CONTENT_LENGTH"))  # environ keys without HTTP_
-
-
-class Headers:
-    """The request's headers, with the part of ``http.client.HTTPMessage``'s interface that
-    pywsgi uses (``get``, ``getheader``, ``typeheader``, ``headers``, ``status``)."""
-
-    __slots__ = ("_items", "_first")
-
-    status = ""
-
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._items = items  # (name as sent, value stripped), in order
-        first: dict[str, str] = {}
-        for name, value in items:
-            first.setdefault(name.lower(), value)
-        self._first = first
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._first.get(name.lower(), default)
-
-    getheader = get
-
-    def __contains__(self, name: str) -> bool:
-        return name.lower() in self._first
-
-    def __delitem__(self, name: str) -> None:
-        lower = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != lower]
-        self._first.pop(lower, None)
-
-    @property
-    def typeheader(self) -> str | None:
-        return self._first.get("content-type")
-
-    @property
-    def headers(self) -> list[str]:
-        return [f"{name}: {value}\r\n" for name, value in self._items]
-
-    def items(self) -> list[tuple[str, str]]:
-        """(name, value) pairs in the order received (gunicorn's access log reads them)."""
-        return self._items
-
-
-def read_headers(readline: Callable[[int], bytes]) -> Headers:
-    """Read header lines up to the empty line; raises ValueError on a malformed header."""
-    items: list[tuple[str, str]] = []
-    while True:
-        line = readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise ValueError("header line too long")
-        if line == b"\r\n" or line == b"\n" or not line:
-            return Headers(items)
-        if line[0] in b" \t":  # obsolete line folding: a continuation of the previous value
-            if not items:
-                raise ValueError("folded line without a header")
-            name, value = items[-1]
-            items[-1] = (name, (value + " " + line.decode("latin-1").strip()).strip())
-            continue
-        name, colon, value = line.decode("latin-1").partition(":")
-        if not colon or not name or name != name.strip():
-            raise ValueError(f"invalid header line {line[:100]!r}")
-        items.append((name, value.strip()))
-        if len(items) > _MAX_HEADERS:
-            raise ValueError("too many headers")
 
 
 class _NoBody:
@@ -140,149 +81,19 @@ class _NoBody:
 _NO_BODY = _NoBody()
 _MAX_REQUEST_LINE = pywsgi.MAX_REQUEST_LINE
 _NO_HEADERS = Headers([])
-_NOOP_LOG = getattr(pywsgi, "_NoopLog", ())  # pywsgi's log when there is none
-_VERSIONS = frozenset(("HTTP/1.1", "HTTP/1.0"))
-_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
-_unquote_latin1 = functools.partial(unquote, encoding="latin-1")
 
 
-def valid_http_version(version: str) -> bool:
-    """pywsgi's ``_check_http_version`` (0.9 <= version < 2.0) without its IndexError, a
-    traceback for each request line like ``POST ? HTTP/2``: such a version is refused (400)."""
-    if version in _VERSIONS:
-        return True
-    match = _VERSION.fullmatch(version)
-    return match is not None and (0, 9) <= (int(match[1]), int(match[2])) < (2, 0)
-
-
-_NOT_SET = object()
-
-
-class CheckedRequests:
-    """For any pywsgi handler class: a request line pywsgi cannot parse (an HTTP version like
-    ``HTTP/2``, or none: HTTP/0.9, which Node does not serve either) gets 400 without a
-    traceback, and an error answer to a client that is gone already is dropped quietly. The
-    server's ``gsio_header_timeout`` (``make_server(header_timeout=...)``) bounds the wait for
-    a request's head, as under gsio's own handler."""
-
-    request_version: Any
-    socket: Any
-    status: Any
-    close_connection: bool
-    time_finish: float
-
-    def _check_http_version(self) -> bool:
-        return valid_http_version(self.request_version)
-
-    def read_request(self, raw_requestline: str) -> bool:
-        if len(raw_requestline.split()) == 2:
-            raise ValueError(f"no HTTP version in {raw_requestline.rstrip()[:100]!r}")
-        try:
-            return super().read_request(raw_requestline)  # type: ignore[misc,no-any-return]
-        except TimeoutError:
-            raise ValueError("request head not complete in time") from None
-        finally:
-            if self._timeout_before is not _NOT_SET:  # the head is in: the app's own timeout
-                self.socket.settimeout(self._timeout_before)
-                self._timeout_before = _NOT_SET
-
-    def handle_one_request(self) -> Any:
-        result = self._handle_one_request()
-        if not isinstance(result, tuple):
-            return result
-        # An error answer ("400", bytes): pywsgi's handle() writes it with a traceback for a
-        # client that is gone already; here that client just gets nothing.
-        self.status, body = result
-        self.close_connection = True
-        try:
-            self.socket.sendall(body)
-        except OSError:
-            return None
-        if self.time_finish == 0:
-            self.time_finish = time.time()
-        self.log_request()  # type: ignore[attr-defined]
-        return None
-
-    _timeout_before: Any = _NOT_SET
-
-    def _handle_one_request(self) -> Any:
-        # The header timeout (see DEFAULT_HEADER_TIMEOUT) on the socket, from the wait for the
-        # request line to the end of the head; a timeout while waiting for the line closes the
-        # connection quietly (pywsgi's handling of a failed read).
-        timeout = getattr(self.server, "gsio_header_timeout", DEFAULT_HEADER_TIMEOUT)
-        if timeout is not None and self.socket is not None:
-            self._timeout_before = self.socket.gettimeout()
-            self.socket.settimeout(timeout)
-        return super().handle_one_request()  # type: ignore[misc]
-
-
-def _plain_gevent_socket(sock: Any) -> bool:
-    return (
-        hasattr(sock, "_sock")
-        and hasattr(sock, "_wait")
-        and hasattr(sock, "_read_event")
-        and not hasattr(sock, "_sslobj")
-    )
-
-
-class SocketReader(io.RawIOBase):
-    """The raw stream under the handler's buffered reader: gevent's socket ``recv_into``, except
-    that when the last read emptied the socket it waits until the socket is readable before
-    reading. Between the requests of a keep-alive connection the next one is never there yet,
-    and gevent's ``recv_into`` would first fail with EAGAIN: a wasted system call per request.
-    With the socket's timeout at 0 it never waits (``None``: nothing to read)."""
-
-    #: A time (``time.monotonic()``) past which waiting to read raises TimeoutError: the
-    #: header timeout over a whole request head, not each wait.
-    deadline: float | None = None
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._raw = sock._sock
-        self._wait_read = functools.partial(sock._wait, sock._read_event)
-        self._drained = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        raw = self._raw
-        if self._drained and self._sock.timeout != 0.0:
-            self._wait()
-        while True:
-            try:
-                n: int = raw.recv_into(buffer)
-            except BlockingIOError:
-                if self._sock.timeout == 0.0:
-                    return None
-                self._wait()
-                continue
-            self._drained = n < len(buffer)
-            return n
-
-    def _wait(self) -> None:
-        deadline = self.deadline
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0.0:
-                raise TimeoutError("timed out")
-            self._sock.settimeout(left)
-        self._wait_read()
-
-
-class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
+class WSGIHandler(PollingShortPath, CheckedRequests, pywsgi.WSGIHandler):
     """pywsgi's handler with WebSocket take-over, a fast header parser and one-send responses."""
 
     _taken = False
-    #: The connection's next request was given back by the event loop: serve it here.
-    given_back = False
     #: pywsgi's (a client that left), and the same through TLS: a write fails there with
     #: ``SSLEOFError`` (``ssl.SSL_ERROR_EOF``), not EPIPE.
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, ssl.SSL_ERROR_EOF)
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         self._reader: SocketReader | None = None
-        if rfile is None and _plain_gevent_socket(sock):
+        if rfile is None and plain_gevent_socket(sock):
             self._reader = SocketReader(sock)
             rfile = io.BufferedReader(self._reader, 8192)
         super().__init__(sock, address, server, rfile)
@@ -304,13 +115,13 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
         self.requestline = line.decode("latin-1")
         self.response_length = 0
         if len(line) >= _MAX_REQUEST_LINE:
-            return ("414", pywsgi._REQUEST_TOO_LONG_RESPONSE)
+            return ("414", URI_TOO_LONG_RESPONSE)
         app = getattr(self.server, "gsio_polling_app", None)
         if app is not None and self._to_event_loop(app, line):
             return None
         try:
             if not self.read_request(self.requestline):
-                return ("400", pywsgi._BAD_REQUEST_RESPONSE)
+                return ("400", BAD_REQUEST_RESPONSE)
         except TimeoutError:
             log.info(
                 "%s: request head not complete in %s s", self.client_address, self._header_timeout
@@ -349,138 +160,16 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
         if self.socket is not None:
             self.socket.settimeout(self._timeout)
 
-    def _to_event_loop(self, app: Any, line: bytes) -> bool:
-        """Hand the connection to the event loop (:mod:`gsio.io.pollnative`) if its request looks
-        like a long-polling one of an open session: from this one on, it serves the
-        connection's requests, and gives back the others. True if it took the connection."""
-        if self.given_back:
-            self.given_back = False
-            return False
-        sock = self.socket
-        if (
-            not line.endswith(b" HTTP/1.1\r\n")
-            or b"transport=polling" not in line
-            or b"sid=" not in line
-            or not getattr(app.engine.handler, "nonblocking", False)
-            or not _plain_gevent_socket(sock)
-        ):
-            return False
-        # What the buffered reader holds past the request line, without waiting for more.
-        sock.settimeout(0.0)
-        try:
-            early = self.rfile.read1(65536) or b""
-        except (OSError, ValueError):
-            early = b""
-        raw = sock._sock
-        own = type(raw)(raw.family, raw.type, raw.proto, sock.detach())
-        own.setblocking(False)
-        self.socket = None  # the connection is the event loop's: pywsgi must not close it
-        self.rfile.close()
-        PollingConnection(own, self.client_address, self.server, app, line + early)
-        return True
-
-    def _serve_polling(self, app: Any) -> bool:
-        """Serve a long-polling GET or POST of an open session without pywsgi's environ and
-        response machinery; False (nothing done) for every other request."""
-        path, _, query = self.path.partition("?")
-        if (
-            (path != app.path and path + "/" != app.path)
-            or "sid=" not in query
-            or "transport=polling" not in query
-            or self.request_version != "HTTP/1.1"
-        ):
-            return False
-        method = self.command
-        headers = self.headers
-        length = self.content_length
-        if method == "GET":
-            if length:
-                return False
-        elif method != "POST" or length is None or "expect" in headers:
-            return False  # chunked, or waiting for 100-continue: pywsgi's reader does that
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-        }
-        for key, value in self._headers():
-            if key in environ:
-                environ[key] += ("; " if "COOKIE" in key else ",") + value
-            else:
-                environ[key] = value
-        content_type = headers.typeheader
-        if content_type is not None:
-            environ["CONTENT_TYPE"] = content_type
-        if length is not None:  # as pywsgi's environ: "0" too
-            environ["CONTENT_LENGTH"] = str(length)
-        self.wsgi_input = body = pywsgi.Input(self.rfile, length)
-        environ["wsgi.input"] = body
-        response: list = []
-        self.time_start = time.time()
-        # The app answers every error itself (WSGIApp turns a bug into a 500).
-        chunks = app(
-            environ, lambda status, headers, exc_info=None: response.extend((status, headers))
-        )
-        status, response_headers = response
-        out = bytearray(b"HTTP/1.1 ")
-        out += status.encode("latin-1")
-        out += b"\r\nDate: "
-        out += http_date(self.time_start)
-        out += b"\r\n"
-        for name, value in response_headers:
-            out += f"{name}: {value}\r\n".encode("latin-1")
-            if name == "Connection" and value == "close":
-                self.close_connection = True
-        out += b"\r\n"
-        for chunk in chunks:
-            out += chunk
-        try:
-            self._send_now(out)
-            body._discard()  # what the app left unread of the body (a refused one)
-        except OSError:  # the client is gone, or its body was cut short
-            self.close_connection = True
-        return True
-
-    def _send_now(self, data: bytes | bytearray) -> None:
-        """``sendall()``, trying one non-blocking ``send()`` first: what the client keeps up
-        with leaves in one system call."""
-        sock = self.socket
-        raw = None if hasattr(sock, "_sslobj") else getattr(sock, "_sock", None)
-        sent = 0
-        if raw is not None:
-            try:
-                sent = raw.send(data)
-            except BlockingIOError:
-                pass
-        if sent < len(data):
-            sock.sendall(memoryview(data)[sent:])
-
-    def get_environ(self) -> dict:
+    def get_environ(self) -> dict[str, Any]:
         # pywsgi's, with less done per request: what a long-polling server does most.
         env = self.server.get_environ()
-        env["REQUEST_METHOD"] = self.command
         env["SCRIPT_NAME"] = ""
-        path, _, query = self.path.partition("?")
-        env["PATH_INFO"] = _unquote_latin1(path) if "%" in path else path
-        env["QUERY_STRING"] = query
-        headers = self.headers
-        content_type = headers.typeheader
-        if content_type is not None:
-            env["CONTENT_TYPE"] = content_type
-        length = headers.get("content-length")
-        if length:
-            env["CONTENT_LENGTH"] = length
-        env["SERVER_PROTOCOL"] = self.request_version
         address = self.client_address
         if isinstance(address, tuple):
             env["REMOTE_ADDR"] = str(address[0])
             env["REMOTE_PORT"] = str(address[1])
-        for key, value in self._headers():
-            if key in env:
-                env[key] += ("; " if "COOKIE" in key else ",") + value
-            else:
-                env[key] = value
+        headers = self.headers.items()
+        request_environ(self.command, self.path, self.request_version, headers, env)
         sock = self.socket if env.get("HTTP_EXPECT") == "100-continue" else None
         chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
         # An upgrade request's stream is unbounded: wsgi.input is the reader itself (as pywsgi).
@@ -503,18 +192,16 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
             return False
         self.requestline = raw_requestline.rstrip()
         self.command, self.path, self.request_version = words
-        if not self._check_http_version():
+        if not valid_http_version(self.request_version):
             raise ValueError(f"invalid HTTP version {self.request_version!r}")
         self.headers = headers = read_headers(self.rfile.readline)
         if headers.get("transfer-encoding", "").lower() == "chunked":
             del headers["content-length"]
         length = headers.get("content-length")
         if length is not None:
-            if not length.isdigit():
-                raise ValueError(f"invalid Content-Length {length!r}")
-            content_length: int | None = int(length)
+            content_length: int | None = parse_content_length(length)
             if content_length and self.command == "HEAD":
-                raise ValueError("Content-Length in a HEAD request")
+                raise BadRequest("Content-Length in a HEAD request")
         else:
             content_length = None
         self.content_length = content_length
@@ -524,16 +211,6 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
         else:
             self.close_connection = connection != "keep-alive"
         return True
-
-    def _headers(self) -> Any:
-        # pywsgi's environ keys: HTTP_<NAME>, names with "_" left out (they could pass for a
-        # header with "-"), Content-Type and Content-Length under their own keys only.
-        for name, value in self.headers._items:
-            if "_" in name:
-                continue
-            key = name.upper().replace("-", "_")
-            if key not in _OMITTED:
-                yield "HTTP_" + key, value
 
     def run_application(self) -> None:
         if "HTTP_UPGRADE" in self.environ:
@@ -578,7 +255,7 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
         super().process_result()
 
     def log_request(self) -> None:
-        if not isinstance(self.server.log, _NOOP_LOG):
+        if not isinstance(self.server.log, NOOP_LOG):
             super().log_request()
 
     def finalize_headers(self) -> None:
@@ -597,11 +274,11 @@ class WSGIHandler(CheckedRequests, pywsgi.WSGIHandler):
                 if self.response_use_chunked:
                     self.response_headers.append((b"Transfer-Encoding", b"chunked"))
 
-    def _sendall(self, data: bytes) -> None:
-        # pywsgi's, through _send_now: gevent's sendall() asks the kernel for the socket's
+    def _sendall(self, data: bytes | bytearray) -> None:
+        # pywsgi's, through send_now: gevent's sendall() asks the kernel for the socket's
         # buffer size (a system call) on every call.
         try:
-            self._send_now(data)
+            send_now(self.socket, data)
         except OSError as ex:
             self.status = f"socket error: {ex}"
             if self.code > 0:

@@ -7,7 +7,7 @@ import json
 import re
 import zlib
 from collections.abc import Sequence
-from typing import Callable, Union
+from typing import Any, Callable, Union
 from urllib.parse import parse_qsl
 
 __all__ = [
@@ -110,7 +110,7 @@ class Response:
         self.headers = headers if headers is not None else []
         self.body = body
 
-    def __call__(self, start_response: Callable) -> list[bytes]:
+    def __call__(self, start_response: Callable[..., Any]) -> list[bytes]:
         headers = self.headers + [("Content-Length", str(len(self.body)))]
         start_response(STATUS_LINES.get(self.status, f"{self.status} Unknown"), headers)
         return [self.body]
@@ -134,7 +134,7 @@ def error_response(code: int, status: int = 400, message: str | None = None) -> 
     return Response(status, [("Content-Type", "application/json")], body)
 
 
-def parse_query(environ: dict) -> dict[str, str]:
+def parse_query(environ: dict[str, Any]) -> dict[str, str]:
     """The query string as a dict (the first value of a repeated key wins)."""
     query: dict[str, str] = {}
     string = environ.get("QUERY_STRING", "")
@@ -180,7 +180,7 @@ class Cors:
             return bool(self.origins(origin))
         return origin in self.origins
 
-    def headers(self, environ: dict) -> Headers:
+    def headers(self, environ: dict[str, Any]) -> Headers:
         origin = environ.get("HTTP_ORIGIN")
         if (
             self.origins is None
@@ -197,7 +197,7 @@ class Cors:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
 
-    def preflight(self, environ: dict) -> Response:
+    def preflight(self, environ: dict[str, Any]) -> Response:
         """The whole answer to a preflight (OPTIONS) request, as Node's ``cors`` gives it: the
         origin's headers, the methods, and the request headers asked for, echoed (hence
         ``Vary: Access-Control-Request-Headers``, in the one Vary header). Nothing is to be
@@ -218,7 +218,7 @@ class Cors:
         return Response(204, headers)
 
 
-def compress(body: bytes, environ: dict, threshold: int) -> tuple[bytes, Headers]:
+def compress(body: bytes, environ: dict[str, Any], threshold: int) -> tuple[bytes, Headers]:
     """gzip or deflate ``body`` when the client accepts it and it is at least ``threshold`` bytes."""
     if len(body) < threshold:
         return body, []
