@@ -24,6 +24,7 @@ from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
 from gsio.io.websocket import Data, message_frame
+from gsio.protocol.engineio import protocol_version
 from gsio.protocol.frames import text_frame as _text_frame
 from gsio.protocol.http import Cors, OriginsOption, Response, parse_query, valid_header_value
 from gsio.protocol.session import Session
@@ -194,6 +195,7 @@ class Engine:
         session = Session(
             sid,
             transport,
+            protocol=protocol_version(parse_query(environ).get("EIO")),
             now=self.concurrency.monotonic(),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -286,8 +288,7 @@ class Engine:
         return True
 
     def _check(self, environ: dict, method: str, query: dict) -> str:
-        if query.get("EIO") != "4":
-            raise ProtocolError("unsupported protocol version", code=5)
+        protocol_version(query.get("EIO"))
         transport = query.get("transport")
         if transport not in self.transports:
             raise ProtocolError(f"transport unknown: {transport!r}", code=0)

@@ -134,9 +134,8 @@ class EngineSocket:
 
     @property
     def protocol(self) -> int:
-        """The Engine.IO protocol version the client speaks. Always 4 for now: the session
-        will carry it (``Session.protocol``) once Engine.IO v3 clients are served."""
-        return 4
+        """The Engine.IO protocol version the client speaks (its session's; 4 for now)."""
+        return self.session.protocol
 
     @property
     def closed(self) -> bool:
