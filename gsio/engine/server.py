@@ -24,7 +24,7 @@ from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
 from gsio.io.websocket import Data, message_frame
-from gsio.protocol.engineio import protocol_version
+from gsio.protocol.engineio import PROTOCOL, protocol_version
 from gsio.protocol.frames import text_frame as _text_frame
 from gsio.protocol.http import Cors, OriginsOption, Response, parse_query, valid_header_value
 from gsio.protocol.session import Session
@@ -186,8 +186,9 @@ class Engine:
         if self.sockets.get(socket.sid) is socket:
             self.sockets.pop(socket.sid, None)
 
-    def open_session(self, transport: str, environ: dict) -> EngineSocket:
-        """Create a session for a handshake (the caller has validated the request)."""
+    def open_session(self, transport: str, environ: dict, protocol: int = PROTOCOL) -> EngineSocket:
+        """Create a session for a handshake (the caller has validated the request, and read
+        its Engine.IO ``protocol`` version)."""
         sid = self.sid_generator()
         while sid in self.sockets:
             sid = self.sid_generator()
@@ -195,7 +196,7 @@ class Engine:
         session = Session(
             sid,
             transport,
-            protocol=protocol_version(parse_query(environ).get("EIO")),
+            protocol=protocol,
             now=self.concurrency.monotonic(),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
