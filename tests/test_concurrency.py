@@ -1,4 +1,4 @@
-"""gsio/concurrency.py's gevent pieces, in this process (greenlets need no monkey-patching)."""
+"""gsio/io/concurrency.py's gevent pieces, in this process (greenlets need no monkey-patching)."""
 
 import queue
 

@@ -1,4 +1,4 @@
-"""The WebSocket frame codec (gsio/frames.py), in memory: parsing, every refusal, framing."""
+"""The WebSocket frame codec (gsio/protocol/frames.py), in memory: parsing, every refusal, framing."""
 
 import os
 import struct

@@ -1,6 +1,6 @@
 """Hostile WebSocket input, on every server kind (every backend): the same answer everywhere.
 
-The opening handshake is checked in one place (gsio/frames.py) before a backend is chosen: a
+The opening handshake is checked in one place (gsio/protocol/frames.py) before a backend is chosen: a
 request that is not a valid RFC 6455 handshake gets 400 with the Engine.IO JSON error, whatever
 the backend would have done with it (gevent-websocket took versions 7 and 8 and answered a bad
 key with a 500; simple-websocket took the key ``abc``). Frames that every backend must refuse

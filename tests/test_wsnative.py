@@ -1,4 +1,4 @@
-"""gsio's own WebSocket frame layer (gsio/wsnative.py, gsio/handler.py) at the byte level.
+"""gsio's own WebSocket frame layer (gsio/io/wsnative.py, gsio/io/handler.py) at the byte level.
 
 What every backend must do is in test_engine_websocket_raw.py, run on each server kind; here,
 against the ``gsio`` kind, what gsio's frame layer does on top: refuse what RFC 6455 says a
