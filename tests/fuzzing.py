@@ -1,7 +1,7 @@
-"""Hypothesis settings and shared strategies for the fuzz tests (``tests/test_fuzz_*.py``).
+"""Hypothesis settings and shared strategies for the fuzz tests (``tests/protocol/test_fuzz_*.py``).
 
 By default each property runs a bounded number of examples, so that every fuzz file takes a few
-seconds in CI. ``GSIO_FUZZ_EXAMPLES=100000 python -m pytest tests/test_fuzz_*.py`` runs that
+seconds in CI. ``GSIO_FUZZ_EXAMPLES=100000 python -m pytest tests/protocol/test_fuzz_*.py`` runs that
 many examples per property instead (the "gsio-long" profile): a long run, by hand or nightly.
 No example database is written: a failure prints the falsifying example and a
 ``@reproduce_failure`` blob to replay it.

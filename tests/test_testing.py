@@ -101,7 +101,7 @@ def test_against_a_server_in_another_process(start_server):
 def test_a_closed_websocket_client_leaves_no_reader_behind(start_server):
     """close() returns once the client's reading thread has ended: a thread still reading a
     closed socket could, under load, read the descriptor number that the next connection
-    got (tests/test_socketio_bad_input.py's witness lost its OPEN that way, once in a full
+    got (tests/server/test_socketio_bad_input.py's witness lost its OPEN that way, once in a full
     run). The server answers the close frame at its own pace; that must not matter."""
     from gsio.testing import websocket_client
 

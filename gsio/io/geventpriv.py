@@ -4,7 +4,7 @@ gsio's pywsgi handler (:mod:`gsio.io.handler`, :mod:`gsio.io.checked`) is pywsgi
 ``WSGIHandler`` with a few of its methods overridden, and reads and writes gevent's sockets
 below their public methods where a system call per request is to be saved. Those names are
 not gevent's API: setup.cfg pins the gevent range they are known in (``gevent>=22.10,<27``),
-and tests/test_gevent_private.py checks each name of :data:`PRIVATE_NAMES` (and a method's
+and tests/io/test_gevent_private.py checks each name of :data:`PRIVATE_NAMES` (and a method's
 parameters), so that a gevent upgrade that changes one fails loudly instead of misbehaving.
 """
 

@@ -29,13 +29,6 @@ from gsio.protocol.http import (
     http_date,
     parse_query,
 )
-from gsio.protocol.request import (
-    BadRequest,
-    parse_content_length,
-    parse_head,
-    request_environ,
-    serialize_response,
-)
 
 __all__ = ["PollingConnection", "parse_request", "HAND_BACK"]
 
@@ -47,38 +40,63 @@ HAND_BACK = "hand back"  # parse_request: not a request this module serves
 
 
 def parse_request(buf: bytes, path: str, limit: int) -> Any:
-    """Parse the request at the start of ``buf``.
+    """Parse the request at the start of ``buf``: the core's strict grammar
+    (:func:`gsio.protocol.request.parse_head` and ``request_environ``, which the handler uses)
+    in one pass over the head, for speed: every poll comes through here. The fuzz tests
+    (``tests/protocol/test_fuzz_http.py``) check that both give the same environ, and that what
+    the core refuses is handed back.
 
     Returns None when its head is not all there yet, :data:`HAND_BACK` when it is not an
     HTTP/1.1 long-polling GET or POST with ``sid`` on ``path`` with a plain body that has
-    arrived whole (or has anything unusual), else ``(environ, query, body, size)``: the WSGI environ's request keys, the
-    parsed query, the body (None when the Content-Length is over ``limit``: not waited for)
+    arrived whole (or has anything unusual), else ``(environ, query, body, size)``: the WSGI
+    environ's request keys, the parsed query, the body (None when the Content-Length is over ``limit``: not waited for)
     and the bytes the request takes in ``buf`` (its head only, when the body is not read).
     """
-    try:
-        request = parse_head(buf, strict=True)
-    except BadRequest:
-        return HAND_BACK  # malformed, folded, bare line feeds: the handler answers
-    if request is None:
-        return None
-    method, target, version, headers, head = request
-    if version != "HTTP/1.1" or (method != "GET" and method != "POST"):
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return HAND_BACK if len(buf) > _MAX_HEAD or b"\n\n" in buf else None
+    lines = buf[:end].decode("latin-1").split("\r\n")
+    words = lines[0].split(" ")
+    if len(words) != 3 or words[2] != "HTTP/1.1" or words[0] not in ("GET", "POST"):
         return HAND_BACK
-    route = target.partition("?")[0]
+    method, target = words[0], words[1]
+    route, _, query_string = target.partition("?")
     if route != path and route + "/" != path:
         return HAND_BACK
-    environ = request_environ(method, target, version, headers, {})
-    if "HTTP_TRANSFER_ENCODING" in environ or "HTTP_EXPECT" in environ:
-        return HAND_BACK  # bodies the handler reads (chunked, after 100-continue)
-    length = environ.get("CONTENT_LENGTH")
-    if length is not None:
-        try:
-            length = parse_content_length(length)
-        except BadRequest:  # repeated, or not digits: the handler answers
-            return HAND_BACK
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": route,
+        "QUERY_STRING": query_string,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
     query = parse_query(environ)
     if query.get("transport") != "polling" or "sid" not in query:
         return HAND_BACK
+    length = None
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip() or "\n" in line:
+            return HAND_BACK  # malformed, or folded: pywsgi's handler answers
+        if "_" in name:
+            continue  # as pywsgi: it could pass for a header with "-"
+        key = name.upper().replace("-", "_")
+        value = value.strip()
+        if key == "CONTENT_LENGTH":
+            if length is not None or not (value.isascii() and value.isdigit()):
+                return HAND_BACK
+            length = int(value)
+            environ[key] = value
+        elif key == "CONTENT_TYPE":
+            environ.setdefault(key, value)
+        elif key == "TRANSFER_ENCODING" or key == "EXPECT":
+            return HAND_BACK
+        else:
+            key = "HTTP_" + key
+            if key in environ:
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+            else:
+                environ[key] = value
+    head = end + 4
     if method == "GET":
         if length:
             return HAND_BACK
@@ -219,13 +237,17 @@ class PollingConnection:
         self._pending = None
         if self._gone:
             return
-        out = serialize_response(
-            STATUS_LINES[response.status],
-            response.headers,
-            response.body,
-            http_date(time.time()),
-            content_length=True,
-        )
+        # The writer of gsio.protocol.request.serialize_response, inlined: this is every
+        # polling response's path, and the call and its arguments cost it measurably.
+        out = bytearray(b"HTTP/1.1 ")
+        out += STATUS_LINES[response.status].encode("latin-1")
+        out += b"\r\nDate: "
+        out += http_date(time.time())
+        out += b"\r\n"
+        for name, value in response.headers:
+            out += f"{name}: {value}\r\n".encode("latin-1")
+        out += b"Content-Length: %d\r\n\r\n" % len(response.body)
+        out += response.body
         try:
             sent = self._raw.send(out)
         except BlockingIOError:

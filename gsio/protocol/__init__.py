@@ -9,5 +9,5 @@
 - :mod:`~gsio.protocol.http`: HTTP responses, the Engine.IO JSON errors, CORS, compression.
 
 Nothing here imports anything of gsio's outside this package but :mod:`gsio.exceptions`
-(``tests/test_purity.py`` checks it).
+(``tests/protocol/test_purity.py`` checks it).
 """

@@ -258,28 +258,32 @@ def serialize_response(
     body: bytes = b"",
     date: bytes | None = None,
     content_length: bool = False,
-) -> bytes:
-    """A whole HTTP/1.1 response as one bytes object: the status line (``status`` as
+) -> bytearray:
+    """A whole HTTP/1.1 response as one bytearray: the status line (``status`` as
     ``"200 OK"``), ``Date: <date>`` when given (see :func:`gsio.protocol.http.http_date`), the
     headers, ``Content-Length`` when ``content_length`` (else it is among the headers, or
     there is none), and the body."""
-    head = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    out = bytearray(b"HTTP/1.1 ")
+    out += status.encode("latin-1")
+    if date is not None:
+        out += b"\r\nDate: "
+        out += date
+    out += b"\r\n"
+    for name, value in headers:
+        out += f"{name}: {value}\r\n".encode("latin-1")
     if content_length:
-        head += f"Content-Length: {len(body)}\r\n"
-    if date is None:
-        return b"HTTP/1.1 %s\r\n%s\r\n%s" % (status.encode("latin-1"), head.encode("latin-1"), body)
-    return b"HTTP/1.1 %s\r\nDate: %s\r\n%s\r\n%s" % (
-        status.encode("latin-1"),
-        date,
-        head.encode("latin-1"),
-        body,
-    )
+        out += b"Content-Length: %d\r\n" % len(body)
+    out += b"\r\n"
+    out += body
+    return out  # a bytearray: copying it into bytes would cost the hot path a copy
 
 
 #: The answers to a request that cannot be parsed, and to a too long request line.
-BAD_REQUEST_RESPONSE = serialize_response(
-    "400 Bad Request", [("Connection", "close"), ("Content-Length", "0")]
+BAD_REQUEST_RESPONSE = bytes(
+    serialize_response("400 Bad Request", [("Connection", "close"), ("Content-Length", "0")])
 )
-URI_TOO_LONG_RESPONSE = serialize_response(
-    "414 Request URI Too Long", [("Connection", "close"), ("Content-Length", "0")]
+URI_TOO_LONG_RESPONSE = bytes(
+    serialize_response(
+        "414 Request URI Too Long", [("Connection", "close"), ("Content-Length", "0")]
+    )
 )

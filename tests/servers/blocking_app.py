@@ -1,4 +1,4 @@
-"""A blocking-API server for tests/test_blocking_api.py.
+"""A blocking-API server for tests/server/test_blocking_api.py.
 
 The default namespace is served by one blocking handler per connection. It answers events:
 

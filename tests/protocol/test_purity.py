@@ -22,7 +22,9 @@ import sys
 
 import pytest
 
-GSIO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gsio")
+GSIO_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "gsio"
+)
 
 # The pure core, as module names: every module of the gsio.protocol package.
 PURE_MODULES = sorted(

@@ -23,7 +23,12 @@ from hypothesis import strategies as st
 
 from gsio.io.pollnative import HAND_BACK, parse_request
 from gsio.protocol.http import Cors, parse_query
-from gsio.protocol.request import BadRequest, parse_head, read_headers
+from gsio.protocol.request import (
+    BadRequest,
+    parse_head,
+    read_headers,
+    request_environ,
+)
 
 assert fuzzing.EXAMPLES >= 0  # the import loads the hypothesis profile
 
@@ -223,3 +228,23 @@ def test_cors_never_raises_and_echoes_only_allowed_origins(
             assert echoed == origin or (echoed == "*" and not credentials)
         if credentials and echoed is not None:
             assert echoed != "*" and values.get("access-control-allow-credentials") == "true"
+
+
+@given(requests() | st.binary(max_size=80))
+def test_the_event_loops_parser_is_the_cores_grammar(buf: bytes) -> None:
+    """The event loop's one-pass parser (pollnative.parse_request) and the core's two steps
+    (parse_head, strict, then request_environ): what the core refuses is handed back, and a
+    request the event loop takes has the environ the core makes of it."""
+    result = parse_request(buf, PATH, LIMIT)
+    try:
+        head = parse_head(buf, strict=True)
+    except BadRequest:
+        assert result is HAND_BACK
+        return
+    if head is None:
+        assert result is None or result is HAND_BACK
+        return
+    if isinstance(result, tuple):
+        method, target, version, headers, size = head
+        assert result[0] == request_environ(method, target, version, headers, {})
+        assert result[3] >= size

@@ -68,7 +68,7 @@ def test_the_overridden_methods_are_listed():
 
 def test_setup_cfg_pins_the_gevent_range():
     config = configparser.ConfigParser()
-    config.read(os.path.join(os.path.dirname(__file__), "..", "setup.cfg"))
+    config.read(os.path.join(os.path.dirname(__file__), "..", "..", "setup.cfg"))
     requires = config["options"]["install_requires"]
     (pin,) = re.findall(r"^gevent[<>=].*$", requires, re.M)
     assert re.fullmatch(r"gevent>=[\d.]+,<\d+", pin.replace(" ", ""))

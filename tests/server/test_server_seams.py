@@ -21,7 +21,7 @@ from gsio.server.recipients import EVERYONE, Recipients
 from gsio.server.server import Server
 from gsio.testing import TestClient
 
-GSIO = Path(__file__).resolve().parent.parent / "gsio"
+GSIO = Path(__file__).resolve().parents[2] / "gsio"
 
 #: gsio/server's modules, lowest first: each imports only modules before it.
 SERVER_ORDER = [
