@@ -3,6 +3,7 @@ client would (invalid UTF-8, oversized, fragmented, unmasked frames) and shows e
 comes back."""
 
 import base64
+import json
 import os
 import re
 import socket
@@ -137,3 +138,18 @@ class RawWebSocket:
         except OSError:
             pass
         self.sock.close()
+
+
+def open_direct(server, path="/socket.io/?EIO=4&transport=websocket", **kwargs):
+    """A WebSocket session opened directly (no polling first) on a test server: the
+    connection past its OPEN packet, and the session id."""
+    ws = RawWebSocket(server.port, path, **kwargs)
+    assert ws.status == 101, ws.head
+    opcode, packet = ws.recv_frame()
+    assert opcode == 0x1 and packet.startswith("0{"), packet
+    return ws, json.loads(packet[1:])["sid"]
+
+
+def wait_reason(server, wait_for, sid):
+    """The reason the server gives for the session's close (engine_app's ``/reasons``)."""
+    return wait_for(lambda: server.get_json("/reasons").get(sid), message=f"{sid} to close")

@@ -14,7 +14,7 @@ import socket
 import struct
 
 import pytest
-from rawws import RawWebSocket
+from rawws import RawWebSocket, open_direct, wait_reason
 
 from gsio.protocol.frames import MAX_FRAGMENTS
 
@@ -31,18 +31,6 @@ HANDSHAKE = {
 @pytest.fixture
 def server(start_server, kind):
     return start_server("engine_app", kind=kind, shared=True)
-
-
-def open_direct(server):
-    ws = RawWebSocket(server.port, PATH)
-    assert ws.status == 101, ws.head
-    opcode, packet = ws.recv_frame()
-    assert opcode == 0x1 and packet.startswith("0{"), packet
-    return ws, json.loads(packet[1:])["sid"]
-
-
-def wait_reason(server, wait_for, sid):
-    return wait_for(lambda: server.get_json("/reasons").get(sid), message=f"{sid} to close")
 
 
 def assert_bad_request(response):

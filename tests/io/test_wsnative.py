@@ -8,13 +8,12 @@ answers the close frame. Each runs with the event loop reading the connections (
 and with a greenlet per connection (a handler with ``nonblocking = False``).
 """
 
-import json
 import socket
 import struct
 import time
 
 import pytest
-from rawws import RawWebSocket
+from rawws import RawWebSocket, open_direct, wait_reason
 
 PATH = "/socket.io/?EIO=4&transport=websocket"
 
@@ -26,18 +25,6 @@ PATH = "/socket.io/?EIO=4&transport=websocket"
 @pytest.fixture
 def server(start_server, reader):
     return start_server("engine_app", *reader, kind="gsio", shared=True)
-
-
-def open_direct(server, **kwargs):
-    ws = RawWebSocket(server.port, PATH, **kwargs)
-    assert ws.status == 101, ws.head
-    opcode, packet = ws.recv_frame()
-    assert opcode == 0x1 and packet.startswith("0{"), packet
-    return ws, json.loads(packet[1:])["sid"]
-
-
-def wait_reason(server, wait_for, sid):
-    return wait_for(lambda: server.get_json("/reasons").get(sid), message=f"{sid} to close")
 
 
 def test_handshake_answer(server):
