@@ -127,24 +127,32 @@ def _wire(value):
 
 
 class NodeServer(CapturedProcess):
-    """``tests/js/cluster_server.js`` on a free port."""
+    """A Node server script of tests/js (``cluster_server.js`` by default) on a free port: it
+    prints ``READY <port>`` once it listens."""
 
-    def __init__(self, redis_url: str, name: str = "node", *args: str) -> None:
+    def __init__(
+        self, redis_url: str | None, name: str = "node", *args: str, script="cluster_server.js"
+    ) -> None:
         self.port = None
         self.name = name
+        self.url = None
         self._ready = threading.Event()
-        super().__init__(
-            ["node", str(JS / "cluster_server.js"), "--redis", redis_url, "--name", name, *args],
-            ROOT,
-        )
+        redis = ["--redis", redis_url, "--name", name] if redis_url else []
+        super().__init__(["node", str(JS / script), *redis, *args], ROOT)
         if not self._ready.wait(15):
             self.stop()
-            pytest.fail(f"the Node cluster server did not start:\n{self.output()}")
+            pytest.fail(f"the Node server {script} did not start:\n{self.output()}")
 
     def on_line(self, line):
         if self.port is None and line.startswith("READY "):
             self.port = int(line.split()[1])
+            self.url = f"http://127.0.0.1:{self.port}"
             self._ready.set()
+
+    def get_json(self, path: str):
+        status, _, body = request(self.port, "GET", path)
+        assert status == 200, (path, status, body)
+        return json.loads(body)
 
 
 def numsub(redis_port: int, channel: str) -> int:

@@ -240,8 +240,10 @@ class RedisAdapter(Adapter):
                 self._on_request(wire.decode_request(data))
             else:
                 room = ch.room_of(channel)
-                if room is None or room and room not in self.rooms:
-                    return  # not ours, or a room without a socket here: left unread, as Node
+                if room is None or room and room not in self.rooms and self.packets is None:
+                    # Not ours, or a room without a socket here: left unread, as Node (with
+                    # recovery on, logged still: a socket of the room may come back).
+                    return
                 self._on_broadcast(data)
         except ProtocolError as exc:
             log.warning("redis: dropped a malformed message on %s: %s", channel, exc.message)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from gsio.protocol.socketio import Packet, PacketType
 from gsio.server.interfaces import Host, Member, Socket
 from gsio.server.recipients import Recipients
+from gsio.server.recovery import PacketLog, Restored, SessionState, SessionStore
 
 __all__ = ["Adapter", "BroadcastOptions"]
 
@@ -30,13 +31,28 @@ BroadcastOptions = Recipients
 
 
 class Adapter:
-    """The in-process adapter of one namespace."""
+    """The in-process adapter of one namespace.
+
+    With connection state recovery on (``namespace.server.recovery``), it also keeps what a
+    client needs to recover in this process, as Node's ``SessionAwareAdapter``: the sessions
+    of disconnected sockets (:attr:`sessions`) and the recent recoverable packets
+    (:attr:`packets`), each packet given an offset as it is logged.
+    """
 
     def __init__(self, namespace: Host) -> None:
         self.namespace = namespace
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
-        self._lock = namespace.server.concurrency.lock()
+        server = namespace.server
+        self._lock = server.concurrency.lock()
+        self.recovery = recovery = server.recovery
+        self.packets: PacketLog | None = None
+        self.sessions: SessionStore | None = None
+        if recovery is not None:
+            clock = server.concurrency.monotonic
+            duration = recovery.max_disconnection_duration
+            self.packets = PacketLog(duration, recovery.max_packets, clock)
+            self.sessions = SessionStore(duration, clock)
 
     def close(self) -> None:
         """Release what the adapter holds (connections to a broker, ...)."""
@@ -101,7 +117,10 @@ class Adapter:
     def broadcast(self, packet: Packet, opts: Recipients) -> None:
         """Deliver ``packet`` (an EVENT) to the sockets ``opts`` selects. It is encoded once
         and the same parts go to every recipient; one failing recipient does not stop the
-        rest."""
+        rest. With recovery on, a packet without ack that is not volatile is logged first and
+        sent with its offset."""
+        if self.packets is not None and packet.id is None and not opts.volatile:
+            packet = self.record(packet, opts)
         parts = self.namespace.server.encode(packet)
         volatile = opts.volatile
         for conn in self._conns(opts):
@@ -131,6 +150,41 @@ class Adapter:
             conn.send_parts(parts, False)
             count += 1
         client_count(count)
+
+    # -- connection state recovery -------------------------------------------------------------
+
+    def record(self, packet: Packet, opts: Recipients) -> Packet:
+        """Log a recoverable EVENT sent to ``opts`` (recovery on); returns the packet to send,
+        its offset appended to its arguments. A direct emit is logged this way too, with the
+        socket's id as its room."""
+        assert self.packets is not None, "recovery is off"
+        return Packet(packet.type, packet.namespace, self.packets.append(packet.data, opts))
+
+    def persist_session(self, session: SessionState) -> None:
+        """Keep a disconnected socket's session for ``max_disconnection_duration``."""
+        if self.sessions is not None:
+            self.sessions.put(session)
+
+    def restore_session(self, pid: str, offset: str) -> Restored | None:
+        """The session ``pid`` (taken: it recovers once) and the packets sent to its rooms after
+        ``offset``; None if the session is unknown or expired, or the offset is not held.
+
+        It returns without yielding after it read the last missed packet: the caller joins
+        the session's rooms at once, so that every later packet reaches it live."""
+        if self.sessions is None or self.packets is None:
+            return None
+        session = self.sessions.take(pid)
+        if session is None:
+            return None
+        missed = self.packets.after(offset, session.rooms)
+        if missed is None:
+            return None
+        return Restored(session, missed)
+
+    def discard_session(self, pid: str) -> None:
+        """Forget a kept session (its connection ended for good meanwhile)."""
+        if self.sessions is not None:
+            self.sessions.discard(pid)
 
     # -- operations on the selected sockets ---------------------------------------------------
 

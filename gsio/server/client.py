@@ -53,12 +53,10 @@ class Client:
     The client reaches its transport only through :class:`~gsio.server.interfaces.Transport`
     (``sid``, ``environ``, ``closed``, ``send_parts``, ``close``), and its connections reach the
     transport only through the client (``send``, ``send_packet``, ``send_parts``, ``close``).
-    Today a client lives as long as its Engine.IO session: the server makes it in ``on_open``
-    and ends its connections in :meth:`on_close`. Connection state recovery plugs in there:
-    instead of closing the connections, ``on_close`` would keep the client (and what was sent
-    meanwhile) for a while, and the server's ``on_open`` for a session whose handshake names it
-    would point :attr:`transport` (and :attr:`environ`) at the new session and hand the client
-    to it, instead of making a new one; the connections need no change.
+    A client lives as long as its Engine.IO session: the server makes it in ``on_open``, and
+    :meth:`on_close` tells each connection its transport is lost. With connection state
+    recovery, a connection keeps its session then, and a blocking handler's connection waits:
+    the client that comes back (a new Client, on a new session) adopts it (:meth:`adopt`).
     """
 
     __slots__ = ("server", "transport", "environ", "decoder", "conns", "_connect_timer")
@@ -153,8 +151,10 @@ class Client:
             return
         conn = Conn(namespace, self, auth)
         self.conns[namespace.name] = conn
-        namespace.conns[conn.id] = conn
         self.server.concurrency.spawn(namespace.run, conn)
+
+    def adopt(self, conn: Conn) -> None:
+        self.conns[conn.namespace.name] = conn
 
     def accepted(self) -> None:
         """A namespace connection was accepted: the connect timeout is over. (A refused one
@@ -171,7 +171,8 @@ class Client:
             del self.conns[conn.namespace.name]
 
     def on_close(self, reason: str) -> None:
-        """The Engine.IO session ended: so does every namespace connection on it."""
+        """The Engine.IO session ended: so does every namespace connection on it (or, with
+        connection state recovery, its session is kept for the client to come back)."""
         self._connect_timer.cancel()
         for conn in list(self.conns.values()):
-            conn.close(reason)
+            conn.lost(reason)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.handshake import Handshake
-from gsio.server.interfaces import Data, SendParts
+from gsio.server.interfaces import Data, Link, SendParts
 from gsio.server.recipients import Recipients, RoomArg, rooms_of
+from gsio.server.recovery import RECOVERABLE_REASONS, Restored, SessionState
 
 __all__ = ["Conn", "ConnNamespace", "Handshake", "Link", "Message"]
 
@@ -34,39 +35,13 @@ class ConnNamespace(Scope, Protocol):
 
     def next_ack_id(self) -> int: ...
 
-
-class Link(Protocol):
-    """What a connection uses of the client it belongs to (:class:`~gsio.server.client.Client`):
-    the one Socket.IO connection, over one transport, that carries every namespace it joined."""
-
-    @property
-    def environ(self) -> dict[str, Any]: ...
-
-    @property
-    def conns(self) -> Mapping[str, Conn]:
-        """The client's connections, by namespace name."""
+    def park(self, conn: Conn, reason: str) -> bool:
+        """Keep ``conn`` while its client is away (connection state recovery): True if the
+        namespace does (a blocking handler's connection), False if the connection ends."""
         ...
 
-    def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
-        """Send a packet made of these fields (the fast path of an ack)."""
-        ...
-
-    def send_packet(self, packet: Packet) -> bool: ...
-
-    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
-
-    def encode(self, packet: Packet) -> list[Data]: ...
-
-    def accepted(self) -> None:
-        """A namespace connection was accepted (the client's connect timeout is over)."""
-        ...
-
-    def forget(self, conn: Conn) -> None:
-        """The connection ended: the client no longer routes packets to it."""
-        ...
-
-    def close(self, reason: str = "forced server close") -> None:
-        """Close the whole connection, every namespace of it."""
+    def unpark(self, conn: Conn) -> None:
+        """A kept connection ended for good: forget it and its session."""
         ...
 
 
@@ -112,13 +87,14 @@ class Conn:
 
     ``id`` is the socket id (not the Engine.IO session id); ``handshake`` what it sent when it
     connected; ``environ`` the WSGI environ of its first request; ``data`` a dict for your own
-    per-connection state.
+    per-connection state. With connection state recovery on, ``recovered`` is True on a
+    connection that was restored (same ``id``, rooms and ``data``; what it missed was sent).
 
     :attr:`send_parts` (what the adapter delivers a broadcast with) is the client's own, bound
     once: a broadcast costs no extra call per recipient.
     """
 
-    def __init__(self, namespace: ConnNamespace, client: Link, auth: dict) -> None:
+    def __init__(self, namespace: ConnNamespace, client: Link[Conn], auth: dict) -> None:
         self.id = secrets.token_urlsafe(15)
         self.namespace = namespace
         self.server = namespace.server
@@ -129,6 +105,13 @@ class Conn:
         self.data: dict[str, Any] = {}
         self.connected = False
         self.closed_reason: str | None = None
+        self.recovered = False
+        self._recovery = self.server.recovery
+        #: The private session id a client recovers with (recovery on), as Node's ``pid``.
+        self.pid: str | None = None if self._recovery is None else secrets.token_urlsafe(15)
+        self._missed: list[list[Any]] | None = None  # what a recovered client gets after CONNECT
+        self._parked = False  # a blocking handler's connection whose client is away
+        self._away = False  # its client is away and its session kept (recovery on)
         c = self.server.concurrency
         self._c = c
         self._inbox = c.queue()
@@ -168,7 +151,10 @@ class Conn:
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
         """Send an event; never blocks on the network. ``callback(*args)`` runs (in a greenlet of
-        its own) when the client acknowledges. Returns False if the connection is closed."""
+        its own) when the client acknowledges. Returns False if the connection is closed.
+
+        With connection state recovery on, an event without ``callback`` sent while the client
+        is away (its session kept) is kept for it too, as in Node: True."""
         _check_event(event)
         packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args])
         if callback is not None:
@@ -213,7 +199,18 @@ class Conn:
         return ack_args[0] if len(ack_args) == 1 else tuple(ack_args)
 
     def _send(self, packet: Packet) -> bool:
-        if self.closed_reason is not None:
+        if self._recovery is not None and packet.id is None:
+            own_room = Recipients(frozenset((self.id,)))
+            if self._away:
+                # As Node: to whichever connection holds the id now (a recovered one, maybe
+                # elsewhere in the cluster), and logged for a client that comes back later.
+                self.namespace.adapter.broadcast(packet, own_room)
+                return True
+            if self.closed_reason is not None:
+                return False
+            # As Node: a direct emit is logged, with the socket's own room, and gets an offset.
+            packet = self.namespace.adapter.record(packet, own_room)
+        elif self.closed_reason is not None:
             return False
         if self._pending is not None:
             self._pending.append(self.client.encode(packet))
@@ -261,6 +258,8 @@ class Conn:
             for conn in list(self.client.conns.values()):
                 if conn is not self:
                     conn.disconnect()
+        if self._parked:  # its client is away: there is no one to tell
+            self.close("server namespace disconnect")
         if self.closed_reason is None:
             if self._pending is not None:
                 # From a connect handler: as Node's disconnect() in a "connection" handler, the
@@ -287,17 +286,78 @@ class Conn:
         entry[0](args)
 
     def accept(self) -> None:
-        """Connect handlers passed: answer CONNECT, then send what they emitted."""
+        """Connect handlers passed: answer CONNECT, then send what a recovered client missed,
+        then what was emitted meanwhile."""
         pending, self._pending = self._pending or [], None
+        missed, self._missed = self._missed, None
         if self.closed_reason is not None:
             return
         self.connected = True
-        self.namespace.adapter.add_all(self.id, (self.id,))
         client = self.client
+        self.send_parts = client.send_parts
+        name = self.namespace.name
+        if missed is None:  # (a restored connection joined its rooms already)
+            self.namespace.adapter.add_all(self.id, (self.id,))
         client.accepted()
-        client.send_packet(Packet(PacketType.CONNECT, self.namespace.name, {"sid": self.id}))
+        answer = {"sid": self.id} if self.pid is None else {"sid": self.id, "pid": self.pid}
+        client.send_packet(Packet(PacketType.CONNECT, name, answer))
+        for data in missed or ():
+            client.send_packet(Packet(PacketType.EVENT, name, data))
         for parts in pending:
             client.send_parts(parts, False)
+
+    # -- connection state recovery ------------------------------------------------------------
+
+    def lost(self, reason: str) -> None:
+        """The transport under the connection is gone. With recovery on and a recoverable
+        reason, its session is kept (and a blocking handler's connection waits for its client);
+        otherwise the connection ends."""
+        if self._recovery is not None and self.connected and reason in RECOVERABLE_REASONS:
+            assert self.pid is not None
+            session = SessionState(self.id, self.pid, sorted(self.rooms), self.data)
+            self.namespace.adapter.persist_session(session)
+            self._away = True
+            if self.namespace.park(self, reason):
+                self.connected = False
+                self._parked = True
+                self._pending = []
+                return
+        self.close(reason)
+
+    def restore(self, restored: Restored) -> None:
+        """Become the restored session (a new connection): its id, pid, rooms and data. Until
+        :meth:`accept`, what reaches the rooms waits behind what was missed."""
+        session = restored.session
+        self.id = session.sid
+        self.pid = session.pid
+        if isinstance(session.data, dict):
+            self.data = session.data
+        self._take_back(restored)
+
+    def resume(self, client: Link[Conn], handshake: Handshake, restored: Restored) -> None:
+        """A kept connection's client is back on ``client``: the blocking handler goes on."""
+        self._parked = False
+        self._away = False
+        self.client = client
+        self.environ = client.environ
+        self.handshake = handshake
+        self._take_back(restored)
+
+    def _take_back(self, restored: Restored) -> None:
+        self.recovered = True
+        self._missed = restored.missed
+        self.connected = True
+        self.send_parts = self._hold
+        if self._pending is None:
+            self._pending = []
+        self.namespace.adapter.add_all(self.id, restored.session.rooms)
+
+    def _hold(self, parts: Sequence[Data], volatile: bool = False) -> bool:
+        """Deliver a broadcast to a connection being restored: after what it missed."""
+        if volatile or self._pending is None:
+            return False
+        self._pending.append(list(parts))
+        return True
 
     def refuse(self, error: ConnectionRefused) -> None:
         data: dict[str, Any] = {"message": error.message}
@@ -313,6 +373,9 @@ class Conn:
             return
         self.closed_reason = reason
         self.connected = False
+        if self._parked:  # for good: its client will not find it again
+            self._parked = self._away = False
+            self.namespace.unpark(self)
         self._inbox.put(_CLOSED)
         acks, self._acks = self._acks, {}
         for _, on_close in acks.values():

@@ -1,13 +1,15 @@
 """The seams of the Socket.IO server: what each part needs of the others, as typing.Protocols.
 
 The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
-``recipients``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` → ``conn`` →
-``namespace`` → ``client`` → ``server``. Where a lower module needs something of a higher one
-(the adapter delivers to connections, a connection sends through its client), it names what it
-needs here or in its own module as a Protocol, and the higher class fits it by its shape:
+``recipients``, ``recovery``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` →
+``conn`` → ``parked`` → ``namespace`` → ``client`` → ``server``. Where a lower module needs
+something of a higher one (the adapter delivers to connections, a connection sends through its
+client), it names what it needs here or in its own module as a Protocol, and the higher class
+fits it by its shape:
 
 - :class:`Transport`: what a :class:`~gsio.server.client.Client` uses of the Engine.IO
   session under it (:class:`gsio.engine.EngineSocket` fits);
+- :class:`Link`: what a connection uses of its client;
 - :class:`ServerCore`: what every part uses of the :class:`~gsio.server.Server`;
 - :class:`Socket`: a connection as ``fetch_sockets()`` returns it, here or on another server
   (:class:`~gsio.server.conn.Conn`, :class:`~gsio.cluster.remote.RemoteConn`);
@@ -17,17 +19,20 @@ needs here or in its own module as a Protocol, and the higher class fits it by i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Protocol, Union
+from typing import Any, Callable, Protocol, TypeVar, Union
 
 from gsio.io.concurrency import Concurrency
-from gsio.protocol.socketio import Packet
+from gsio.protocol.socketio import Packet, PacketType
 from gsio.server.handshake import Handshake
 from gsio.server.recipients import RoomArg
+from gsio.server.recovery import RecoveryOptions
 
-__all__ = ["Data", "Host", "Member", "SendParts", "ServerCore", "Socket", "Transport"]
+__all__ = ["Data", "Host", "Link", "Member", "SendParts", "ServerCore", "Socket", "Transport"]
 
 #: An Engine.IO message: text or binary.
 Data = Union[str, bytes]
+
+C = TypeVar("C")
 
 
 class SendParts(Protocol):
@@ -70,6 +75,11 @@ class ServerCore(Protocol):
 
     @property
     def concurrency(self) -> Concurrency: ...
+
+    @property
+    def recovery(self) -> RecoveryOptions | None:
+        """Connection state recovery's options; None when it is off."""
+        ...
 
     def encode(self, packet: Packet) -> list[Data]:
         """The packet encoded with the server's codec: text first, then attachments."""
@@ -133,3 +143,44 @@ class Host(Protocol):
     def server(self) -> ServerCore: ...
 
     def next_ack_id(self) -> int: ...
+
+
+class Link(Protocol[C]):
+    """What a connection (``C``: :class:`~gsio.server.conn.Conn`) uses of the client it belongs
+    to (:class:`~gsio.server.client.Client`): the one Socket.IO connection, over one transport,
+    that carries every namespace it joined."""
+
+    @property
+    def environ(self) -> dict[str, Any]: ...
+
+    @property
+    def conns(self) -> Mapping[str, C]:
+        """The client's connections, by namespace name."""
+        ...
+
+    def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
+        """Send a packet made of these fields (the fast path of an ack)."""
+        ...
+
+    def send_packet(self, packet: Packet) -> bool: ...
+
+    def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
+
+    def encode(self, packet: Packet) -> list[Data]: ...
+
+    def accepted(self) -> None:
+        """A namespace connection was accepted (the client's connect timeout is over)."""
+        ...
+
+    def adopt(self, conn: C) -> None:
+        """Route the namespace's packets to ``conn``, a connection that outlived its former
+        client (a recovered connection of a blocking handler)."""
+        ...
+
+    def forget(self, conn: C) -> None:
+        """The connection ended: the client no longer routes packets to it."""
+        ...
+
+    def close(self, reason: str = "forced server close") -> None:
+        """Close the whole connection, every namespace of it."""
+        ...

@@ -22,6 +22,7 @@ from gsio.server.adapter import Adapter
 from gsio.server.broadcast import Broadcasting, BroadcastOperator, wait_for_answers
 from gsio.server.conn import Conn
 from gsio.server.interfaces import ServerCore
+from gsio.server.parked import Parked
 
 __all__ = ["Namespace", "NamespaceServer", "ParentNamespace"]
 
@@ -66,6 +67,8 @@ class Namespace(Broadcasting):
         self.middlewares: list[Handler] = []
         self.blocking: Handler | None = None
         self.server_side_handlers: dict[str, Handler] = {}
+        #: Blocking handlers' connections whose client is away (recovery on).
+        self.parked = Parked(self)
         self._ack_ids = itertools.count(0)
         self._ack_params: dict[Handler, bool] = {}
         for attr in _handler_methods(type(self)):
@@ -173,7 +176,17 @@ class Namespace(Broadcasting):
     def run(self, conn: Conn) -> None:
         """The life of one connection, in its own greenlet: middleware, connect, the handler
         (blocking or the event loop), then disconnecting/disconnect; all of it inside the
-        server's ``context(conn)``, if it has one."""
+        server's ``context(conn)``, if it has one. A client that recovers its session becomes
+        that session's connection first (or, for a blocking handler still waiting for it,
+        gives that connection its new transport)."""
+        restored = self.parked.recover(conn)
+        if restored is not None:
+            waiting = self.parked.take(restored.session.pid)
+            if waiting is not None:
+                self.parked.resume(waiting, conn, restored)
+                return
+            conn.restore(restored)
+        self.conns[conn.id] = conn
         context = self.server.context
         try:
             if context is None:
@@ -184,8 +197,13 @@ class Namespace(Broadcasting):
         except Exception:
             log.exception("%s: context of %s failed", conn.id, self.name)
         finally:
-            self.adapter.delete_all(conn.id)
-            self.conns.pop(conn.id, None)
+            if self._owns_id(conn):
+                self.adapter.delete_all(conn.id)
+                del self.conns[conn.id]
+
+    def _owns_id(self, conn: Conn) -> bool:
+        # A recovered connection may have taken the id over already: its rooms are its own.
+        return self.conns.get(conn.id) is conn
 
     def _live(self, conn: Conn) -> None:
         if not self._connect(conn):
@@ -199,12 +217,23 @@ class Namespace(Broadcasting):
             log.exception("%s: handler of %s failed", conn.id, self.name)
         conn.disconnect()
         self._call("disconnecting", conn, conn.closed_reason)
-        self.adapter.delete_all(conn.id)
+        if self._owns_id(conn):
+            self.adapter.delete_all(conn.id)
         self._call("disconnect", conn, conn.closed_reason)
 
+    # -- connection state recovery: see gsio.server.parked ------------------------------------
+
+    def park(self, conn: Conn, reason: str) -> bool:
+        return self.parked.park(conn, reason)
+
+    def unpark(self, conn: Conn) -> None:
+        self.parked.unpark(conn)
+
     def _connect(self, conn: Conn) -> bool:
+        recovery = self.server.recovery
+        skip = conn.recovered and recovery is not None and recovery.skip_middlewares
         try:
-            for middleware in self.middlewares:
+            for middleware in () if skip else self.middlewares:
                 middleware(conn)
             connect = self.handlers.get("connect")
             if connect is not None:

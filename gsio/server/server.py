@@ -17,6 +17,7 @@ from gsio.server.client import Client
 from gsio.server.conn import Conn
 from gsio.server.namespace import Handler, Namespace, ParentNamespace
 from gsio.server.recipients import RoomArg
+from gsio.server.recovery import RecoveryOptions
 
 __all__ = ["Server"]
 
@@ -61,6 +62,12 @@ class Server(EngineHandler, Broadcasting):
     :param connect_timeout: seconds a connection has to join a namespace before it is closed (45).
     :param max_attachments: the most binary attachments one packet may announce (10).
     :param max_namespace_length: the longest namespace name accepted (256).
+    :param connection_state_recovery: True, or a dict of :class:`RecoveryOptions`
+        (``max_disconnection_duration`` in seconds, 120; ``skip_middlewares``, True;
+        ``max_packets``, 10,000): a client whose transport drops (a network cut, a ping
+        timeout, a server shutting down) reconnects with the same id, rooms and ``conn.data``
+        and gets what was sent to it meanwhile, as with Node's option of that name. Off by
+        default. A blocking handler's connection lives through the cut. See the README.
     :param context: ``context(conn)`` returning a context manager that each connection's
         handlers run inside (middleware, connect, events, disconnect), in the connection's own
         greenlet: e.g. a Flask app and request context (see :func:`gsio.flask.init_app`).
@@ -78,8 +85,11 @@ class Server(EngineHandler, Broadcasting):
         max_attachments: int = 10,
         max_namespace_length: int = 256,
         context: Callable[[Conn], AbstractContextManager[Any]] | None = None,
+        connection_state_recovery: bool | dict[str, Any] | RecoveryOptions | None = None,
         **engine_options: Any,
     ) -> None:
+        #: Connection state recovery's options; None when it is off.
+        self.recovery = RecoveryOptions.of(connection_state_recovery)
         self.engine = Engine(self, **engine_options)
         self.adapter_factory: Callable[[Namespace], Adapter] = adapter or Adapter
         self.json = json or _JSON
@@ -223,6 +233,8 @@ class Server(EngineHandler, Broadcasting):
             timeout = self.engine.shutdown_timeout
         deadline = c.monotonic() + timeout
         self.engine.shutdown(timeout)
+        for namespace in list(self.namespaces.values()):
+            namespace.parked.close_all("server shutting down")
         # The connections' greenlets end after their disconnect handlers.
         while c.monotonic() < deadline and any(ns.conns for ns in self.namespaces.values()):
             c.sleep(0.02)

@@ -26,11 +26,13 @@ GSIO = Path(__file__).resolve().parents[2] / "gsio"
 #: gsio/server's modules, lowest first: each imports only modules before it.
 SERVER_ORDER = [
     "recipients",
+    "recovery",
     "handshake",
     "interfaces",
     "adapter",
     "broadcast",
     "conn",
+    "parked",
     "namespace",
     "client",
     "server",
@@ -156,6 +158,7 @@ def test_broadcasts_conns_and_the_emitter_build_the_same_recipients():
 class FakeServer:
     def __init__(self):
         self.concurrency = select("threading")
+        self.recovery = None
 
     def encode(self, packet):
         return [f"2{packet.data}"]

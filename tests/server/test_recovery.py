@@ -1,0 +1,246 @@
+"""Connection state recovery in one process, with socket.io-client 4.x (and Node's socket.io,
+in the same run, as the reference): the client's transport is cut while the server emits; it
+reconnects with the same id and gets every message exactly once, in order.
+
+tests/servers/recovery_app.py (gsio) and tests/js/recovery_server.js (Node) serve the same
+events; tests/js/sio_recovery.js is the client.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from cluster_support import NodeServer
+from rawws import open_direct
+
+MODES = ["websocket", "polling"]
+
+
+@pytest.fixture(scope="module")
+def node_server():
+    server = NodeServer(None, "node", script="recovery_server.js")
+    yield server
+    server.stop()
+
+
+def _check_recovered(seen, n, cuts):
+    assert seen["d"] == list(range(n)), seen
+    assert seen["r"] == list(range(n)), seen
+    connects = seen["connects"]
+    assert len(connects) == 1 + len(cuts), connects
+    assert connects[0]["recovered"] is False
+    assert all(c["recovered"] is True for c in connects[1:]), connects
+    assert len({c["id"] for c in connects}) == 1, connects
+    assert seen["extraArgs"] == []  # each handler got (i, offset)
+    assert seen["whoami"]["id"] == connects[0]["id"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cut_transport_recovers_every_message_once(start_server, run_node, node_server, mode):
+    n, cuts = 20, [4]
+    gsio_server = start_server("recovery_app")
+    for server in (node_server, gsio_server):
+        seen = run_node("sio_recovery", server.port, mode, n, 10, ",".join(map(str, cuts)))
+        _check_recovered(seen, n, cuts)
+        assert seen["whoami"]["recovered"] is True
+    log = gsio_server.get_json("/log")
+    assert [c["recovered"] for c in log["connects"]] == [False, True]
+    assert log["disconnects"][0]["reason"] == "transport close"
+    assert log["middleware"] == 1  # skipped on recovery (skip_middlewares, as Node)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_recovery_works_again_and_again(start_server, run_node, mode):
+    n, cuts = 40, [3, 11, 19, 30]
+    server = start_server("recovery_app")
+    seen = run_node("sio_recovery", server.port, mode, n, 10, ",".join(map(str, cuts)))
+    _check_recovered(seen, n, cuts)
+
+
+def test_without_recovery_the_cut_loses_messages(start_server, run_node):
+    """The baseline the feature fixes (what the issue measured): a new id, messages lost."""
+    server = start_server("recovery_app", "--off")
+    seen = run_node("sio_recovery", server.port, "websocket", 20, 10, "4")
+    assert seen["connects"][1]["recovered"] is False
+    assert seen["connects"][0]["id"] != seen["connects"][1]["id"]
+    assert len(seen["d"]) < 20 or len(seen["r"]) < 20
+
+
+# -- the blocking loop lives through the cuts -------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_blocking_handler_keeps_running_through_three_cuts(start_server, run_node, mode):
+    server = start_server("recovery_app", "--ticks", 30)
+    seen = run_node("sio_recovery_blocking", server.port, mode, 45, "10,20,30", 30, timeout=40)
+    assert seen["count"] == list(range(1, 46)), seen
+    assert seen["tick"] == list(range(30)), seen
+    connects = seen["connects"]
+    assert len(connects) == 4 and len({c["id"] for c in connects}) == 1, connects
+    assert [c["recovered"] for c in connects] == [False, True, True, True]
+    assert seen["total"] == {"count": 45, "ticks": 30, "id": connects[0]["id"], "recovered": True}
+    log = server.get_json("/log")
+    assert log["blocking_runs"] == 1  # one handler call for the whole life of the connection
+    assert [c["namespace"] for c in log["connects"]] == ["/blocking"]  # connect ran once
+    # Only the client's own close at the end of the script ended the connection.
+    end = {"id": connects[0]["id"], "reason": "client namespace disconnect"}
+    assert log["blocking_ended"] in ([], [end])  # (the close may still be on its way)
+    assert log["disconnects"] in ([], [{**end, "namespace": "/blocking"}])
+
+
+def test_a_blocking_handler_ends_when_the_window_passes(start_server, wait_for):
+    server = start_server("recovery_app", "--max-duration", 0.5)
+    ws, answer = sio_connect(server, "/blocking")
+    ws.sock.close()
+    ended = wait_for(lambda: server.get_json("/log")["blocking_ended"], timeout=5)
+    assert ended == [{"id": answer["sid"], "reason": "transport close"}]
+    assert server.get_json("/log")["disconnects"] == [
+        {"id": answer["sid"], "namespace": "/blocking", "reason": "transport close"}
+    ]
+
+
+# -- raw packets: what recovers and what does not ------------------------------------------------
+
+
+def sio_connect(server, nsp="/", auth=None):
+    """A raw WebSocket session joined to ``nsp``: the connection and the CONNECT answer."""
+    ws, _ = open_direct(server)
+    prefix = "40" if nsp == "/" else f"40{nsp},"
+    ws.send_text(prefix + (json.dumps(auth) if auth is not None else ""))
+    packet = next_packet(ws, lambda p: p.startswith(prefix) or p.startswith("44"))
+    assert packet.startswith(prefix), packet
+    return ws, json.loads(packet[len(prefix) :])
+
+
+def next_packet(ws, wanted):
+    """The next Socket.IO packet the server sends that ``wanted`` accepts (pings answered)."""
+    while True:
+        packet = ws.recv()
+        if packet == "2":
+            ws.send_text("3")
+        elif wanted(packet):
+            return packet
+
+
+def event(packet):
+    assert packet.startswith("42"), packet
+    return json.loads(packet[2:])
+
+
+def stream_offset(ws, n=1):
+    """Ask for ``n`` direct events (``stream``); returns the last one's offset."""
+    ws.send_text(f'421["stream",{n},"nobody",0]')
+    offset = None
+    for _ in range(n):
+        offset = event(next_packet(ws, lambda p: p.startswith('42["d"')))[-1]
+    return offset
+
+
+def cut(server, wait_for, ws, sid):
+    ws.sock.close()
+    wait_for(lambda: any(d["id"] == sid for d in server.get_json("/log")["disconnects"]))
+
+
+def test_raw_recovery_restores_id_rooms_data_and_missed_packets(start_server, wait_for):
+    server = start_server("recovery_app")
+    ws, first = sio_connect(server)
+    assert set(first) == {"sid", "pid"}
+    ws.send_text('421["set","k","v"]')
+    next_packet(ws, lambda p: p.startswith("431"))
+    ws.send_text('422["join","lobby"]')
+    next_packet(ws, lambda p: p.startswith("432"))
+    offset = stream_offset(ws)
+    cut(server, wait_for, ws, first["sid"])
+    # Meanwhile: a room broadcast from another client's stream, and one not for it.
+    other, _ = sio_connect(server)
+    other.send_text('421["join","lobby"]')
+    next_packet(other, lambda p: p.startswith("431"))
+    other.send_text('422["stream",3,"lobby",0]')
+    for _ in range(3):
+        next_packet(other, lambda p: p.startswith('42["r"'))
+    ws2, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset, "x": 1})
+    assert again == first
+    missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(3)]
+    assert [m[:2] for m in missed] == [["r", 0], ["r", 1], ["r", 2]]
+    assert len({m[2] for m in missed}) == 3  # each with its own offset
+    ws2.send_text('423["whoami"]')
+    whoami = json.loads(next_packet(ws2, lambda p: p.startswith("433"))[3:])[0]
+    assert whoami == {"id": first["sid"], "recovered": True, "data": {"k": "v"}}
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"pid": "unknown", "offset": "x"},
+        {"pid": 5, "offset": "x"},
+        {"pid": None},
+        {"offset": "x"},
+        {"pid": ["a"], "offset": {"a": 1}},
+    ],
+)
+def test_unknown_or_malformed_pid_is_a_new_connection(start_server, auth):
+    server = start_server("recovery_app", shared=True)
+    ws, answer = sio_connect(server, auth=auth)
+    assert set(answer) == {"sid", "pid"}
+    ws.send_text('421["whoami"]')
+    whoami = json.loads(next_packet(ws, lambda p: p.startswith("431"))[3:])[0]
+    assert whoami["recovered"] is False and whoami["id"] == answer["sid"]
+
+
+@pytest.mark.parametrize("offset", ["tampered", "", "0", "zzzz0"])
+def test_a_tampered_offset_is_a_new_connection(start_server, wait_for, offset):
+    server = start_server("recovery_app", shared=True)
+    ws, first = sio_connect(server)
+    stream_offset(ws)
+    cut(server, wait_for, ws, first["sid"])
+    _, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset})
+    assert again["sid"] != first["sid"] and again["pid"] != first["pid"]
+
+
+def test_an_expired_session_is_a_new_connection(start_server, wait_for):
+    server = start_server("recovery_app", "--max-duration", 0.3)
+    ws, first = sio_connect(server)
+    offset = stream_offset(ws)
+    cut(server, wait_for, ws, first["sid"])
+    time.sleep(0.5)
+    _, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset})
+    assert again["sid"] != first["sid"]
+
+
+def test_a_trimmed_offset_is_a_new_connection_not_a_partial_replay(start_server, wait_for):
+    server = start_server("recovery_app", "--max-packets", 5)
+    ws, first = sio_connect(server)
+    offset = stream_offset(ws)
+    cut(server, wait_for, ws, first["sid"])
+    other, _ = sio_connect(server)
+    stream_offset(other, 6)  # pushes the first client's offset out of the log
+    _, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset})
+    assert again["sid"] != first["sid"]
+
+
+@pytest.mark.parametrize("ending", ["client", "server"])
+def test_a_namespace_disconnect_is_final(start_server, wait_for, ending):
+    server = start_server("recovery_app", shared=True)
+    ws, first = sio_connect(server)
+    offset = stream_offset(ws)
+    ws.send_text("41" if ending == "client" else '42["kick"]')
+    reason = {"client": "client namespace disconnect", "server": "server namespace disconnect"}
+    wait_for(
+        lambda: {"id": first["sid"], "namespace": "/", "reason": reason[ending]}
+        in server.get_json("/log")["disconnects"]
+    )
+    ws.send_text("40" + json.dumps({"pid": first["pid"], "offset": offset}))
+    again = json.loads(next_packet(ws, lambda p: p.startswith("40"))[2:])
+    assert again["sid"] != first["sid"]
+
+
+def test_middlewares_run_on_recovery_unless_skipped(start_server, wait_for):
+    server = start_server("recovery_app", "--run-middlewares")
+    ws, first = sio_connect(server)
+    offset = stream_offset(ws)
+    cut(server, wait_for, ws, first["sid"])
+    _, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset})
+    assert again["sid"] == first["sid"]
+    assert server.get_json("/log")["middleware"] == 2
