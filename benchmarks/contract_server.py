@@ -1,10 +1,12 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
+[--recovery]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
-simple-websocket on plain pywsgi (to compare the backends). Under gunicorn, the app is
+simple-websocket on plain pywsgi (to compare the backends). --recovery turns connection state
+recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it). Under gunicorn, the app is
 ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
@@ -28,7 +30,9 @@ import greenlet  # noqa: E402
 
 import gsio  # noqa: E402
 
-sio = gsio.Server(ping_interval=25, ping_timeout=20)
+sio = gsio.Server(
+    ping_interval=25, ping_timeout=20, connection_state_recovery="--recovery" in sys.argv
+)
 
 
 @sio.on("echo")

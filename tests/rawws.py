@@ -153,3 +153,41 @@ def open_direct(server, path="/socket.io/?EIO=4&transport=websocket", **kwargs):
 def wait_reason(server, wait_for, sid):
     """The reason the server gives for the session's close (engine_app's ``/reasons``)."""
     return wait_for(lambda: server.get_json("/reasons").get(sid), message=f"{sid} to close")
+
+
+# -- Socket.IO over a raw WebSocket ----------------------------------------------------------
+
+
+def sio_connect(server, nsp="/", auth=None):
+    """A raw WebSocket session joined to ``nsp``: the connection and the CONNECT answer."""
+    ws, _ = open_direct(server)
+    prefix = "40" if nsp == "/" else f"40{nsp},"
+    ws.send_text(prefix + (json.dumps(auth) if auth is not None else ""))
+    packet = next_packet(ws, lambda p: p.startswith(prefix) or p.startswith("44"))
+    assert packet.startswith(prefix), packet
+    return ws, json.loads(packet[len(prefix) :])
+
+
+def next_packet(ws, wanted):
+    """The next Socket.IO packet the server sends that ``wanted`` accepts (pings answered)."""
+    while True:
+        packet = ws.recv()
+        if packet == "2":
+            ws.send_text("3")
+        elif wanted(packet):
+            return packet
+
+
+def event(packet):
+    assert packet.startswith("42"), packet
+    return json.loads(packet[2:])
+
+
+def stream_offset(ws, n=1):
+    """Ask tests/servers/recovery_app.py for ``n`` direct events (``stream``); returns the
+    last one's offset (connection state recovery)."""
+    ws.send_text(f'421["stream",{n},"nobody",0]')
+    offset = None
+    for _ in range(n):
+        offset = event(next_packet(ws, lambda p: p.startswith('42["d"')))[-1]
+    return offset

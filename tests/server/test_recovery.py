@@ -13,13 +13,13 @@ import time
 
 import pytest
 from cluster_support import NodeServer
-from rawws import open_direct
+from rawws import event, next_packet, sio_connect, stream_offset
 
 MODES = ["websocket", "polling"]
 
 
 @pytest.fixture(scope="module")
-def node_server():
+def node_reference():
     server = NodeServer(None, "node", script="recovery_server.js")
     yield server
     server.stop()
@@ -38,10 +38,10 @@ def _check_recovered(seen, n, cuts):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_cut_transport_recovers_every_message_once(start_server, run_node, node_server, mode):
+def test_a_cut_transport_recovers_every_message_once(start_server, run_node, node_reference, mode):
     n, cuts = 20, [4]
     gsio_server = start_server("recovery_app")
-    for server in (node_server, gsio_server):
+    for server in (node_reference, gsio_server):
         seen = run_node("sio_recovery", server.port, mode, n, 10, ",".join(map(str, cuts)))
         _check_recovered(seen, n, cuts)
         assert seen["whoami"]["recovered"] is True
@@ -102,40 +102,6 @@ def test_a_blocking_handler_ends_when_the_window_passes(start_server, wait_for):
 
 
 # -- raw packets: what recovers and what does not ------------------------------------------------
-
-
-def sio_connect(server, nsp="/", auth=None):
-    """A raw WebSocket session joined to ``nsp``: the connection and the CONNECT answer."""
-    ws, _ = open_direct(server)
-    prefix = "40" if nsp == "/" else f"40{nsp},"
-    ws.send_text(prefix + (json.dumps(auth) if auth is not None else ""))
-    packet = next_packet(ws, lambda p: p.startswith(prefix) or p.startswith("44"))
-    assert packet.startswith(prefix), packet
-    return ws, json.loads(packet[len(prefix) :])
-
-
-def next_packet(ws, wanted):
-    """The next Socket.IO packet the server sends that ``wanted`` accepts (pings answered)."""
-    while True:
-        packet = ws.recv()
-        if packet == "2":
-            ws.send_text("3")
-        elif wanted(packet):
-            return packet
-
-
-def event(packet):
-    assert packet.startswith("42"), packet
-    return json.loads(packet[2:])
-
-
-def stream_offset(ws, n=1):
-    """Ask for ``n`` direct events (``stream``); returns the last one's offset."""
-    ws.send_text(f'421["stream",{n},"nobody",0]')
-    offset = None
-    for _ in range(n):
-        offset = event(next_packet(ws, lambda p: p.startswith('42["d"')))[-1]
-    return offset
 
 
 def cut(server, wait_for, ws, sid):

@@ -1,0 +1,45 @@
+"""Connection state recovery with the pub/sub Redis adapter: a client recovers on the server it
+was connected to, with what other servers sent to its rooms meanwhile; on another server it is a
+new connection (that adapter keeps sessions and packets in each process, as the README says).
+"""
+
+from __future__ import annotations
+
+import json
+
+from cluster_support import wait_cluster
+from rawws import event, next_packet, sio_connect, stream_offset
+
+
+def test_a_client_recovers_on_its_server_with_what_the_others_sent(
+    start_server, redis_server, wait_for
+):
+    a = start_server("recovery_app", "--redis", redis_server.url)
+    b = start_server("recovery_app", "--redis", redis_server.url)
+    wait_cluster(redis_server.port, 2)
+    ws, first = sio_connect(a)
+    ws.send_text('421["join","lobby"]')
+    next_packet(ws, lambda p: p.startswith("431"))
+    offset = stream_offset(ws)
+    ws.sock.close()
+    wait_for(lambda: [d["id"] for d in a.get_json("/log")["disconnects"]] == [first["sid"]])
+    # B's client streams to the room while A has no member in it (A logs it all the same).
+    other, _ = sio_connect(b)
+    other.send_text('421["join","lobby"]')
+    next_packet(other, lambda p: p.startswith("431"))
+    other.send_text('422["stream",3,"lobby",0]')
+    for _ in range(3):
+        next_packet(other, lambda p: p.startswith('42["r"'))
+
+    # On another server: a new connection, no error.
+    elsewhere, answer = sio_connect(b, auth={"pid": first["pid"], "offset": offset})
+    assert answer["sid"] != first["sid"]
+    elsewhere.close()
+
+    ws2, again = sio_connect(a, auth={"pid": first["pid"], "offset": offset})
+    assert again == first
+    missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(3)]
+    assert [m[:2] for m in missed] == [["r", 0], ["r", 1], ["r", 2]]
+    ws2.send_text('423["whoami"]')
+    whoami = json.loads(next_packet(ws2, lambda p: p.startswith("433"))[3:])[0]
+    assert whoami["recovered"] is True and whoami["id"] == first["sid"]
