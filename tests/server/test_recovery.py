@@ -210,3 +210,13 @@ def test_middlewares_run_on_recovery_unless_skipped(start_server, wait_for):
     _, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset})
     assert again["sid"] == first["sid"]
     assert server.get_json("/log")["middleware"] == 2
+
+
+@pytest.mark.parametrize("kind", ["werkzeug", "pywsgi", "pywsgi-ws"])
+def test_recovery_under_every_server_kind(start_server, run_node, kind):
+    """Threads (werkzeug) as well as gevent, and each WebSocket layer."""
+    server = start_server("recovery_app", "--ticks", 10, kind=kind)
+    seen = run_node("sio_recovery_blocking", server.port, "websocket", 20, "5,12", 10, timeout=40)
+    assert seen["count"] == list(range(1, 21)) and seen["tick"] == list(range(10)), seen
+    seen = run_node("sio_recovery", server.port, "polling", 20, 10, "4,9")
+    _check_recovered(seen, 20, [4, 9])
