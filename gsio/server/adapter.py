@@ -165,9 +165,17 @@ class Adapter:
         if self.sessions is not None:
             self.sessions.put(session)
 
-    def restore_session(self, pid: str, offset: str) -> Restored | None:
+    def log_position(self) -> int | None:
+        """Where the packet log stands (a new connection's session keeps it as ``since``);
+        None without recovery."""
+        return None if self.packets is None else self.packets.position()
+
+    def restore_session(self, pid: str, offset: str | None) -> Restored | None:
         """The session ``pid`` (taken: it recovers once) and the packets sent to its rooms after
-        ``offset``; None if the session is unknown or expired, or the offset is not held.
+        ``offset``; None if the session is unknown or expired, or the offset is not held. A
+        client that never received a logged packet sends no offset (None): it gets every
+        packet since its connection started, if the log still holds them all (beyond Node,
+        where such a client cannot recover).
 
         It returns without yielding after it read the last missed packet: the caller joins
         the session's rooms at once, so that every later packet reaches it live."""
@@ -176,7 +184,12 @@ class Adapter:
         session = self.sessions.take(pid)
         if session is None:
             return None
-        missed = self.packets.after(offset, session.rooms)
+        if offset is not None:
+            missed = self.packets.after(offset, session.rooms)
+        elif session.since is not None:
+            missed = self.packets.since(session.since, session.rooms)
+        else:
+            missed = None
         if missed is None:
             return None
         return Restored(session, missed)

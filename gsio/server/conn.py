@@ -110,6 +110,9 @@ class Conn:
         #: The private session id a client recovers with (recovery on), as Node's ``pid``.
         self.pid: str | None = None if self._recovery is None else secrets.token_urlsafe(15)
         self._missed: list[list[Any]] | None = None  # what a recovered client gets after CONNECT
+        # The packet log's position as the session starts (what emits in connect handlers
+        # are logged after).
+        self._since = None if self._recovery is None else namespace.adapter.log_position()
         self._parked = False  # a blocking handler's connection whose client is away
         self._away = False  # its client is away and its session kept (recovery on)
         c = self.server.concurrency
@@ -314,7 +317,7 @@ class Conn:
         otherwise the connection ends."""
         if self._recovery is not None and self.connected and reason in RECOVERABLE_REASONS:
             assert self.pid is not None
-            session = SessionState(self.id, self.pid, sorted(self.rooms), self.data)
+            session = SessionState(self.id, self.pid, sorted(self.rooms), self.data, self._since)
             self.namespace.adapter.persist_session(session)
             self._away = True
             if self.namespace.park(self, reason):
@@ -330,6 +333,7 @@ class Conn:
         session = restored.session
         self.id = session.sid
         self.pid = session.pid
+        self._since = session.since
         if isinstance(session.data, dict):
             self.data = session.data
         self._take_back(restored)

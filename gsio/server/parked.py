@@ -66,7 +66,7 @@ class Parked:
             return None
         auth = conn.handshake.auth
         pid, offset = auth.get("pid"), auth.get("offset")
-        if not isinstance(pid, str) or not isinstance(offset, str):
+        if not isinstance(pid, str) or not isinstance(offset, (str, type(None))):
             return None
         try:
             restored = namespace.adapter.restore_session(pid, offset)

@@ -19,6 +19,7 @@ and who a logged packet reaches, and the in-process stores (:class:`PacketLog`,
 from __future__ import annotations
 
 import collections
+import itertools
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -86,12 +87,16 @@ class RecoveryOptions:
 
 @dataclass
 class SessionState:
-    """A disconnected connection's session, as Node's adapter persists it."""
+    """A disconnected connection's session, as Node's adapter persists it. ``since`` (this
+    process only, not in Node's shape) is the position of the packet log when the connection
+    started: a client that never received a logged packet has no offset to send, and recovers
+    from there."""
 
     sid: str
     pid: str
     rooms: list[str]
     data: Any
+    since: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Node's shape: ``{"sid", "pid", "rooms", "data"}``."""
@@ -167,6 +172,21 @@ class PacketLog:
         while entries and (len(entries) > self.max_packets or entries[0][2] < oldest):
             del self._index[entries.popleft()[0]]
             self._first += 1
+
+    def position(self) -> int:
+        """The number the next packet logged will have (see :meth:`since`)."""
+        return self._first + len(self._entries)
+
+    def since(self, position: int, rooms: Iterable[str]) -> list[list[Any]] | None:
+        """The packets logged from ``position`` on that reach ``rooms``, oldest first; None if
+        some of them were trimmed away."""
+        self._trim(self.clock())
+        if position < self._first:
+            return None
+        rooms = list(rooms)
+        entries = self._entries
+        start = position - self._first
+        return [e[3] for e in itertools.islice(entries, start, None) if reaches(rooms, e[1])]
 
     def holds(self, offset: str) -> bool:
         """Whether ``offset`` is the offset of a packet still held."""

@@ -220,3 +220,33 @@ def test_recovery_under_every_server_kind(start_server, run_node, kind):
     assert seen["count"] == list(range(1, 21)) and seen["tick"] == list(range(10)), seen
     seen = run_node("sio_recovery", server.port, "polling", 20, 10, "4,9")
     _check_recovered(seen, 20, [4, 9])
+
+
+def test_a_client_that_received_nothing_yet_recovers_too(start_server, wait_for):
+    """socket.io-client sends no offset before its first event (Node cannot recover it then):
+    gsio replays everything since the connection started."""
+    server = start_server("recovery_app")
+    ws, first = sio_connect(server)
+    ws.send_text('421["join","lobby"]')
+    next_packet(ws, lambda p: p.startswith("431"))
+    cut(server, wait_for, ws, first["sid"])
+    other, _ = sio_connect(server)
+    other.send_text('421["join","lobby"]')
+    next_packet(other, lambda p: p.startswith("431"))
+    other.send_text('422["stream",2,"lobby",0]')
+    for _ in range(2):
+        next_packet(other, lambda p: p.startswith('42["r"'))
+    ws2, again = sio_connect(server, auth={"pid": first["pid"]})
+    assert again == first
+    missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(2)]
+    assert [m[:2] for m in missed] == [["r", 0], ["r", 1]]
+
+
+def test_without_an_offset_a_trimmed_log_is_a_new_connection(start_server, wait_for):
+    server = start_server("recovery_app", "--max-packets", 2)
+    ws, first = sio_connect(server)
+    cut(server, wait_for, ws, first["sid"])
+    other, _ = sio_connect(server)
+    stream_offset(other, 3)
+    _, again = sio_connect(server, auth={"pid": first["pid"]})
+    assert again["sid"] != first["sid"]

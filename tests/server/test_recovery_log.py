@@ -105,3 +105,18 @@ def test_after_is_what_reaches_after_the_offset(packets, session_rooms, cap):
             if reaches(session_rooms, Recipients(*packets[j]))
         ]
         assert got == expected
+
+
+def test_since_a_position():
+    log = PacketLog(60, 3, lambda: 0.0)
+    start = log.position()
+    assert log.since(start, ["x"]) == []
+    log.append(["a"], ALL)
+    middle = log.position()
+    log.append(["b"], Recipients(frozenset({"y"})))
+    log.append(["c"], ALL)
+    assert [m[0] for m in log.since(start, ["x"])] == ["a", "c"]
+    assert [m[0] for m in log.since(middle, ["y"])] == ["b", "c"]
+    log.append(["d"], ALL)  # trims "a": a replay from the start is no longer complete
+    assert log.since(start, ["x"]) is None
+    assert [m[0] for m in log.since(middle, ["x"])] == ["c", "d"]
