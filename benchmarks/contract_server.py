@@ -10,7 +10,8 @@ recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it). Un
 ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
-``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``) and
+``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
+(its sessions kept for connection state recovery) and
 ``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
 ``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim),
 ``?types=1`` adds the most numerous kinds of tracked objects.
@@ -80,6 +81,8 @@ def stats(environ, start_response):
         "greenlets": sum(1 for o in objects if isinstance(o, greenlet.greenlet)),
         "sessions": len(sio.engine.sockets),
         "conns": len(sio.of("/").conns),
+        # Sessions kept for connection state recovery (--recovery).
+        "kept": len(sio.of("/").adapter.sessions or ()),
         "objects": len(objects),
     }
     if "types=1" in query:  # the most numerous kinds of tracked objects
