@@ -197,6 +197,7 @@ class Namespace(Broadcasting):
         except Exception:
             log.exception("%s: context of %s failed", conn.id, self.name)
         finally:
+            self.parked.leave(conn)
             if self._owns_id(conn):
                 self.adapter.delete_all(conn.id)
                 del self.conns[conn.id]
@@ -209,6 +210,7 @@ class Namespace(Broadcasting):
         if not self._connect(conn):
             return
         conn.accept()
+        self.parked.enter(conn)
         try:
             (self.blocking or self._dispatch)(conn)
         except ConnectionClosed:

@@ -48,11 +48,24 @@ class Lot(Protocol):
 
 
 class Parked:
-    """The connections of one namespace's blocking handler whose client is away, by pid."""
+    """The connections of one namespace's blocking handler whose client is away, by pid; and
+    (recovery on) the namespace's connected connections by pid, so that a client back on a new
+    transport while its old one still looks alive here is recognised."""
 
     def __init__(self, namespace: Lot) -> None:
         self.namespace = namespace
-        self._conns: dict[str, tuple[Conn, Timer]] = {}
+        self._conns: dict[str, tuple[Conn, Timer, str]] = {}
+        self._live: dict[str, Conn] = {}
+
+    def enter(self, conn: Conn) -> None:
+        """``conn`` is connected (its CONNECT answered)."""
+        if conn.pid is not None:
+            self._live[conn.pid] = conn
+
+    def leave(self, conn: Conn) -> None:
+        """``conn`` is no longer connected (parked, or ended)."""
+        if conn.pid is not None and self._live.get(conn.pid) is conn:
+            del self._live[conn.pid]
 
     def __len__(self) -> int:
         return len(self._conns)
@@ -68,6 +81,13 @@ class Parked:
         pid, offset = auth.get("pid"), auth.get("offset")
         if not isinstance(pid, str) or not isinstance(offset, (str, type(None))):
             return None
+        old = self._live.get(pid)
+        if old is not None and old is not conn and old.connected:
+            # Only its client knows the pid: the client is back on a new transport while the
+            # old one still looks alive here (a network change that no ping has shown yet).
+            # The old transport is lost (its sessions kept), then the session recovers.
+            log.info("%s: its client is back on a new transport; closing the old one", old.id)
+            old.client.close("transport close")
         try:
             restored = namespace.adapter.restore_session(pid, offset)
         except Exception:
@@ -75,9 +95,10 @@ class Parked:
             restored = None
         if restored is None:
             log.debug("%s: no session to recover on %s", conn.id, namespace.name)
-            waiting = self.take(pid)
-            if waiting is not None:
-                waiting.close(waiting.closed_reason or "transport close")
+            entry = self._conns.pop(pid, None)
+            if entry is not None:  # its client is back, but what it missed is not all held
+                entry[1].cancel()
+                entry[0].close(entry[2])
         return restored
 
     def take(self, pid: str) -> Conn | None:
@@ -86,6 +107,7 @@ class Parked:
         if entry is None:
             return None
         entry[1].cancel()
+        self.enter(entry[0])
         return entry[0]
 
     def park(self, conn: Conn, reason: str) -> bool:
@@ -108,7 +130,8 @@ class Parked:
                 conn.close(reason)
 
         timer = c.call_later(recovery.max_disconnection_duration, lambda: c.spawn(expire))
-        self._conns[pid] = (conn, timer)
+        self._conns[pid] = (conn, timer, reason)
+        self.leave(conn)
         return True
 
     def unpark(self, conn: Conn) -> None:
@@ -125,7 +148,7 @@ class Parked:
         """End every parked connection (the server shuts down); their sessions stay kept where
         the adapter keeps them outside this process."""
         conns, self._conns = self._conns, {}
-        for conn, timer in conns.values():
+        for conn, timer, _ in conns.values():
             timer.cancel()
             conn.close(reason)
 

@@ -250,3 +250,25 @@ def test_without_an_offset_a_trimmed_log_is_a_new_connection(start_server, wait_
     stream_offset(other, 3)
     _, again = sio_connect(server, auth={"pid": first["pid"]})
     assert again["sid"] != first["sid"]
+
+
+@pytest.mark.parametrize("nsp", ["/", "/blocking"])
+def test_a_client_back_while_its_old_transport_looks_alive_recovers(start_server, nsp):
+    """A network change the server has not noticed yet (no ping missed so far): the client
+    reconnects with its pid, the old transport is closed as lost, and the session recovers."""
+    server = start_server("recovery_app")
+    old, first = sio_connect(server, nsp)
+    prefix = "42" if nsp == "/" else f"42{nsp},"
+    offset = None
+    if nsp == "/":
+        offset = stream_offset(old)
+    auth = {"pid": first["pid"]} if offset is None else {"pid": first["pid"], "offset": offset}
+    new, again = sio_connect(server, nsp, auth=auth)
+    assert again == first
+    frames, code = old.until_close()
+    assert frames[-1:] == ["1"] and code == 1000, (frames, code)  # the old one: CLOSE, closed
+    if nsp == "/blocking":  # the handler went on: it counts on
+        new.send_text(prefix + '["ping"]')
+        packet = next_packet(new, lambda p: p.startswith(prefix + '["count"'))
+        assert json.loads(packet[len(prefix) :])[1] == 1
+        assert server.get_json("/log")["blocking_runs"] == 1
