@@ -14,6 +14,9 @@
 //        the answer), until "stop_repeat"
 //   {"op": "stop_repeat", "name"}                     -> how many were emitted
 //   {"op": "close_all"}                               -> null; closes and forgets every socket
+//   {"op": "move", "name", "url"}                     -> null; cuts the transport (as the network
+//        would, from the event loop) and lets the socket reconnect to the server at "url"
+//        (recovery: the reconnect shows as ["__connect", id, recovered])
 // transport: "websocket", "polling" or "default" (polling then the upgrade). "answer" makes the
 // socket ack an event with a fixed value; "silent": [event, ...] never acks those events (for
 // the ack timeout paths). "reconnect": true turns reconnection on.
@@ -93,7 +96,7 @@ const ops = {
           first = false;
           resolve(socket.id);
         } else {
-          log.push(["__connect", socket.id]);
+          log.push(["__connect", socket.id, Boolean(socket.recovered)]);
         }
       });
       socket.on("connect_error", (err) => {
@@ -139,6 +142,12 @@ const ops = {
     clearInterval(state.timer);
     repeats.delete(cmd.name);
     return state.count;
+  },
+  move(cmd) {
+    const socket = sockets.get(cmd.name);
+    socket.io.uri = cmd.url;
+    setTimeout(() => socket.io.engine.close(), 0);
+    return null;
   },
   close_all() {
     for (const state of repeats.values()) clearInterval(state.timer);
