@@ -103,9 +103,10 @@ class Clients:
         """Stop :meth:`repeat`; how many were emitted."""
         return self._do("stop_repeat", name=name)
 
-    def move(self, name, port, host="127.0.0.1"):
-        """Cut socket ``name``'s transport and let it reconnect to the server on ``port``."""
-        return self._do("move", name=name, url=f"http://{host}:{port}")
+    def move(self, name, port, host="127.0.0.1", **session):
+        """Cut socket ``name``'s transport and let it reconnect to the server on ``port``
+        (``pid=``, ``offset=``: the session it asks back instead of its own)."""
+        return self._do("move", name=name, url=f"http://{host}:{port}", **session)
 
     def close_all(self):
         """Close and forget every socket."""
@@ -294,9 +295,9 @@ class Cluster:
         self._buffers[name] = []
         return self.clients.connect(name, self.port(server), nsp, **options)
 
-    def move(self, name: str, server: str) -> None:
+    def move(self, name: str, server: str, **session) -> None:
         """Cut socket ``name``'s transport; it reconnects to ``server``."""
-        self.clients.move(name, self.port(server))
+        self.clients.move(name, self.port(server), **session)
 
     def call(self, name: str, event: str, *args, timeout: float = 10.0):
         """The first argument of the ack of ``event`` emitted by socket ``name``."""
