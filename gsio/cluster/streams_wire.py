@@ -21,7 +21,6 @@ Whatever arrives is checked here: what is not what the format says raises
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 import re
 from dataclasses import dataclass
@@ -201,10 +200,7 @@ def decode_entry(fields: dict[Any, Any]) -> Message | None:
         if raw.startswith("{"):
             data = _loads(raw.encode())
         else:
-            try:
-                data = _unpack(base64.b64decode(raw, validate=True))
-            except binascii.Error:
-                raise ProtocolError("the entry's data is neither JSON nor base64") from None
+            data = _unpack(_b64(raw, "the entry's data is neither JSON nor base64"))
         data = _clean(data)
     return Message(uid, nsp, _type(_text(fields, "type")), data)
 
@@ -237,14 +233,18 @@ def encode_session(session: SessionState) -> str:
 
 
 def decode_session(raw: bytes | str) -> SessionState:
-    try:
-        value = _clean(_unpack(base64.b64decode(raw, validate=True)))
-    except binascii.Error:
-        raise ProtocolError("a session that is not base64") from None
+    value = _clean(_unpack(_b64(raw, "a session that is not base64")))
     session = SessionState.from_dict(value)
     if session is None:
         raise ProtocolError("a session that is not {sid, pid, rooms, data}")
     return session
+
+
+def _b64(raw: bytes | str, what: str) -> bytes:
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:  # binascii.Error, or a str that is not ASCII
+        raise ProtocolError(what) from None
 
 
 # -- stream ids ----------------------------------------------------------------------------------
