@@ -238,7 +238,7 @@ class Cluster:
             for nsp in ("/", "/chat"):
                 channel = f"socket.io#{nsp}#"
                 _wait_for(
-                    lambda: numsub(self.redis.port, channel) >= count,
+                    lambda channel=channel: numsub(self.redis.port, channel) >= count,
                     timeout,
                     f"{count} servers subscribed to {channel}",
                 )
