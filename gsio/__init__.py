@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gsio.cluster.emitter import Emitter
     from gsio.cluster.redis import RedisAdapter, create_redis_adapter
     from gsio.cluster.remote import RemoteConn
+    from gsio.cluster.streams import RedisStreamsAdapter, create_redis_streams_adapter
     from gsio.engine import Engine, EngineHandler, EngineSocket
     from gsio.engine.wsgi import WSGIApp, make_server, serve, serve_until_stopped
     from gsio.server import Server
@@ -64,6 +65,8 @@ _LAZY = {
 _CLUSTER = {
     "create_redis_adapter": "gsio.cluster.redis",
     "RedisAdapter": "gsio.cluster.redis",
+    "create_redis_streams_adapter": "gsio.cluster.streams",
+    "RedisStreamsAdapter": "gsio.cluster.streams",
     "Emitter": "gsio.cluster.emitter",
     "RemoteConn": "gsio.cluster.remote",
 }
@@ -123,6 +126,8 @@ __all__ = [
     "ClusterTimeout",
     "create_redis_adapter",
     "RedisAdapter",
+    "create_redis_streams_adapter",
+    "RedisStreamsAdapter",
     "Emitter",
     "RemoteConn",
     "__version__",

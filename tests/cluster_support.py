@@ -103,6 +103,11 @@ class Clients:
         """Stop :meth:`repeat`; how many were emitted."""
         return self._do("stop_repeat", name=name)
 
+    def move(self, name, port, host="127.0.0.1", **session):
+        """Cut socket ``name``'s transport and let it reconnect to the server on ``port``
+        (``pid=``, ``offset=``: the session it asks back instead of its own)."""
+        return self._do("move", name=name, url=f"http://{host}:{port}", **session)
+
     def close_all(self):
         """Close and forget every socket."""
         return self._do("close_all")
@@ -183,9 +188,11 @@ class Cluster:
     ``node`` names tests/js/cluster_server.js servers (``node_args`` passed to each). Between
     tests, :meth:`begin` marks the servers' output and :meth:`check` fails on a dead server or
     a Traceback printed since (unless the server's name is in ``expect_traceback``).
+    ``streams``: every server uses the Redis Streams adapter (gsio's and
+    @socket.io/redis-streams-adapter); ``recovery``: connection state recovery on everywhere.
     """
 
-    def __init__(self, gsio=None, node=(), node_args=()):
+    def __init__(self, gsio=None, node=(), node_args=(), streams=False, recovery=False):
         from conftest import ServerProcess
 
         try:
@@ -199,8 +206,12 @@ class Cluster:
         self._buffers: dict = {}
         self._tokens = iter(range(1, 1 << 30))
         self.expect_traceback: set = set()
+        self.streams = streams
+        flags = (("--streams",) if streams else ()) + (("--recovery",) if recovery else ())
+        node_args = (*node_args, *flags)
         try:
             for name, (kind, *args) in (gsio or {}).items():
+                args = [*args, *flags]
                 self.gsio[name] = ServerProcess(
                     "cluster_app", ("--redis", self.redis.url, "--name", name, *args), kind
                 )
@@ -223,6 +234,15 @@ class Cluster:
     def wait(self, servers=None, timeout=10.0):
         """Until ``servers`` (all by default) subscribe on ``/`` and ``/chat``."""
         count = len(self.servers) if servers is None else servers
+        if self.streams:  # each server subscribes to its namespaces' public channels
+            for nsp in ("/", "/chat"):
+                channel = f"socket.io#{nsp}#"
+                _wait_for(
+                    lambda channel=channel: numsub(self.redis.port, channel) >= count,
+                    timeout,
+                    f"{count} servers subscribed to {channel}",
+                )
+            return
         for nsp in ("/", "/chat"):
             wait_cluster(self.redis.port, count, nsp, timeout)
         # The broadcast patterns are subscribed after the request channels: wait for them too.
@@ -274,6 +294,10 @@ class Cluster:
         """Socket ``name`` on ``server`` (see :meth:`Clients.connect`); its id."""
         self._buffers[name] = []
         return self.clients.connect(name, self.port(server), nsp, **options)
+
+    def move(self, name: str, server: str, **session) -> None:
+        """Cut socket ``name``'s transport; it reconnects to ``server``."""
+        self.clients.move(name, self.port(server), **session)
 
     def call(self, name: str, event: str, *args, timeout: float = 10.0):
         """The first argument of the ack of ``event`` emitted by socket ``name``."""

@@ -30,6 +30,8 @@ __all__ = ["RedisLink"]
 log = logging.getLogger("gsio.redis")
 
 Handler = Callable[[str, bytes], None]
+#: Told a queued command's reply (an exception object if Redis refused the command).
+Reply = Callable[[Any], None]
 
 _BATCH = 512  # messages per pipeline round trip
 
@@ -60,10 +62,12 @@ class RedisLink:
         self._channels: dict[str, Handler] = {}
         self._patterns: dict[str, Handler] = {}
         self._pubsub: Any = None
-        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        # Commands to send in order: (arguments, who is told the reply or None).
+        self._outbox: collections.deque[tuple[tuple[Any, ...], Reply | None]] = collections.deque()
         self._wake = concurrency.event()
         self._closed = False
         self._dropped = 0
+        self._refused = False
         self._down = False  # between a "connection lost" and a "connected again"
         self._state = concurrency.lock()
         self._workers = [concurrency.spawn(self._listen), concurrency.spawn(self._publish_loop)]
@@ -160,8 +164,13 @@ class RedisLink:
 
     def publish(self, channel: str, data: bytes) -> None:
         """Queue ``data`` for ``channel``; it is sent soon, in order, and never blocks."""
+        self.command(("PUBLISH", channel, data))
+
+    def command(self, args: tuple[Any, ...], reply: Reply | None = None) -> None:
+        """Queue a Redis command (``("XADD", ...)``); it is sent soon, in order with the
+        publications, and never blocks; ``reply(result)`` is then called in the publisher."""
         outbox = self._outbox
-        outbox.append((channel, data))
+        outbox.append((args, reply))
         if len(outbox) > self.max_pending:
             outbox.popleft()
             if not self._dropped:
@@ -184,9 +193,9 @@ class RedisLink:
                 batch = [outbox.popleft() for _ in range(min(len(outbox), _BATCH))]
                 try:
                     pipe = self.client.pipeline(transaction=False)
-                    for channel, data in batch:
-                        pipe.publish(channel, data)
-                    pipe.execute()
+                    for args, _ in batch:
+                        pipe.execute_command(*args)
+                    results = pipe.execute(raise_on_error=False)
                 except self.errors as exc:
                     outbox.extendleft(reversed(batch))
                     if self._closed:
@@ -196,6 +205,15 @@ class RedisLink:
                     continue
                 self._back()
                 delay = 0.0
+                for (args, reply), result in zip(batch, results):
+                    if isinstance(result, Exception) and not self._refused:
+                        self._refused = True  # a bug or a misconfigured Redis: say it once
+                        log.error("redis refused %s: %s", args[0], result)
+                    if reply is not None:
+                        try:
+                            reply(result)
+                        except Exception:
+                            log.exception("handling the reply to %s failed", args[0])
                 if self._dropped:
                     log.warning("redis publisher: %d messages were dropped", self._dropped)
                     self._dropped = 0

@@ -63,23 +63,7 @@ def create_redis_adapter(
 
     def factory(namespace: Namespace) -> RedisAdapter:
         if not link:
-            if isinstance(url, str):
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                # One quick retry: the link's own loops reconnect with backoff, and a request
-                # (server_count) must fail fast while Redis is away.
-                options = {
-                    "socket_connect_timeout": 2.0,
-                    "socket_keepalive": True,
-                    "retry": Retry(NoBackoff(), 1),
-                    "health_check_interval": 30,  # notices a dead pub/sub connection
-                }
-                options.update(redis_options)
-                client = redis.Redis.from_url(url, **options)
-            else:
-                client = url
+            client = redis_client(url, redis_options)
             link.append(RedisLink(client, namespace.server.concurrency, max_pending))
         return RedisAdapter(
             namespace,
@@ -90,6 +74,26 @@ def create_redis_adapter(
         )
 
     return factory
+
+
+def redis_client(url: str | Any, redis_options: dict[str, Any]) -> Any:
+    """A ``redis.Redis`` for ``url`` (or ``url`` itself if it is a client already)."""
+    if not isinstance(url, str):
+        return url
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # One quick retry: the link's own loops reconnect with backoff, and a request
+    # (server_count) must fail fast while Redis is away.
+    options = {
+        "socket_connect_timeout": 2.0,
+        "socket_keepalive": True,
+        "retry": Retry(NoBackoff(), 1),
+        "health_check_interval": 30,  # notices a dead pub/sub connection
+    }
+    options.update(redis_options)
+    return redis.Redis.from_url(url, **options)
 
 
 class RedisAdapter(Adapter):

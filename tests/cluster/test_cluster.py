@@ -21,9 +21,12 @@ from cluster_support import Cluster
 SERVERS = ("g1", "g2", "n1")
 
 
-@pytest.fixture(scope="module")
-def cl():
-    cluster = Cluster({"g1": ("pywsgi-ws",), "g2": ("werkzeug",)}, ["n1"])
+@pytest.fixture(scope="module", params=["pubsub", "streams"])
+def cl(request):
+    """The cluster on @socket.io/redis-adapter's pub/sub format, then on the Redis Streams
+    adapter's (gsio's and @socket.io/redis-streams-adapter)."""
+    streams = request.param == "streams"
+    cluster = Cluster({"g1": ("pywsgi-ws",), "g2": ("werkzeug",)}, ["n1"], streams=streams)
     yield cluster
     cluster.stop()
 
@@ -390,6 +393,16 @@ def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room):
     uid = cl.log("g1")["uid"]
     token = cl.token()
     publisher = redis.Redis(port=cl.redis.port)
+    if cl.streams:  # a stream entry with g1's uid, then a marker from the emitter
+        poll = {"packet": {"type": 2, "data": ["poll", r]}, "opts": {"rooms": [r], "except": []}}
+        marker = {"packet": {"type": 2, "data": ["__mark", token]}, "opts": {"rooms": []}}
+        for sender, data in ((uid, poll), ("emitter", marker)):
+            entry = {"uid": sender, "nsp": "/", "type": "3", "data": json.dumps(data)}
+            publisher.xadd("socket.io", entry)
+        publisher.close()
+        got = cl.until_mark(members, token)
+        assert got == {"mg1": [], "mg2": [["poll", r]], "mn1": [["poll", r]]}
+        return
     try:
         request = {
             "uid": uid,

@@ -3,6 +3,7 @@
 //
 //   node cluster_server.js --redis redis://127.0.0.1:PORT/0 --name NAME [--requests-timeout S]
 //     [--specific-responses]  (the adapter's publishOnSpecificResponseChannel)
+//     [--streams]  (@socket.io/redis-streams-adapter instead) [--recovery]  (connectionStateRecovery)
 //
 // Listens on a free 127.0.0.1 port and prints "READY <port>".
 "use strict";
@@ -10,6 +11,7 @@
 const http = require("http");
 const { Server } = require("socket.io");
 const { createAdapter } = require("@socket.io/redis-adapter");
+const streams = require("@socket.io/redis-streams-adapter");
 const { createClient } = require("redis");
 
 function arg(name, fallback) {
@@ -46,13 +48,16 @@ async function main() {
     res.end("not found");
   });
   const requestsTimeout = Math.round(parseFloat(arg("requests-timeout", "5")) * 1000);
-  const io = new Server(httpServer, {
-    adapter: createAdapter(pub, sub, {
-      requestsTimeout,
-      publishOnSpecificResponseChannel: process.argv.includes("--specific-responses"),
-    }),
-    pingInterval: 5000,
-  });
+  const adapter = process.argv.includes("--streams")
+    ? streams.createAdapter(pub)
+    : createAdapter(pub, sub, {
+        requestsTimeout,
+        publishOnSpecificResponseChannel: process.argv.includes("--specific-responses"),
+      });
+  const recovery = process.argv.includes("--recovery")
+    ? { connectionStateRecovery: { maxDisconnectionDuration: 60000, skipMiddlewares: true } }
+    : {};
+  const io = new Server(httpServer, { adapter, pingInterval: 5000, ...recovery });
 
   for (const name of ["/", "/chat"]) {
     const nsp = io.of(name);

@@ -14,6 +14,11 @@
 //        the answer), until "stop_repeat"
 //   {"op": "stop_repeat", "name"}                     -> how many were emitted
 //   {"op": "close_all"}                               -> null; closes and forgets every socket
+//   {"op": "move", "name", "url"}                     -> null; cuts the transport (as the network
+//        would, from the event loop) and lets the socket reconnect to the server at "url"
+//        (recovery: the reconnect shows as ["__connect", id, recovered]); "pid" and "offset",
+//        if given, replace the session the socket asks back
+// "delay" (ms) sets the reconnection delay (100 by default).
 // transport: "websocket", "polling" or "default" (polling then the upgrade). "answer" makes the
 // socket ack an event with a fixed value; "silent": [event, ...] never acks those events (for
 // the ack timeout paths). "reconnect": true turns reconnection on.
@@ -63,8 +68,8 @@ const ops = {
       ...transports(cmd.transport || "websocket"),
       forceNew: true,
       reconnection: !!cmd.reconnect,
-      reconnectionDelay: 100,
-      reconnectionDelayMax: 500,
+      reconnectionDelay: cmd.delay || 100,
+      reconnectionDelayMax: Math.max(cmd.delay || 0, 500),
       auth: cmd.auth || {},
       timeout: 5000,
       // "localAddress": connect from this loopback address (polling), for a balancer that
@@ -93,7 +98,7 @@ const ops = {
           first = false;
           resolve(socket.id);
         } else {
-          log.push(["__connect", socket.id]);
+          log.push(["__connect", socket.id, Boolean(socket.recovered)]);
         }
       });
       socket.on("connect_error", (err) => {
@@ -139,6 +144,15 @@ const ops = {
     clearInterval(state.timer);
     repeats.delete(cmd.name);
     return state.count;
+  },
+  move(cmd) {
+    const socket = sockets.get(cmd.name);
+    socket.io.uri = cmd.url;
+    // A tampered session: what a reconnecting socket.io-client sends in its CONNECT.
+    if (cmd.pid !== undefined) socket._pid = cmd.pid;
+    if (cmd.offset !== undefined) socket._lastOffset = cmd.offset;
+    setTimeout(() => socket.io.engine.close(), 0);
+    return null;
   },
   close_all() {
     for (const state of repeats.values()) clearInterval(state.timer);

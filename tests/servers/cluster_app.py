@@ -2,7 +2,8 @@
 Node twin (socket.io + @socket.io/redis-adapter) with the same events, so a test can mix them.
 
 ``--redis URL`` and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
-``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``).
+``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``),
+``--streams`` (the Redis Streams adapter instead), ``--recovery`` (connection state recovery on).
 Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true``):
 
 - ``whoami``: ``{"server": NAME, "id": sid}``; ``join(*rooms)`` / ``leave(room)``: ack rooms.
@@ -37,19 +38,25 @@ parser.add_argument("--redis", required=True)
 parser.add_argument("--name", default="gsio")
 parser.add_argument("--requests-timeout", type=float, default=5.0)
 parser.add_argument("--specific-responses", action="store_true")
+parser.add_argument("--streams", action="store_true")
+parser.add_argument("--recovery", action="store_true")
 options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
 
 common.setup_logging()
-sio = gsio.Server(
-    adapter=gsio.create_redis_adapter(
+if options.streams:
+    adapter = gsio.create_redis_streams_adapter(
+        options.redis, requests_timeout=options.requests_timeout
+    )
+else:
+    adapter = gsio.create_redis_adapter(
         options.redis,
         requests_timeout=options.requests_timeout,
         publish_on_specific_response_channel=options.specific_responses,
-    ),
-    ping_interval=5,
-)
+    )
+recovery = {"max_disconnection_duration": 60} if options.recovery else None
+sio = gsio.Server(adapter=adapter, ping_interval=5, connection_state_recovery=recovery)
 
 
 def _sorted(values):
