@@ -138,14 +138,15 @@ class StreamRecovery(Adapter):
         if self.recovery is not None:
             self.link.command(("DEL", self._session_key(pid)))
 
-    def restore_session(self, pid: str, offset: str) -> Restored | None:
+    def restore_session(self, pid: str, offset: str | None) -> Restored | None:
         """The session ``pid`` (taken from Redis) with the packets sent to its rooms after
-        ``offset``, each with its own offset; None if either is unknown.
+        ``offset``, each with its own offset; None if either is unknown (or without an offset:
+        a client that received nothing yet does not recover here, as with Node).
 
         Every entry up to the reader's :attr:`~StreamReader.last` is read, then our own
         entries sent here since; it returns without yielding after the last check, so that
         what the reader and this server send next reaches the socket live once it joins."""
-        if self.recovery is None or not is_offset(offset):
+        if self.recovery is None or offset is None or not is_offset(offset):
             return None
         client, stream = self.link.client, self.reader.stream
         try:

@@ -130,12 +130,12 @@ function record(socket) {
   return events;
 }
 
-function waitUntil(predicate, what) {
+function waitUntil(predicate, what, limitMs = 10000) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
       if (predicate()) return resolve();
-      if (Date.now() - started > 10000) return reject(new Error(`waited too long for ${what}`));
+      if (Date.now() - started > limitMs) return reject(new Error(`waited too long for ${what}`));
       setTimeout(tick, 5);
     };
     tick();
