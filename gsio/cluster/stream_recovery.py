@@ -138,25 +138,38 @@ class StreamRecovery(Adapter):
         if self.recovery is not None:
             self.link.command(("DEL", self._session_key(pid)))
 
+    def log_position(self) -> str | None:
+        """The id of the last stream entry this process handed over: a new connection's
+        session keeps it (``since``), for a client cut before its first packet."""
+        return None if self.recovery is None else self.reader.last
+
     def restore_session(self, pid: str, offset: str | None) -> Restored | None:
         """The session ``pid`` (taken from Redis) with the packets sent to its rooms after
-        ``offset``, each with its own offset; None if either is unknown (or without an offset:
-        a client that received nothing yet does not recover here, as with Node).
+        ``offset``, each with its own offset; None if either is unknown. Without an offset (a
+        client cut before its first packet: Node cannot recover it), after the session's
+        ``since``, if the stream still holds every entry since then.
 
         Every entry up to the reader's :attr:`~StreamReader.last` is read, then our own
         entries sent here since; it returns without yielding after the last check, so that
         what the reader and this server send next reaches the socket live once it joins."""
-        if self.recovery is None or offset is None or not is_offset(offset):
+        if self.recovery is None or offset is not None and not is_offset(offset):
             return None
         client, stream = self.link.client, self.reader.stream
         try:
             pipe = client.pipeline(transaction=True)
             pipe.get(self._session_key(pid)).delete(self._session_key(pid))
-            pipe.xrange(stream, offset, offset, count=1)
-            raw, _, found = pipe.execute()
-            if not raw or not found:
+            if offset is not None:
+                pipe.xrange(stream, offset, offset, count=1)
+            results = pipe.execute()
+            if not results[0]:
                 return None
-            session = decode_session(raw)
+            session = decode_session(results[0])
+            if offset is None:
+                offset = session.since
+                if offset is None or not is_offset(offset) or self._trimmed_since(offset):
+                    return None
+            elif not results[2]:
+                return None
             if not self.reader.reached(offset, self.requests_timeout):
                 return None
             missed: list[list[Any]] = []
@@ -178,6 +191,19 @@ class StreamRecovery(Adapter):
         except ProtocolError as exc:
             log.warning("redis: cannot restore a session: %s", exc.message)
         return None
+
+    def _trimmed_since(self, entry_id: str) -> bool:
+        """Whether the stream may have lost entries after ``entry_id`` (trimmed)."""
+        import redis
+
+        try:
+            info = self.link.client.xinfo_stream(self.reader.stream)
+        except redis.ResponseError:  # no stream: nothing was written since
+            return False
+        if info.get("entries-added") == info.get("length"):  # (Redis 7) never trimmed
+            return False
+        first = info.get("first-entry")
+        return first is not None and id_key(_text(first[0])) > id_key(entry_id)
 
     def _missed(self, entry_id: str, fields: dict, rooms: list[str]) -> list[Any] | None:
         try:
@@ -204,3 +230,7 @@ class StreamRecovery(Adapter):
             if id_key(entry_id) > after and reaches(session.rooms, opts):
                 missed.append(data)
         return Restored(session, missed)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

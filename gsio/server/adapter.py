@@ -165,7 +165,7 @@ class Adapter:
         if self.sessions is not None:
             self.sessions.put(session)
 
-    def log_position(self) -> int | None:
+    def log_position(self) -> str | None:
         """Where the packet log stands (a new connection's session keeps it as ``since``);
         None without recovery."""
         return None if self.packets is None else self.packets.position()

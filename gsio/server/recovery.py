@@ -87,20 +87,24 @@ class RecoveryOptions:
 
 @dataclass
 class SessionState:
-    """A disconnected connection's session, as Node's adapter persists it. ``since`` (this
-    process only, not in Node's shape) is the position of the packet log when the connection
-    started: a client that never received a logged packet has no offset to send, and recovers
-    from there."""
+    """A disconnected connection's session, as Node's adapter persists it. ``since`` (gsio's
+    own, beyond Node's shape) is where the packet log stood when the connection started: a
+    client that never received a logged packet has no offset to send, and recovers from
+    there."""
 
     sid: str
     pid: str
     rooms: list[str]
     data: Any
-    since: int | None = None
+    since: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Node's shape: ``{"sid", "pid", "rooms", "data"}``."""
-        return {"sid": self.sid, "pid": self.pid, "rooms": self.rooms, "data": self.data}
+        """Node's shape: ``{"sid", "pid", "rooms", "data"}`` (and ``since`` if known, which
+        Node's servers ignore)."""
+        value = {"sid": self.sid, "pid": self.pid, "rooms": self.rooms, "data": self.data}
+        if self.since is not None:
+            value["since"] = self.since
+        return value
 
     @classmethod
     def from_dict(cls, value: Any) -> SessionState | None:
@@ -112,7 +116,8 @@ class SessionState:
             return None
         if not all(isinstance(room, str) for room in rooms):
             return None
-        return cls(sid, pid, rooms, value.get("data"))
+        since = value.get("since")
+        return cls(sid, pid, rooms, value.get("data"), since if isinstance(since, str) else None)
 
 
 @dataclass
@@ -173,19 +178,21 @@ class PacketLog:
             del self._index[entries.popleft()[0]]
             self._first += 1
 
-    def position(self) -> int:
-        """The number the next packet logged will have (see :meth:`since`)."""
-        return self._first + len(self._entries)
+    def position(self) -> str:
+        """Where the log stands: :meth:`since` it, the packets logged from now on."""
+        return str(self._first + len(self._entries))
 
-    def since(self, position: int, rooms: Iterable[str]) -> list[list[Any]] | None:
-        """The packets logged from ``position`` on that reach ``rooms``, oldest first; None if
-        some of them were trimmed away."""
+    def since(self, position: str, rooms: Iterable[str]) -> list[list[Any]] | None:
+        """The packets logged since :meth:`position` gave ``position`` that reach ``rooms``,
+        oldest first; None if some of them were trimmed away (or ``position`` is not one)."""
         self._trim(self.clock())
-        if position < self._first:
+        number = int(position) if position.isdigit() else -1
+        if not self._first <= number <= self._first + len(self._entries):
             return None
+        position_number = number
         rooms = list(rooms)
         entries = self._entries
-        start = position - self._first
+        start = position_number - self._first
         return [e[3] for e in itertools.islice(entries, start, None) if reaches(rooms, e[1])]
 
     def holds(self, offset: str) -> bool:

@@ -43,3 +43,27 @@ def test_a_client_recovers_on_its_server_with_what_the_others_sent(
     ws2.send_text('423["whoami"]')
     whoami = json.loads(next_packet(ws2, lambda p: p.startswith("433"))[3:])[0]
     assert whoami["recovered"] is True and whoami["id"] == first["sid"]
+
+
+def test_streams_a_client_cut_before_its_first_event_recovers_elsewhere(
+    start_server, redis_server, wait_for
+):
+    """With the Redis Streams adapter a client with no offset yet recovers on another server
+    from where the stream stood when it connected (gsio's ``since``, which Node ignores)."""
+    a = start_server("recovery_app", "--streams", redis_server.url)
+    b = start_server("recovery_app", "--streams", redis_server.url)
+    ws, first = sio_connect(a)
+    ws.send_text('421["join","lobby"]')
+    next_packet(ws, lambda p: p.startswith("431"))
+    ws.sock.close()
+    wait_for(lambda: [d["id"] for d in a.get_json("/log")["disconnects"]] == [first["sid"]])
+    other, _ = sio_connect(b)
+    other.send_text('421["join","lobby"]')
+    next_packet(other, lambda p: p.startswith("431"))
+    other.send_text('422["stream",2,"lobby",0]')
+    for _ in range(2):
+        next_packet(other, lambda p: p.startswith('42["r"'))
+    ws2, again = sio_connect(b, auth={"pid": first["pid"]})
+    assert again == first
+    missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(2)]
+    assert [m[:2] for m in missed] == [["r", 0], ["r", 1]]

@@ -13,6 +13,7 @@ const deadline = parseInt(c.extra[2] || "60000", 10);
 
 c.run(async () => {
   const all = [];
+  c.seen.sockets = [];
   for (let i = 0; i < n; i++) {
     const s = c.client("/", {
       reconnection: true,
@@ -23,6 +24,7 @@ c.run(async () => {
     s.on("connect", () => seen.connects.push({ id: s.id, recovered: Boolean(s.recovered) }));
     s.on("r", (i) => seen.got.push(i));
     all.push({ s, seen });
+    c.seen.sockets.push(seen);
   }
   await Promise.all(all.map(({ s }) => (s.connected ? null : c.once(s, "connect"))));
   await Promise.all(all.map(({ s }) => c.call(s, "join", "all")));

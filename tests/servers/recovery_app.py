@@ -16,7 +16,8 @@ Default namespace ``/`` (event handlers; middleware counts its calls):
 ``count(n)`` after each) and emits ``tick(i)`` for i in 0..ticks-1 whenever 20 ms pass without an
 event; ``total`` acks ``{count, ticks, id, recovered}``. Its runs and disconnects are logged.
 
-``--redis URL``: with the pub/sub Redis adapter (``create_redis_adapter``).
+``--redis URL``: with the pub/sub Redis adapter (``create_redis_adapter``); ``--streams URL``:
+with the Redis Streams adapter (``create_redis_streams_adapter``).
 
 ``GET /log``: ``connects`` (``[{id, namespace, recovered}]``), ``disconnects``
 (``[{id, namespace, reason}]``), ``middleware`` (calls), ``blocking_runs``, ``blocking_ended``.
@@ -40,7 +41,11 @@ def build(args):
         "skip_middlewares": not args.run_middlewares,
         "max_packets": args.max_packets,
     }
-    adapter = gsio.create_redis_adapter(args.redis) if args.redis else None
+    adapter = None
+    if args.redis:
+        adapter = gsio.create_redis_adapter(args.redis)
+    elif args.streams:
+        adapter = gsio.create_redis_streams_adapter(args.streams)
     sio = gsio.Server(
         adapter=adapter,
         connection_state_recovery=None if args.off else options,
@@ -135,6 +140,7 @@ def main():
     parser.add_argument("--run-middlewares", action="store_true")
     parser.add_argument("--off", action="store_true", help="recovery off (the baseline)")
     parser.add_argument("--redis", help="a Redis URL: the pub/sub Redis adapter")
+    parser.add_argument("--streams", help="a Redis URL: the Redis Streams adapter")
     parser.add_argument("--ticks", type=int, default=40)
     parser.add_argument("--ping-interval", type=float, default=25.0)
     parser.add_argument("--ping-timeout", type=float, default=20.0)
