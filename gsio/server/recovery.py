@@ -161,14 +161,16 @@ class PacketLog:
 
     def append(self, data: list[Any], opts: Recipients, offset: str | None = None) -> list[Any]:
         """Log a packet's data; returns it with its offset appended (what is sent)."""
-        number = self._first + len(self._entries)
+        entries = self._entries
+        number = self._first + len(entries)
         if offset is None:
             offset = f"{self._prefix}{number:x}"
         data = [*data, offset]
         now = self.clock()
-        self._entries.append((offset, opts, now, data))
+        entries.append((offset, opts, now, data))
         self._index[offset] = number
-        self._trim(now)
+        if len(entries) > self.max_packets or entries[0][2] < now - self.max_age:
+            self._trim(now)
         return data
 
     def _trim(self, now: float) -> None:
