@@ -94,10 +94,15 @@ class SimpleWebSocket(QueuedWriter):
         from wsproto.connection import ConnectionState
 
         self.finish_writing()
-        # simple-websocket's reader answers the client's close frame after it has woken
-        # receive(): let the answer leave before the shutdown (the client would see none).
-        if self._ws.ws.state in (ConnectionState.REMOTE_CLOSING, ConnectionState.CLOSED):
-            self._ws.thread.join(1.0)
+        # simple-websocket's reader answers the client's close frame, and sends its own close
+        # (a message over the limit: 1009), after it has woken receive(): let the frame leave
+        # before the shutdown (the client would see none).
+        ws = self._ws
+        if not ws.connected or ws.ws.state in (
+            ConnectionState.REMOTE_CLOSING,
+            ConnectionState.CLOSED,
+        ):
+            ws.thread.join(1.0)
         # The server still owns the connection and will write a response and read the next
         # request on it: shut it down so that both fail quietly (EPIPE / EOF).
         try:
