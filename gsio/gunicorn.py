@@ -28,6 +28,8 @@ with what :func:`gsio.serve` adds to that same server:
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from typing import Any
 
 import gevent
@@ -44,8 +46,10 @@ except (ImportError, RuntimeError) as exc:
         f"gsio.gunicorn needs gunicorn with its gevent extra: pip install gsio[gunicorn] ({exc})"
     ) from exc
 
+from gsio.engine.workers import WorkerGroup
 from gsio.engine.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 from gsio.io.handler import CheckedRequests, WSGIHandler
+from gsio.io.pollnative import serve_connection
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
@@ -128,6 +132,8 @@ class _GracefulShutdown:
 
     def _stop(self) -> None:
         self._serving.wait(10)
+        if _group is not None:
+            _group.close()  # the other workers stop passing requests here
         app = find_wsgi_app(getattr(self, "wsgi", None))
         timeout = min(app.engine.shutdown_timeout, self.cfg.graceful_timeout) if app else 0
         for server in self.gsio_servers:
@@ -139,14 +145,45 @@ class _GracefulShutdown:
 
 
 class _Tracked(PyWSGIServer):
-    """gunicorn's server, known to its worker for the graceful shutdown."""
+    """gunicorn's server, known to its worker for the graceful shutdown; with several workers,
+    a member of their :class:`~gsio.engine.workers.WorkerGroup`."""
 
     gsio_servers: list[Any]
+    gsio_workers_dir: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gsio_app = find_wsgi_app(self.application)
         self.gsio_servers.append(self)
+        if self.gsio_workers_dir is not None and self.gsio_app is not None:
+            _join_group(self.gsio_workers_dir, self)
+
+
+_group: WorkerGroup | None = None  # this worker process's
+
+
+def _join_group(directory: str, server: Any) -> None:
+    """Make this worker a member of the group (once, with the first of its servers): its
+    session ids name it, requests for the others' sessions go to them, theirs come here."""
+    global _group
+    if _group is not None:
+        return
+    engine = server.gsio_app.engine
+    group = WorkerGroup(directory)
+    if group.listen(
+        engine, lambda sock, address, data: serve_connection(sock, data, address, server)
+    ):
+        group.attach(engine)
+        _group = group
+
+
+def _workers_dir(worker: Any) -> str | None:
+    """The group's directory, shared by the workers of one gunicorn (its arbiter's pid names
+    it), or None with one worker."""
+    if worker.cfg.workers <= 1:
+        return None
+    base = os.environ.get("GSIO_WORKERS_DIR") or tempfile.gettempdir()
+    return os.path.join(base, f"gsio-workers-{os.getppid()}")
 
 
 class _WebSocketHandler(_AccessLog, CheckedRequests, WebSocketHandler):
@@ -159,11 +196,12 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     wsgi_handler = _Handler
 
     def _server_attributes(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"gsio_workers_dir": _workers_dir(self)}
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.io.handler).
-            return {"gsio_polling_app": self.wsgi}
-        return {}
+            attrs["gsio_polling_app"] = self.wsgi
+        return attrs
 
 
 class _Server(PyWSGIServer):

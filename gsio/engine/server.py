@@ -53,7 +53,7 @@ class _UnknownSession(ProtocolError):
         self.sid = sid
 
 
-def _default_sid() -> str:
+def default_sid() -> str:
     return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters
 
 
@@ -147,7 +147,7 @@ class Engine:
             cookie = {"name": cookie}
         self.cookie = cookie
         self.allow_request = allow_request
-        self.sid_generator = sid_generator or _default_sid
+        self.sid_generator = sid_generator or default_sid
         self.max_connections = max_connections
         self.max_outbound_buffer = None if max_outbound_buffer is None else int(max_outbound_buffer)
         self.http_compression = http_compression

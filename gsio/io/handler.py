@@ -39,6 +39,7 @@ from typing import Any
 from gevent import pywsgi
 
 from gsio.io.checked import CheckedRequests
+from gsio.io.concurrency import select
 from gsio.io.geventpriv import NOOP_LOG, SocketReader, plain_gevent_socket, send_now
 from gsio.io.shortpath import PollingShortPath
 from gsio.protocol.http import DEFAULT_HEADER_TIMEOUT, REQUEST_TIMEOUT_RESPONSE, http_date
@@ -182,7 +183,34 @@ class WSGIHandler(PollingShortPath, CheckedRequests, pywsgi.WSGIHandler):
         )
         env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
         env["wsgi.input_terminated"] = handling_reads
+        env["gsio.hand_over"] = self._hand_over
         return env
+
+    def _hand_over(self, path: str) -> bool:
+        """Move the connection, from this request on (its head and what is buffered after
+        it), to the process listening on ``path`` (:mod:`gsio.io.handoff`). True if it went:
+        no response is written here, and this handler lets go of the connection."""
+        from gsio.io.handoff import pass_connection
+
+        sock = self.socket
+        if sock is None or self._taken or self.headers_sent or not plain_gevent_socket(sock):
+            return False
+        head = bytearray(f"{self.requestline}\r\n".encode("latin-1"))
+        for name, value in self.headers.items():
+            head += f"{name}: {value}\r\n".encode("latin-1")
+        head += b"\r\n"
+        sock.settimeout(0.0)  # what the buffered reader holds, without waiting for more
+        try:
+            head += self.rfile.read1(1 << 20) or b""
+        except (OSError, ValueError):
+            pass
+        c = select("gevent")
+        if not pass_connection(c, path, sock.fileno(), self.client_address, bytes(head)):
+            sock.settimeout(self._timeout)
+            return False
+        self._take_over()
+        sock.close()
+        return True
 
     def read_request(self, raw_requestline: str) -> bool:
         words = raw_requestline.split()
@@ -237,7 +265,8 @@ class WSGIHandler(PollingShortPath, CheckedRequests, pywsgi.WSGIHandler):
         # its environ lives as long.
         self.headers = _NO_HEADERS
         self.wsgi_input = _NO_BODY
-        self.environ["wsgi.input"] = _NO_BODY
+        if self.environ is not None:  # (the short path has none)
+            self.environ["wsgi.input"] = _NO_BODY
         return self.socket, self.rfile
 
     def process_result(self) -> None:

@@ -134,6 +134,7 @@ class PollingConnection:
         "_gone",
         "_ready_since",
         "_timer",
+        "_request",
     )
 
     def __init__(self, raw: Any, address: Any, server: Any, app: Any, early: bytes) -> None:
@@ -146,6 +147,7 @@ class PollingConnection:
         self._engine = app.engine
         self._c = self._engine.concurrency
         self._buf = early
+        self._request = b""
         self._busy = False  # a request is being answered (a GET waits, a response is written)
         self._closing = False  # close once the response being written has left
         self._out: Any = None  # what a response left unwritten
@@ -214,6 +216,8 @@ class PollingConnection:
                     self._hand_back()
                     return
                 environ, query, body, size = request
+                environ["gsio.hand_over"] = self._hand_over
+                self._request = self._buf  # (what a hand-over passes on)
                 self._buf = self._buf[size:]
                 if body is None:
                     self._closing = True  # the body is not read: the connection cannot go on
@@ -308,6 +312,24 @@ class PollingConnection:
         if self._out is None:  # else the writer fails and closes it
             self._raw.close()
 
+    def _hand_over(self, path: str) -> bool:
+        """Move the connection, from the request being served on, to the process listening on
+        ``path`` (:mod:`gsio.io.handoff`); True if it went (nothing more is written here)."""
+        from gsio.io.handoff import pass_connection
+
+        if self._out is not None or self._gone:
+            return False
+        if not pass_connection(self._c, path, self._raw.fileno(), self._address, self._request):
+            return False
+        self._gone = True
+        self._pending = None
+        self._watch.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._raw.close()
+        self._buf = self._request = b""
+        return True
+
     def _hand_back(self) -> None:
         """Give the connection, with what was read of it, to the server's own handler."""
         self._gone = True
@@ -342,9 +364,18 @@ def _serve_back(raw: Any, early: bytes, address: Any, server: Any) -> None:
     from gevent import socket as gsocket
 
     sock = gsocket.socket(raw.family, raw.type, raw.proto, raw.detach())
+    serve_connection(sock, early, address, server, given_back=True)
+
+
+def serve_connection(
+    sock: Any, early: bytes, address: Any, server: Any, given_back: bool = False
+) -> None:
+    """Serve a connection with ``server``'s handler as if it had accepted it, ``early`` (what
+    was read of it elsewhere) first. ``given_back``: its first request is one the event loop
+    gave back (not to be handed to it again)."""
     rfile = io.BufferedReader(_Prefixed(early, sock), 8192)
     handler = server.handler_class(sock, address, server, rfile)
-    handler.given_back = True  # its first request is the one the event loop gave back
+    handler.given_back = given_back
     try:
         handler.handle()
     finally:

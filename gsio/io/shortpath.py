@@ -13,7 +13,7 @@ a polling client makes most. Both parse and answer with :mod:`gsio.protocol.requ
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from gevent import pywsgi
 
@@ -41,6 +41,8 @@ class PollingShortPath:
     close_connection: bool
     wsgi_input: Any
     time_start: float
+    _hand_over: Callable[[str], bool]
+    _taken: bool
 
     def _to_event_loop(self, app: Any, line: bytes) -> bool:
         """Hand the connection to the event loop (:mod:`gsio.io.pollnative`) if its request looks
@@ -91,6 +93,7 @@ class PollingShortPath:
         elif method != "POST" or length is None or "expect" in self.headers:
             return False  # chunked, or waiting for 100-continue: pywsgi's reader does that
         environ = request_environ(method, self.path, "HTTP/1.1", self.headers.items(), {})
+        environ["gsio.hand_over"] = self._hand_over
         self.wsgi_input = body = pywsgi.Input(self.rfile, length)
         environ["wsgi.input"] = body
         response: list[Any] = []
@@ -99,6 +102,9 @@ class PollingShortPath:
         chunks = app(
             environ, lambda status, headers, exc_info=None: response.extend((status, headers))
         )
+        if self._taken:  # moved to another process (gsio.io.handoff): nothing to write here
+            self.socket = None
+            return True
         status, response_headers = response
         if ("Connection", "close") in response_headers:
             self.close_connection = True

@@ -1,0 +1,62 @@
+"""The app of tests/test_workers.py: ``python -m gunicorn -k gsio.gunicorn.GeventWorker -w 4
+workers_app:app`` (from ``tests/servers``), with the Redis adapter on ``$GSIO_TEST_REDIS`` so
+that a broadcast reaches every worker's clients.
+
+Events: ``echo(*args)`` acks with its arguments and the worker's pid; ``shout(token)``
+broadcasts ``news(token)`` to every client and acks; ``pid`` acks with the worker's pid.
+``GET /pid`` answers the pid of the worker that served it. With ``$GSIO_TEST_FLASK`` set, ``app``
+is a Flask app with gsio in front of it (:func:`gsio.flask.init_app`).
+"""
+
+import logging
+import os
+import sys
+
+import gsio
+
+logging.basicConfig(
+    level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+)
+
+adapter = None
+if os.environ.get("GSIO_TEST_REDIS"):
+    adapter = gsio.create_redis_adapter(os.environ["GSIO_TEST_REDIS"])
+sio = gsio.Server(adapter=adapter, ping_interval=5, ping_timeout=5)
+
+
+@sio.on("echo")
+def echo(conn, *args):
+    return args
+
+
+@sio.on("shout")
+def shout(conn, token):
+    sio.emit("news", token)
+    return True
+
+
+@sio.on("pid")
+def pid(conn):
+    return os.getpid()
+
+
+def other(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+if os.environ.get("GSIO_TEST_FLASK"):  # gsio in front of a Flask app (gsio.flask.init_app)
+    import flask
+
+    import gsio.flask
+
+    app = flask.Flask(__name__)
+
+    @app.route("/pid")
+    def flask_pid():
+        return str(os.getpid())
+
+    gsio.flask.init_app(app, sio)
+else:
+    app = gsio.WSGIApp(sio, other)

@@ -1,0 +1,118 @@
+"""Several workers without sticky sessions: ``gunicorn -k gsio.gunicorn.GeventWorker -w 4``.
+
+The kernel gives each connection to any worker; a request for a session another worker owns
+is moved there with its connection (gsio/engine/workers.py, gsio/io/handoff.py). Real gunicorn,
+real redis-server (the Redis adapter carries the broadcasts between the workers), real
+socket.io-client sockets (tests/js/sio_workers.js) and raw HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "servers"))
+
+from deploy_support import Process, gunicorn  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
+
+SERVERS = Path(__file__).resolve().parent / "servers"
+WORKER = "gsio.gunicorn.GeventWorker"
+CLIENTS = 200  # per transport setup: polling only, WebSocket only, the default upgrade
+
+
+@pytest.fixture(scope="module")
+def redis():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+def start(redis, flask=False, workers=4):
+    env = {"GSIO_TEST_REDIS": redis.url}
+    if flask:
+        env["GSIO_TEST_FLASK"] = "1"
+    process = Process(gunicorn(WORKER, "workers_app:app", "-w", str(workers)), SERVERS, env)
+    process.wait_ready()
+    return process
+
+
+@pytest.fixture(scope="module", params=["wsgiapp", "flask"])
+def workers(request, redis):
+    process = start(redis, flask=request.param == "flask")
+    yield process
+    problem = process.problems()
+    process.stop()
+    if problem:
+        pytest.fail(f"gunicorn {problem}:\n{process.output()}", pytrace=False)
+
+
+def test_every_client_connects_echoes_and_hears_another_workers_broadcast(workers, run_node):
+    seen = run_node("sio_workers", workers.port, "default", CLIENTS, 20, timeout=150)
+    total = 3 * CLIENTS
+    assert "error" not in seen, seen
+    assert seen["connects"] == total and seen["connect_errors"] == 0, seen
+    assert seen["reconnects"] == 0 and seen["reasons"] == {}, seen
+    assert seen["echoed"] == total * 20 and seen["news"] == total, seen
+    assert seen["transports"] == {"polling": CLIENTS, "websocket": 2 * CLIENTS}, seen
+    assert sum(seen["pids"].values()) == total and len(seen["pids"]) > 1, seen  # spread
+
+
+def _request(port, method, path, body=None):
+    """One request on a fresh connection (it may reach any worker)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_each_request_of_a_session_on_a_fresh_connection(workers):
+    """Every poll and post of one session, each on a new TCP connection: all served."""
+    status, body = _request(workers.port, "GET", "/socket.io/?EIO=4&transport=polling")
+    assert status == 200, body
+    sid = json.loads(body[1:])["sid"]
+    path = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert _request(workers.port, "POST", path, b"40") == (200, b"ok")
+    status, body = _request(workers.port, "GET", path)
+    assert status == 200 and body.startswith(b"40{"), body
+    for i in range(20):
+        assert _request(
+            workers.port, "POST", path, f'42{i}["echo",{i},"{"x" * 5000}"]'.encode()
+        ) == (
+            200,
+            b"ok",
+        )
+        status, body = _request(workers.port, "GET", path)
+        assert status == 200 and body == f'43{i}[{i},"{"x" * 5000}"]'.encode(), body[:200]
+
+
+def test_a_request_for_a_dead_workers_session_gets_400(redis):
+    """The owner killed (SIGKILL): a request naming its session is answered at once with the
+    protocol's 400, whichever worker gets it; gunicorn starts another worker."""
+    process = start(redis, workers=2)
+    try:
+        status, body = _request(process.port, "GET", "/socket.io/?EIO=4&transport=polling")
+        sid = json.loads(body[1:])["sid"]
+        owner = int(sid.rpartition(".")[2], 36)
+        os.kill(owner, signal.SIGKILL)
+        path = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+        for _ in range(10):
+            started = time.monotonic()
+            status, body = _request(process.port, "GET", path)
+            assert status == 400 and json.loads(body) == {
+                "code": 1,
+                "message": "Session ID unknown",
+            }, body
+            assert time.monotonic() - started < 5
+    finally:
+        process.stop()
