@@ -1,4 +1,4 @@
-"""Cross-process broadcast throughput: gsio + Redis beside Node's socket.io +
+"""Cross-process broadcast throughput and latency: gsio + Redis beside Node's socket.io +
 @socket.io/redis-adapter and python-socketio's RedisManager, measured in one alternating run.
 
 For each implementation: a fresh redis-server, two server processes on it, N WebSocket clients
@@ -7,6 +7,15 @@ server. Delivered msgs/s counts every client; "remote" is the second server's cl
 which get every message through Redis.
 
     python3 benchmarks/cluster/run.py [--n 1000] [--m 100] [--reps 3]
+
+``--latency``: one client on each server, both in a room and in one Node process (one clock);
+the first server's client triggers broadcasts to the room one at a time. Reported: the first
+broadcast after the servers started (trigger to arrival on the second server's client), then a
+steady stream (``--count`` broadcasts, one every ``--interval`` ms): p50/p99 remote, and p50 of
+the same broadcast reaching the first server's own client (no Redis) as the floor. Rows:
+gsio and Node with the pub/sub adapter, and with the Redis Streams adapter (``-streams``).
+
+    python3 benchmarks/cluster/run.py --latency [--count 500] [--interval 5] [--reps 5]
 
 Needs redis-server, the Node packages of tests/js (npm ci --prefix tests/js), and the shared
 bench's venv (../shared/bench/setup.sh) with ``redis`` added for python-socketio's manager
@@ -25,6 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -52,11 +62,14 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
 
 
 def command(impl: str, port: int, url: str) -> list[str]:
-    if impl == "gsio":
-        return [sys.executable, str(HERE / "server_gsio.py"), str(port), url]
-    if impl == "pysio":
+    """``gsio``, ``node``, ``pysio``; ``gsio-streams``, ``node-streams``: the Streams adapter."""
+    name, _, kind = impl.partition("-")
+    kind = kind or "pubsub"
+    if name == "gsio":
+        return [sys.executable, str(HERE / "server_gsio.py"), str(port), url, kind]
+    if name == "pysio":
         return [str(BENCH_PY), str(HERE / "server_pysio.py"), str(port), url]
-    return ["node", str(HERE / "server_node.js"), str(port), url]
+    return ["node", str(HERE / "server_node.js"), str(port), url, kind]
 
 
 def start(argv: list[str]) -> subprocess.Popen:
@@ -74,7 +87,9 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(10)
 
 
-def run_once(impl: str, n: int, m: int) -> dict:
+def run_once(impl: str, load: list[str]) -> dict:
+    """Two servers of ``impl`` on a fresh redis-server; ``load`` (``--ports`` is added) runs
+    against them and prints one JSON line."""
     redis_port = free_port()
     redis = start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                    "--save", "", "--appendonly", "no"])
@@ -89,8 +104,7 @@ def run_once(impl: str, n: int, m: int) -> dict:
             wait_port(port)
         time.sleep(1.0)  # the adapters subscribe once their servers run
         done = subprocess.run(
-            ["node", str(HERE / "load.js"), "--ports", ",".join(map(str, ports)),
-             "--n", str(n), "--m", str(m)],
+            ["node", *load, "--ports", ",".join(map(str, ports))],
             env=dict(os.environ, NODE_PATH=NODE_PATH), capture_output=True, text=True, timeout=180,
         )
         lines = done.stdout.strip().splitlines()
@@ -112,24 +126,69 @@ def ensure_pysio_redis() -> None:
         subprocess.run([str(BENCH_PY), "-m", "pip", "install", "-q", "redis"], check=True)
 
 
+def run_all(impls: list[str], reps: int, load: list[str]) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {impl: [] for impl in impls}
+    for rep in range(reps):
+        order = impls if rep % 2 == 0 else impls[::-1]
+        for impl in order:
+            result = run_once(impl, load)
+            results[impl].append(result)
+            print(f"rep {rep + 1} {impl}: {json.dumps(result)[:300]}", file=sys.stderr)
+    return results
+
+
+def _median(runs: list[dict], get: Callable[[dict], float]) -> float:
+    return statistics.median(get(r) for r in runs)
+
+
+def report_latency(options: argparse.Namespace, results: dict[str, list[dict]]) -> None:
+    print(f"\ncross-process broadcast latency, 2 servers, 1 client on each, "
+          f"{options.count} broadcasts every {options.interval} ms, medians of {options.reps} "
+          f"(ms; this machine is noisy: see the per-rep lines)")
+    print(f"{'server':14} {'first remote':>13} {'p50 remote':>11} {'p99 remote':>11} "
+          f"{'max remote':>11} {'p50 local':>10} {'lost':>5}")
+    for impl, runs in results.items():
+        good = [r for r in runs if "error" not in r]
+        if not good:
+            print(f"{impl:14} failed: {runs[0].get('error')}")
+            continue
+
+        print(f"{impl:14} {_median(good, lambda r: r['first_remote_ms']):13.2f} "
+              f"{_median(good, lambda r: r['remote']['p50']):11.2f} "
+              f"{_median(good, lambda r: r['remote']['p99']):11.2f} "
+              f"{_median(good, lambda r: r['remote']['max']):11.2f} "
+              f"{_median(good, lambda r: r['local']['p50']):10.2f} {max(r['lost'] for r in good):5d}")
+        firsts = ", ".join(f"{r['first_remote_ms']:.1f}" for r in good)
+        print(f"{'':14} first remote per rep: {firsts}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="clients, over both servers")
     parser.add_argument("--m", type=int, default=100, help="messages in the burst")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--impls", default="node,pysio,gsio")
+    parser.add_argument("--impls", help="default: node,pysio,gsio (latency: node,gsio,"
+                        "node-streams,gsio-streams)")
+    parser.add_argument("--latency", action="store_true", help="measure latency instead")
+    parser.add_argument("--count", type=int, default=500, help="latency: steady broadcasts")
+    parser.add_argument("--interval", type=float, default=5.0, help="latency: ms between them")
     parser.add_argument("--out", help="write the raw results as JSON here")
     options = parser.parse_args()
-    impls = options.impls.split(",")
+    if options.latency:
+        impls = (options.impls or "node,gsio,node-streams,gsio-streams").split(",")
+        load = [str(HERE / "latency.js"), "--count", str(options.count),
+                "--interval", str(options.interval)]
+    else:
+        impls = (options.impls or "node,pysio,gsio").split(",")
+        load = [str(HERE / "load.js"), "--n", str(options.n), "--m", str(options.m)]
     if "pysio" in impls:
         ensure_pysio_redis()
-    results: dict[str, list[dict]] = {impl: [] for impl in impls}
-    for rep in range(options.reps):
-        order = impls if rep % 2 == 0 else impls[::-1]
-        for impl in order:
-            result = run_once(impl, options.n, options.m)
-            results[impl].append(result)
-            print(f"rep {rep + 1} {impl}: {json.dumps(result)[:300]}", file=sys.stderr)
+    results = run_all(impls, options.reps, load)
+    if options.out:
+        Path(options.out).write_text(json.dumps(results, indent=1))
+    if options.latency:
+        report_latency(options, results)
+        return
     print(f"\ncross-process broadcast, 2 servers, n={options.n} clients, m={options.m} "
           f"messages, medians of {options.reps}")
     print(f"{'server':8} {'msgs/s all':>12} {'msgs/s remote':>14} {'first remote ms':>16} "
@@ -147,8 +206,6 @@ def main() -> None:
         base = base or total
         print(f"{impl:8} {total:12,.0f} {remote:14,.0f} {first:16,.1f} {ack:15,.1f} "
               f"{total / base:7.2f}x")
-    if options.out:
-        Path(options.out).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class RedisLink:
         self.max_backoff = max_backoff
         #: What a call to Redis raises when Redis is unreachable (catch these around a request).
         self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._refusal = redis.ResponseError
         self._channels: dict[str, Handler] = {}
         self._patterns: dict[str, Handler] = {}
         self._pubsub: Any = None
@@ -186,17 +187,18 @@ class RedisLink:
     def _publish_loop(self) -> None:
         delay = 0.0
         outbox = self._outbox
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while outbox:
+        # A connection of the publisher's own, connected now rather than by the first
+        # publication (which took a connect and its handshake, about a millisecond, on top of
+        # its trip), and kept: no pool checkout per batch.
+        conn = self.client.connection_pool.make_connection()
+        try:
+            while True:
                 batch = [outbox.popleft() for _ in range(min(len(outbox), _BATCH))]
                 try:
-                    pipe = self.client.pipeline(transaction=False)
-                    for args, _ in batch:
-                        pipe.execute_command(*args)
-                    results = pipe.execute(raise_on_error=False)
+                    conn.connect()  # nothing to do while connected
+                    results = self._send(conn, batch) if batch else ()
                 except self.errors as exc:
+                    conn.disconnect()
                     outbox.extendleft(reversed(batch))
                     if self._closed:
                         return
@@ -214,11 +216,27 @@ class RedisLink:
                             reply(result)
                         except Exception:
                             log.exception("handling the reply to %s failed", args[0])
-                if self._dropped:
+                if self._dropped and batch:
                     log.warning("redis publisher: %d messages were dropped", self._dropped)
                     self._dropped = 0
-            if self._closed:
-                return
+                if not outbox:
+                    if self._closed:
+                        return
+                    self._wake.wait()
+                    self._wake.clear()
+        finally:
+            conn.disconnect()
+
+    def _send(self, conn: Any, batch: list[tuple[tuple[Any, ...], Reply | None]]) -> list[Any]:
+        """Send ``batch`` in one write and read its replies (a refusal as its exception)."""
+        conn.send_packed_command(conn.pack_commands([args for args, _ in batch]))
+        results: list[Any] = []
+        for args, _ in batch:
+            try:
+                results.append(self.client.parse_response(conn, args[0]))
+            except self._refusal as exc:
+                results.append(exc)
+        return results
 
     # -- requests ----------------------------------------------------------------------------
 
