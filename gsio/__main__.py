@@ -138,6 +138,80 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return count
+
+
+def _run_workers(args: argparse.Namespace) -> int:
+    """``--workers N``: bind here, fork the workers (each patches, loads the app and serves),
+    watch them (see :mod:`gsio.engine.prefork`)."""
+    import socket
+
+    from gsio import __version__
+    from gsio.engine.prefork import run_workers
+
+    try:
+        listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((args.host, args.port))
+        listener.listen(1024)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(
+            f"gsio {args.command}: error: cannot listen on {args.host}:{args.port}: {reason}",
+            file=sys.stderr,
+        )
+        return 1
+    host, port = listener.getsockname()[:2]
+    print(
+        f"gsio {__version__} serving on http://{host}:{port} with {args.workers} workers",
+        flush=True,
+    )
+    return run_workers(
+        args.workers, listener, lambda sock, directory: _serve_worker(args, sock, directory)
+    )
+
+
+def _serve_worker(args: argparse.Namespace, listener: Any, directory: str) -> None:
+    """One worker of ``--workers``: what ``gsio serve`` does alone, on the shared socket, in
+    the group of workers (requests for another worker's session go there)."""
+    import os
+
+    from gevent import monkey
+
+    monkey.patch_all()
+    import socket
+
+    import gsio
+    from gsio.engine.workers import WorkerGroup
+    from gsio.io.pollnative import serve_connection
+
+    try:
+        app = _demo_app() if args.command == "demo" else _load(args.target)
+    except _Failed as failed:
+        print(f"gsio {args.command}: error: {failed}", file=sys.stderr)
+        sys.exit(failed.status)
+    sock = socket.socket(fileno=os.dup(listener.fileno()))  # gevent's, on the shared socket
+    listener.close()
+    server = gsio.make_server(app, listener=sock, header_timeout=args.header_timeout or None)
+    group = WorkerGroup(directory)
+    wsgi = server.gsio_app
+    if wsgi is not None and group.listen(
+        wsgi.engine, lambda conn, address, data: serve_connection(conn, data, address, server)
+    ):
+        group.attach(wsgi.engine)
+    try:
+        gsio.serve_until_stopped(server, args.shutdown_timeout)
+    finally:
+        group.close()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gsio", description="Serve gsio on gevent.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +230,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             " engine's shutdown_timeout, 5)",
         )
         p.add_argument(
+            "--workers",
+            type=_workers,
+            default=1,
+            metavar="N",
+            help="worker processes sharing the port, no sticky sessions needed (1)",
+        )
+        p.add_argument(
             "--header-timeout",
             type=float,
             default=60.0,
@@ -164,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             " 0: no limit)",
         )
     args = parser.parse_args(argv)
+    if args.workers > 1:
+        sys.exit(_run_workers(args))
 
     from gevent import monkey
 
