@@ -50,6 +50,8 @@ from gsio.engine.workers import WorkerGroup
 from gsio.engine.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 from gsio.io.handler import CheckedRequests, WSGIHandler
 from gsio.io.pollnative import serve_connection
+from gsio.server import Server
+from gsio.server.adapter import Adapter
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
 
@@ -141,6 +143,8 @@ class _GracefulShutdown:
             timeout = 0
         for server in self.gsio_servers:
             server.stop(timeout=0)  # the connections left: idle keep-alive ones
+        if _bus is not None:
+            _bus.close()  # after the shutdown: its disconnect handlers may still broadcast
         self.alive = False
 
 
@@ -150,6 +154,7 @@ class _Tracked(PyWSGIServer):
 
     gsio_servers: list[Any]
     gsio_workers_dir: str | None = None
+    gsio_first_worker = False  # the first worker gunicorn started: it says what it does
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +165,7 @@ class _Tracked(PyWSGIServer):
 
 
 _group: WorkerGroup | None = None  # this worker process's
+_bus: Any = None  # its in-host adapter factory (gsio.cluster.host), if it made one
 
 
 def _join_group(directory: str, server: Any) -> None:
@@ -175,6 +181,39 @@ def _join_group(directory: str, server: Any) -> None:
     ):
         group.attach(engine)
         _group = group
+        _share_broadcasts(group, engine.handler, server.gsio_first_worker)
+
+
+def _share_broadcasts(group: WorkerGroup, sio: Any, say: bool) -> None:
+    """Give the server's namespaces the in-host adapter, if it has the default one: the
+    workers' broadcasts, rooms, acks, ``fetch_sockets`` and ``server_side_emit`` then reach
+    each other's clients, without a broker. An adapter of the app's own (Redis) stays."""
+    global _bus
+    if not isinstance(sio, Server) or sio.adapter_factory is not Adapter:
+        return
+    log = logging.getLogger("gunicorn.error")  # gunicorn's log, at INFO by default
+    try:
+        from gsio.cluster.host import create_host_adapter
+
+        factory = create_host_adapter(group.directory, tag=group.tag)
+        sio.set_adapter(factory)
+    except ImportError as exc:
+        log.warning(
+            "gsio: broadcasts reach only their own worker's clients: the in-host adapter "
+            "needs msgpack (pip install gsio[redis]): %s",
+            exc,
+        )
+        return
+    except (OSError, ValueError) as exc:
+        log.error("gsio: broadcasts reach only their own worker's clients: %s", exc)
+        return
+    _bus = factory
+    if say:
+        log.info(
+            "gsio: the workers share broadcasts, rooms and acks through the in-host adapter "
+            "(Unix sockets in %s); for several hosts, use the Redis adapter",
+            group.directory,
+        )
 
 
 def _workers_dir(worker: Any) -> str | None:
@@ -196,7 +235,10 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     wsgi_handler = _Handler
 
     def _server_attributes(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"gsio_workers_dir": _workers_dir(self)}
+        attrs: dict[str, Any] = {
+            "gsio_workers_dir": _workers_dir(self),
+            "gsio_first_worker": getattr(self, "age", 0) == 1,
+        }
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.io.handler).
