@@ -23,6 +23,7 @@ from gsio.exceptions import (
 
 if TYPE_CHECKING:
     from gsio.cluster.emitter import Emitter
+    from gsio.cluster.host import create_host_adapter
     from gsio.cluster.redis import RedisAdapter, create_redis_adapter
     from gsio.cluster.remote import RemoteConn
     from gsio.cluster.streams import RedisStreamsAdapter, create_redis_streams_adapter
@@ -68,6 +69,7 @@ _CLUSTER = {
     "create_redis_streams_adapter": "gsio.cluster.streams",
     "RedisStreamsAdapter": "gsio.cluster.streams",
     "Emitter": "gsio.cluster.emitter",
+    "create_host_adapter": "gsio.cluster.host",
     "RemoteConn": "gsio.cluster.remote",
 }
 
@@ -130,5 +132,6 @@ __all__ = [
     "RedisStreamsAdapter",
     "Emitter",
     "RemoteConn",
+    "create_host_adapter",
     "__version__",
 ]

@@ -174,11 +174,13 @@ def _run_workers(args: argparse.Namespace) -> int:
         flush=True,
     )
     return run_workers(
-        args.workers, listener, lambda sock, directory: _serve_worker(args, sock, directory)
+        args.workers,
+        listener,
+        lambda sock, directory, index: _serve_worker(args, sock, directory, index),
     )
 
 
-def _serve_worker(args: argparse.Namespace, listener: Any, directory: str) -> None:
+def _serve_worker(args: argparse.Namespace, listener: Any, directory: str, index: int) -> None:
     """One worker of ``--workers``: what ``gsio serve`` does alone, on the shared socket, in
     the group of workers (requests for another worker's session go there)."""
     import os
@@ -186,9 +188,11 @@ def _serve_worker(args: argparse.Namespace, listener: Any, directory: str) -> No
     from gevent import monkey
 
     monkey.patch_all()
+    import logging
     import socket
 
     import gsio
+    from gsio.cluster.sharing import share_across_workers
     from gsio.engine.workers import WorkerGroup
     from gsio.io.pollnative import serve_connection
 
@@ -206,10 +210,18 @@ def _serve_worker(args: argparse.Namespace, listener: Any, directory: str) -> No
         wsgi.engine, lambda conn, address, data: serve_connection(conn, data, address, server)
     ):
         group.attach(wsgi.engine)
+    bus = None
+    if wsgi is not None:
+        log = logging.getLogger("gsio.workers")
+        bus = share_across_workers(
+            group.directory, group.tag, wsgi.engine.handler, log, say=index == 0
+        )
     try:
         gsio.serve_until_stopped(server, args.shutdown_timeout)
     finally:
         group.close()
+        if bus is not None:
+            bus.close()  # after the shutdown: its disconnect handlers may still broadcast
 
 
 def main(argv: Sequence[str] | None = None) -> None:

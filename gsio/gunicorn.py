@@ -46,6 +46,7 @@ except (ImportError, RuntimeError) as exc:
         f"gsio.gunicorn needs gunicorn with its gevent extra: pip install gsio[gunicorn] ({exc})"
     ) from exc
 
+from gsio.cluster.sharing import share_across_workers
 from gsio.engine.workers import WorkerGroup
 from gsio.engine.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 from gsio.io.handler import CheckedRequests, WSGIHandler
@@ -141,6 +142,8 @@ class _GracefulShutdown:
             timeout = 0
         for server in self.gsio_servers:
             server.stop(timeout=0)  # the connections left: idle keep-alive ones
+        if _bus is not None:
+            _bus.close()  # after the shutdown: its disconnect handlers may still broadcast
         self.alive = False
 
 
@@ -150,6 +153,7 @@ class _Tracked(PyWSGIServer):
 
     gsio_servers: list[Any]
     gsio_workers_dir: str | None = None
+    gsio_first_worker = False  # the first worker gunicorn started: it says what it does
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +164,7 @@ class _Tracked(PyWSGIServer):
 
 
 _group: WorkerGroup | None = None  # this worker process's
+_bus: Any = None  # its in-host adapter factory (gsio.cluster.host), if it made one
 
 
 def _join_group(directory: str, server: Any) -> None:
@@ -175,6 +180,13 @@ def _join_group(directory: str, server: Any) -> None:
     ):
         group.attach(engine)
         _group = group
+        _share_broadcasts(group, engine.handler, server.gsio_first_worker)
+
+
+def _share_broadcasts(group: WorkerGroup, sio: Any, say: bool) -> None:
+    global _bus
+    log = logging.getLogger("gunicorn.error")  # gunicorn's log, at INFO by default
+    _bus = share_across_workers(group.directory, group.tag, sio, log, say)
 
 
 def _workers_dir(worker: Any) -> str | None:
@@ -196,7 +208,10 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     wsgi_handler = _Handler
 
     def _server_attributes(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"gsio_workers_dir": _workers_dir(self)}
+        attrs: dict[str, Any] = {
+            "gsio_workers_dir": _workers_dir(self),
+            "gsio_first_worker": getattr(self, "age", 0) == 1,
+        }
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.io.handler).

@@ -12,6 +12,8 @@ real socket.io-client sockets.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import threading
 import time
@@ -190,15 +192,26 @@ class Cluster:
     a Traceback printed since (unless the server's name is in ``expect_traceback``).
     ``streams``: every server uses the Redis Streams adapter (gsio's and
     @socket.io/redis-streams-adapter); ``recovery``: connection state recovery on everywhere.
+    ``host``: no Redis; the gsio servers share a directory of their own (:attr:`bus`) with the
+    in-host adapter (:func:`gsio.create_host_adapter`); Node has no such adapter.
     """
 
-    def __init__(self, gsio=None, node=(), node_args=(), streams=False, recovery=False):
+    def __init__(
+        self, gsio=None, node=(), node_args=(), streams=False, recovery=False, host=False
+    ):
+        import tempfile
+
         from conftest import ServerProcess
 
-        try:
-            self.redis = RedisServer()
-        except RuntimeError as exc:
-            pytest.fail(str(exc))
+        self.redis = None
+        self.bus = None
+        if host:
+            self.bus = os.path.join(tempfile.mkdtemp(prefix="gsio-hostbus-"), "bus")
+        else:
+            try:
+                self.redis = RedisServer()
+            except RuntimeError as exc:
+                pytest.fail(str(exc))
         self.gsio: dict = {}
         self.node: dict = {}
         self.clients = None
@@ -212,8 +225,9 @@ class Cluster:
         try:
             for name, (kind, *args) in (gsio or {}).items():
                 args = [*args, *flags]
+                where = ("--host-bus", self.bus) if host else ("--redis", self.redis.url)
                 self.gsio[name] = ServerProcess(
-                    "cluster_app", ("--redis", self.redis.url, "--name", name, *args), kind
+                    "cluster_app", (*where, "--name", name, *args), kind
                 )
             for name in node:
                 self.node[name] = NodeServer(self.redis.url, name, *node_args)
@@ -234,6 +248,14 @@ class Cluster:
     def wait(self, servers=None, timeout=10.0):
         """Until ``servers`` (all by default) subscribe on ``/`` and ``/chat``."""
         count = len(self.servers) if servers is None else servers
+        if self.bus is not None:  # each server counts the others it is connected to
+            for name in self.gsio:
+                _wait_for(
+                    lambda name=name: set(self.log(name)["servers"].values()) == {count},
+                    timeout,
+                    f"{name} connected to {count - 1} other servers",
+                )
+            return
         if self.streams:  # each server subscribes to its namespaces' public channels
             for nsp in ("/", "/chat"):
                 channel = f"socket.io#{nsp}#"
@@ -287,6 +309,8 @@ class Cluster:
             server.stop()
         if getattr(self, "redis", None) is not None:
             self.redis.stop()
+        if getattr(self, "bus", None) is not None:
+            shutil.rmtree(os.path.dirname(self.bus), ignore_errors=True)
 
     # -- sockets and what they got -----------------------------------------------------------
 

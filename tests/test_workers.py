@@ -2,8 +2,9 @@
 
 The kernel gives each connection to any worker; a request for a session another worker owns
 is moved there with its connection (gsio/engine/workers.py, gsio/io/handoff.py). Real gunicorn,
-real redis-server (the Redis adapter carries the broadcasts between the workers), real
-socket.io-client sockets (tests/js/sio_workers.js) and raw HTTP.
+real socket.io-client sockets (tests/js/sio_workers.js) and raw HTTP. The broadcasts between
+the workers go through the in-host adapter the worker sets up by itself (no Redis: the plain
+WSGIApp variant, and a killed worker), or the Redis adapter on a real redis-server (Flask).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "servers"))
 
+from cluster_support import Clients  # noqa: E402
 from deploy_support import Process, gunicorn  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
@@ -35,7 +38,8 @@ def redis():
 
 
 def start(redis, flask=False, workers=4):
-    env = {"GSIO_TEST_REDIS": redis.url}
+    """gunicorn with ``workers`` workers; ``redis`` None: no Redis, the in-host adapter."""
+    env = {"GSIO_TEST_REDIS": redis.url} if redis is not None else {}
     if flask:
         env["GSIO_TEST_FLASK"] = "1"
     process = Process(gunicorn(WORKER, "workers_app:app", "-w", str(workers)), SERVERS, env)
@@ -45,7 +49,9 @@ def start(redis, flask=False, workers=4):
 
 @pytest.fixture(scope="module", params=["wsgiapp", "flask"])
 def workers(request, redis):
-    process = start(redis, flask=request.param == "flask")
+    """A WSGIApp without Redis (the in-host adapter), and Flask with the Redis adapter."""
+    flask = request.param == "flask"
+    process = start(redis if flask else None, flask=flask)
     yield process
     problem = process.problems()
     process.stop()
@@ -150,9 +156,8 @@ class GsioServe:
 
 
 def test_gsio_serve_workers(redis, run_node, wait_for):
-    serve = GsioServe(
-        "workers_app:app", "--workers", "3", "--port", "0", env={"GSIO_TEST_REDIS": redis.url}
-    )
+    """No Redis: the workers share broadcasts through the in-host adapter."""
+    serve = GsioServe("workers_app:app", "--workers", "3", "--port", "0")
     try:
         assert serve.port is not None, serve.first + serve.proc.stdout.read()
         seen = run_node("sio_workers", serve.port, "default", 50, 10, timeout=120)
@@ -185,3 +190,80 @@ def test_gsio_serve_workers_that_cannot_start(redis):
         assert "no module named 'no_such_module'" in output and "Traceback" not in output, output
     finally:
         serve.stop()
+
+
+def _pid(clients, name):
+    return clients.call(name, "pid")[0]
+
+
+def _on_another_worker(clients, port, known, prefix):
+    """Connect sockets ``prefix<i>`` until one is served by a worker not in ``known``: its
+    name and pid. A worker in ``known`` that serves one is held a moment (the kernel gives the
+    next connection to a worker waiting to accept, and one that just served tends to be it)."""
+    for i in range(20):
+        name = f"{prefix}{i}"
+        clients.connect(name, port)
+        pid = _pid(clients, name)
+        if pid not in known:
+            return name, pid
+        assert clients.call(name, "hold", 1.5) == [True]
+        time.sleep(0.3)  # the hold has begun
+    pytest.fail(f"20 sockets, none on a worker other than {sorted(known)}")
+
+
+def test_a_killed_worker_leaves_the_others_broadcasting(wait_for):
+    """No Redis, three workers; one is killed (SIGKILL): the other two drop their connection
+    to it (and say so once), their clients still hear each other's broadcasts at once, and the
+    worker gunicorn starts instead joins them."""
+    process = start(None, workers=3)
+    clients = Clients()
+    try:
+        said = "workers share broadcasts, rooms and acks through the in-host adapter"
+        wait_for(lambda: said in process.output(), 10, "the log line")
+        on = {}  # pid -> the names of the sockets it serves
+        for n in range(3):
+            name, pid = _on_another_worker(clients, process.port, on, f"c{n}-")
+            on[pid] = [name]
+        for name in ("c0-x", "c1-x"):  # a second socket (on any worker)
+            clients.connect(name, process.port)
+            on[_pid(clients, name)].append(name)
+        first = {pid: names[0] for pid, names in on.items()}
+        for name in first.values():
+            wait_for(lambda name=name: clients.call(name, "servers")[0] == 3, 10, "3 workers")
+        victim, *alive = sorted(on)
+        os.kill(victim, signal.SIGKILL)
+        tag = _base36(victim)
+        wait_for(
+            lambda: process.output().count(f"host bus: worker {tag} is gone") == 2,
+            10,
+            "both survivors dropped the killed worker",
+        )
+        listeners = [name for pid in alive for name in on[pid]]
+        assert clients.call(first[alive[0]], "shout", "after the kill") == [True]
+        for name in listeners:
+            news = clients.wait_events(name, 1, event="news")
+            assert news == [["news", "after the kill"]], (name, news)
+        # gunicorn's new worker: a socket on it hears a survivor's client, and is heard.
+        newcomer, _ = _on_another_worker(clients, process.port, on, "n")
+        wait_for(lambda: clients.call(newcomer, "servers")[0] == 3, 10, "the new worker joined")
+        assert clients.call(first[alive[1]], "shout", "to the newcomer") == [True]
+        assert clients.wait_events(newcomer, 1, event="news") == [["news", "to the newcomer"]]
+        assert clients.call(newcomer, "shout", "from the newcomer") == [True]
+        for name in listeners:
+            news = clients.wait_events(name, 2, event="news")
+            assert news == [["news", "to the newcomer"], ["news", "from the newcomer"]], name
+        output = process.output()
+        assert output.count(said) == 1 and "Traceback" not in output, output
+    finally:
+        clients.stop()
+        process.stop()
+
+
+def _base36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out

@@ -14,6 +14,8 @@ broadcast after the servers started (trigger to arrival on the second server's c
 steady stream (``--count`` broadcasts, one every ``--interval`` ms): p50/p99 remote, and p50 of
 the same broadcast reaching the first server's own client (no Redis) as the floor. Rows:
 gsio and Node with the pub/sub adapter, and with the Redis Streams adapter (``-streams``).
+``gsio-host``: gsio with the in-host adapter (no Redis: the two servers on one host share a
+directory of Unix sockets), in either mode (``--impls gsio,gsio-host``).
 
     python3 benchmarks/cluster/run.py --latency [--count 500] [--interval 5] [--reps 5]
 
@@ -32,6 +34,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -62,7 +65,8 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
 
 
 def command(impl: str, port: int, url: str) -> list[str]:
-    """``gsio``, ``node``, ``pysio``; ``gsio-streams``, ``node-streams``: the Streams adapter."""
+    """``gsio``, ``node``, ``pysio``; ``gsio-streams``, ``node-streams``: the Streams adapter;
+    ``gsio-host``: the in-host adapter (``url`` is then its directory)."""
     name, _, kind = impl.partition("-")
     kind = kind or "pubsub"
     if name == "gsio":
@@ -97,6 +101,8 @@ def run_once(impl: str, load: list[str]) -> dict:
     try:
         wait_port(redis_port)
         url = f"redis://127.0.0.1:{redis_port}/0"
+        if impl.endswith("-host"):  # the in-host adapter: a directory of the run's own
+            url = os.path.join(tempfile.mkdtemp(prefix="gsio-bench-"), "bus")
         ports = [free_port(), free_port()]
         for port in ports:
             servers.append(start(command(impl, port, url)))

@@ -3,6 +3,7 @@
 joins a room (acks), ``to_room(room, seq)`` emits ``lat`` ``seq`` to the room (latency mode).
 
     python server_gsio.py PORT REDIS_URL [pubsub|streams]
+    python server_gsio.py PORT DIRECTORY host     (the in-host adapter: no Redis)
 """
 
 import sys
@@ -15,7 +16,9 @@ import gsio  # noqa: E402
 
 port, url = int(sys.argv[1]), sys.argv[2]
 kind = sys.argv[3] if len(sys.argv) > 3 else "pubsub"
-if kind == "streams":
+if kind == "host":
+    adapter = gsio.create_host_adapter(url)
+elif kind == "streams":
     adapter = gsio.create_redis_streams_adapter(url)
 else:
     adapter = gsio.create_redis_adapter(url)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import collections
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from gsio.io.concurrency import Concurrency
 
-__all__ = ["RedisLink"]
+__all__ = ["PubSub", "RedisLink"]
 
 log = logging.getLogger("gsio.redis")
 
@@ -34,6 +34,26 @@ Handler = Callable[[str, bytes], None]
 Reply = Callable[[Any], None]
 
 _BATCH = 512  # messages per pipeline round trip
+
+
+class PubSub(Protocol):
+    """What the Redis adapter needs of its link to the other servers: a :class:`RedisLink`,
+    or the in-host bus between the workers of one host (:class:`~gsio.cluster.hostlink.HostLink`).
+    """
+
+    #: What :meth:`numsub` raises when the other servers cannot be reached.
+    errors: tuple[type[Exception], ...]
+
+    def subscribe(self, channels: list[str], patterns: list[str], handler: Handler) -> None: ...
+
+    def unsubscribe(self, channels: list[str], patterns: list[str]) -> None: ...
+
+    def publish(self, channel: str, data: bytes) -> None: ...
+
+    def numsub(self, channel: str) -> int: ...
+
+    @property
+    def down(self) -> bool: ...
 
 
 class RedisLink:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Callable
 
 from gsio.cluster import messages as wire
-from gsio.cluster.link import RedisLink
+from gsio.cluster.link import PubSub, RedisLink
 from gsio.cluster.messages import Channels, RequestType
 from gsio.cluster.requests import Answers, Pending, describe
 from gsio.exceptions import ProtocolError
@@ -105,7 +105,7 @@ class RedisAdapter(Adapter):
     def __init__(
         self,
         namespace: Namespace,
-        link: RedisLink,
+        link: PubSub,
         *,
         key: str = "socket.io",
         requests_timeout: float = 5.0,

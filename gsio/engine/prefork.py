@@ -28,8 +28,9 @@ log = logging.getLogger("gsio.workers")
 #: A worker that exits sooner than this after it started failed to start.
 _STARTUP = 5.0
 
-#: ``serve(listener, directory)``, run in each worker process; it returns when the worker stops.
-Serve = Callable[[socket.socket, str], None]
+#: ``serve(listener, directory, index)``, run in each worker process (``index``: 0 to N-1, a
+#: replacement takes the index of the worker it replaces); it returns when the worker stops.
+Serve = Callable[[socket.socket, str, int], None]
 
 
 def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
@@ -38,17 +39,17 @@ def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
     directory = os.path.join(
         os.environ.get("GSIO_WORKERS_DIR") or tempfile.gettempdir(), f"gsio-workers-{os.getpid()}"
     )
-    workers: dict[int, float] = {}  # pid -> when it started
+    workers: dict[int, tuple[float, int]] = {}  # pid -> when it started, its index
     stopping: list[int] = []
 
-    def spawn() -> None:
+    def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             status = 0
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                serve(listener, directory)
+                serve(listener, directory, index)
             except SystemExit as exc:
                 status = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
@@ -58,7 +59,7 @@ def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(status)
-        workers[pid] = time.monotonic()
+        workers[pid] = (time.monotonic(), index)
 
     def stop(signum: int, frame: object) -> None:
         if stopping:
@@ -72,17 +73,18 @@ def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for _ in range(count):
-        spawn()
+    for index in range(count):
+        spawn(index)
     status = 0
     while workers:
         try:
             pid, code = os.wait()
         except ChildProcessError:
             break
-        started = workers.pop(pid, None)
-        if started is None or stopping:
+        entry = workers.pop(pid, None)
+        if entry is None or stopping:
             continue
+        started, index = entry
         exit_status = os.waitstatus_to_exitcode(code)
         if exit_status > 0 and time.monotonic() - started < _STARTUP:
             log.error("worker %d failed to start (exit status %d); stopping", pid, exit_status)
@@ -90,7 +92,7 @@ def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
             stop(signal.SIGTERM, None)
             continue
         log.warning("worker %d exited (%d); starting another", pid, exit_status)
-        spawn()
+        spawn(index)
     try:
         for name in os.listdir(directory):
             os.unlink(os.path.join(directory, name))

@@ -218,6 +218,19 @@ class Server(EngineHandler, Broadcasting):
 
         serve(self, host, port, **kwargs)
 
+    def set_adapter(self, factory: Callable[[Namespace], Adapter]) -> None:
+        """Make every namespace's adapter anew with ``factory``, and the later namespaces'
+        with it too: for a server made before it is known how it is deployed (gsio's gunicorn
+        worker gives several workers the in-host adapter this way). Before serving only:
+        a namespace with connections keeps its adapter (ValueError)."""
+        if any(ns.conns for ns in self.namespaces.values()):
+            raise ValueError("set_adapter() before serving: the namespaces have connections")
+        self.adapter_factory = factory
+        for namespace in list(self.namespaces.values()):
+            previous = namespace.adapter
+            namespace.adapter = factory(namespace)
+            previous.close()
+
     def shutdown(self, timeout: float | None = None) -> None:
         """Close every connection gracefully, within ``timeout`` seconds (None: the engine's
         ``shutdown_timeout``, 5 by default); blocks until then.

@@ -18,15 +18,24 @@ import pytest
 import redis
 from cluster_support import Cluster
 
+from gsio.cluster.hostlink import HostLink
+from gsio.io.concurrency import select
+
 SERVERS = ("g1", "g2", "n1")
 
 
-@pytest.fixture(scope="module", params=["pubsub", "streams"])
+@pytest.fixture(scope="module", params=["pubsub", "streams", "host"])
 def cl(request):
     """The cluster on @socket.io/redis-adapter's pub/sub format, then on the Redis Streams
-    adapter's (gsio's and @socket.io/redis-streams-adapter)."""
-    streams = request.param == "streams"
-    cluster = Cluster({"g1": ("pywsgi-ws",), "g2": ("werkzeug",)}, ["n1"], streams=streams)
+    adapter's (gsio's and @socket.io/redis-streams-adapter), then without Redis, on the
+    in-host adapter (the workers of one host, :func:`gsio.create_host_adapter`): there, Node
+    having no such adapter, "n1" is a third gsio server (gsio's own, ``gsio.serve``)."""
+    if request.param == "host":
+        servers = {"g1": ("pywsgi-ws",), "g2": ("werkzeug",), "n1": ("gsio",)}
+        cluster = Cluster(servers, host=True)
+    else:
+        streams = request.param == "streams"
+        cluster = Cluster({"g1": ("pywsgi-ws",), "g2": ("werkzeug",)}, ["n1"], streams=streams)
     yield cluster
     cluster.stop()
 
@@ -383,15 +392,36 @@ def test_polling_clients_in_the_cluster(cl, room, transport):
     }
 
 
-def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room):
+def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room, wait_for):
     """A request with g1's uid that g1 no longer waits for (it waited in g1's queue while Redis
-    was away, say) is not done a second time by g1; the other servers do it."""
+    was away, say) is not done a second time by g1; the other servers do it. (On the in-host
+    bus a server never gets its own: a peer of the test's own publishes it.)"""
     r = room("r")
     members = one_each(cl, "m")
     for name in members:
         cl.call(name, "join", r)
     uid = cl.log("g1")["uid"]
     token = cl.token()
+    request = {
+        "uid": uid,
+        "requestId": "late",
+        "type": 7,  # BROADCAST, asking for acks
+        "packet": {"type": 2, "data": ["poll", r], "nsp": "/"},
+        "opts": {"rooms": [r], "except": [], "flags": {"timeout": 1000}},
+    }
+    marker = {"type": 2, "data": ["__mark", token], "nsp": "/"}
+    opts = {"rooms": [], "except": [], "flags": {}}
+    if cl.bus is not None:  # a process of its own on the bus, publishing as g1 would
+        link = HostLink(cl.bus, select(None), tag="tester")
+        try:
+            wait_for(lambda: link.numsub("socket.io-request#/#") == 3, 10, "the tester joined")
+            link.publish("socket.io-request#/#", msgpack.packb(request))
+            link.publish("socket.io#/#", msgpack.packb(["emitter", marker, opts]))
+            got = cl.until_mark(members, token)
+        finally:
+            link.close()
+        assert got == {"mg1": [], "mg2": [["poll", r]], "mn1": [["poll", r]]}
+        return
     publisher = redis.Redis(port=cl.redis.port)
     if cl.streams:  # a stream entry with g1's uid, then a marker from the emitter
         poll = {"packet": {"type": 2, "data": ["poll", r]}, "opts": {"rooms": [r], "except": []}}
@@ -404,16 +434,7 @@ def test_a_servers_own_requests_are_ignored_when_they_come_back(cl, room):
         assert got == {"mg1": [], "mg2": [["poll", r]], "mn1": [["poll", r]]}
         return
     try:
-        request = {
-            "uid": uid,
-            "requestId": "late",
-            "type": 7,  # BROADCAST, asking for acks
-            "packet": {"type": 2, "data": ["poll", r], "nsp": "/"},
-            "opts": {"rooms": [r], "except": [], "flags": {"timeout": 1000}},
-        }
         publisher.publish("socket.io-request#/#", msgpack.packb(request))
-        marker = {"type": 2, "data": ["__mark", token], "nsp": "/"}
-        opts = {"rooms": [], "except": [], "flags": {}}
         publisher.publish("socket.io#/#", msgpack.packb(["emitter", marker, opts]))
     finally:
         publisher.close()

@@ -1,7 +1,8 @@
 """A gsio server in a Redis cluster, for the cluster tests; tests/js/cluster_server.js is its
 Node twin (socket.io + @socket.io/redis-adapter) with the same events, so a test can mix them.
 
-``--redis URL`` and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
+``--redis URL`` (or ``--host-bus DIR``: the in-host adapter between the servers sharing DIR,
+no Redis) and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
 ``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``),
 ``--streams`` (the Redis Streams adapter instead), ``--recovery`` (connection state recovery on).
 Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true``):
@@ -20,7 +21,8 @@ Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true
   ``server_side_call``, acks with the sorted answers (or ``{"error": ...}``).
 
 Server-side handlers: ``hello(*args)`` answers ``"hello from NAME"`` and logs what came;
-``GET /log`` shows ``{"server_side": [...], "uid": the adapter's uid in /}``.
+``GET /log`` shows ``{"server_side": [...], "uid": the adapter's uid in /, "servers": {nsp:
+server_count}}``.
 """
 
 import common
@@ -34,7 +36,8 @@ import gsio  # noqa: E402
 
 parser = argparse.ArgumentParser()
 common.add_common_arguments(parser)
-parser.add_argument("--redis", required=True)
+parser.add_argument("--redis")
+parser.add_argument("--host-bus")
 parser.add_argument("--name", default="gsio")
 parser.add_argument("--requests-timeout", type=float, default=5.0)
 parser.add_argument("--specific-responses", action="store_true")
@@ -45,7 +48,9 @@ NAME = options.name
 LOG = {"server_side": []}
 
 common.setup_logging()
-if options.streams:
+if options.host_bus:
+    adapter = gsio.create_host_adapter(options.host_bus, requests_timeout=options.requests_timeout)
+elif options.streams:
     adapter = gsio.create_redis_streams_adapter(
         options.redis, requests_timeout=options.requests_timeout
     )
@@ -183,7 +188,8 @@ register(sio.of("/chat"))
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/log":
-        body = json.dumps({**LOG, "uid": sio.of("/").adapter.uid}).encode()
+        servers = {nsp: sio.of(nsp).adapter.server_count() for nsp in ("/", "/chat")}
+        body = json.dumps({**LOG, "uid": sio.of("/").adapter.uid, "servers": servers}).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
     start_response("404 Not Found", [("Content-Type", "text/plain")])

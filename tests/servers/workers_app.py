@@ -1,10 +1,11 @@
 """The app of tests/test_workers.py: ``python -m gunicorn -k gsio.gunicorn.GeventWorker -w 4
-workers_app:app`` (from ``tests/servers``), with the Redis adapter on ``$GSIO_TEST_REDIS`` so
-that a broadcast reaches every worker's clients.
+workers_app:app`` (from ``tests/servers``). A broadcast reaches every worker's clients: with
+the Redis adapter on ``$GSIO_TEST_REDIS``, or without it, through the in-host adapter the
+worker gives a server that has the default one.
 
 Events: ``echo(*args)`` acks with its arguments and the worker's pid; ``shout(token)``
 broadcasts ``news(token)`` to every client and acks; ``pid`` acks with the worker's pid.
-``GET /pid`` answers the pid of the worker that served it. With ``$GSIO_TEST_FLASK`` set, ``app``
+``hold(seconds)`` blocks the worker a moment; ``servers`` acks with how many workers ``/``'s adapter counts. ``GET /pid`` answers the pid of the worker that served it. With ``$GSIO_TEST_FLASK`` set, ``app``
 is a Flask app with gsio in front of it (:func:`gsio.flask.init_app`).
 """
 
@@ -38,6 +39,22 @@ def shout(conn, token):
 @sio.on("pid")
 def pid(conn):
     return os.getpid()
+
+
+@sio.on("hold")
+def hold(conn, seconds):
+    """Block this worker process (not a greenlet: the process) for ``seconds``, from a moment
+    after the ack: meanwhile the kernel gives new connections to the other workers."""
+    import gevent
+    from gevent import monkey
+
+    gevent.spawn_later(0.05, monkey.get_original("time", "sleep"), seconds)
+    return True
+
+
+@sio.on("servers")
+def servers(conn):
+    return sio.of("/").adapter.server_count()
 
 
 def other(environ, start_response):
