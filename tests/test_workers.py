@@ -25,6 +25,8 @@ from cluster_support import Clients  # noqa: E402
 from deploy_support import Process, gunicorn  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
+from gsio.io.handoff import worker_tag  # noqa: E402
+
 SERVERS = Path(__file__).resolve().parent / "servers"
 WORKER = "gsio.gunicorn.GeventWorker"
 CLIENTS = 200  # per transport setup: polling only, WebSocket only, the default upgrade
@@ -232,7 +234,7 @@ def test_a_killed_worker_leaves_the_others_broadcasting(wait_for):
             wait_for(lambda name=name: clients.call(name, "servers")[0] == 3, 10, "3 workers")
         victim, *alive = sorted(on)
         os.kill(victim, signal.SIGKILL)
-        tag = _base36(victim)
+        tag = worker_tag(victim)
         wait_for(
             lambda: process.output().count(f"host bus: worker {tag} is gone") == 2,
             10,
@@ -257,13 +259,3 @@ def test_a_killed_worker_leaves_the_others_broadcasting(wait_for):
     finally:
         clients.stop()
         process.stop()
-
-
-def _base36(n):
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out

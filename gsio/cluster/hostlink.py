@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from gsio.cluster import hostwire as wire
 from gsio.exceptions import ProtocolError
+from gsio.io.handoff import worker_tag
 
 if TYPE_CHECKING:
     from gsio.io.concurrency import Concurrency
@@ -83,7 +84,7 @@ class HostLink:
     ) -> None:
         self.directory = directory
         self.c = concurrency
-        self.tag = tag or wire.base36(os.getpid())
+        self.tag = tag or worker_tag(os.getpid())
         if not _TAG.fullmatch(self.tag):
             raise ValueError(f"a host bus tag is 1 to 64 of [0-9A-Za-z_-], not {self.tag!r}")
         self.path = os.path.join(directory, self.tag + _SUFFIX)

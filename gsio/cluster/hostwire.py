@@ -129,14 +129,3 @@ def _translate(pattern: str) -> str:
         else:
             out.append(re.escape(c))
     return "".join(out)
-
-
-def base36(n: int) -> str:
-    """``n`` in base 36 (a worker's default tag: its pid)."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out

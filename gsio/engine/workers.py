@@ -23,7 +23,7 @@ import secrets
 from typing import Any
 
 from gsio.engine.server import Engine, default_sid
-from gsio.io.handoff import HandoffListener, OnConnection
+from gsio.io.handoff import HandoffListener, OnConnection, worker_tag
 from gsio.protocol.http import Response
 
 __all__ = ["WorkerGroup"]
@@ -42,7 +42,7 @@ class WorkerGroup:
 
     def __init__(self, directory: str, tag: str | None = None) -> None:
         self.directory = directory
-        self.tag = tag or _base36(os.getpid())
+        self.tag = tag or worker_tag(os.getpid())
         if not _TAG.fullmatch(self.tag):
             raise ValueError(f"a worker tag is 1 to 16 of [0-9a-z], not {self.tag!r}")
         self.path = self.path_of(self.tag)
@@ -108,13 +108,3 @@ class WorkerGroup:
         if self.listener is not None:
             self.listener.close()
             self.listener = None
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out

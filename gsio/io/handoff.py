@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from gsio.io.concurrency import Concurrency
 
-__all__ = ["HandoffListener", "pass_connection"]
+__all__ = ["HandoffListener", "pass_connection", "worker_tag"]
 
 log = logging.getLogger("gsio.workers")
 
@@ -37,6 +37,17 @@ _MAX_META = 4096
 
 #: ``on_connection(sock, address, data)``: a connection handed over, with what was read of it.
 OnConnection = Callable[[Any, Any, bytes], None]
+
+
+def worker_tag(pid: int) -> str:
+    """A worker's default tag, naming its sockets: its pid in base 36."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        pid, r = divmod(pid, 36)
+        out = digits[r] + out
+        if not pid:
+            return out
 
 
 def pass_connection(
