@@ -191,3 +191,19 @@ def stream_offset(ws, n=1):
     for _ in range(n):
         offset = event(next_packet(ws, lambda p: p.startswith('42["d"')))[-1]
     return offset
+
+
+def call(ws, event, *args, ack_id=9):
+    """Emit ``event`` asking for an ack, and return the ack's arguments (pings answered)."""
+    head = f"43{ack_id}["
+    ws.send_text(f"42{ack_id}" + json.dumps([event, *args]))
+    return json.loads(next_packet(ws, lambda p: p.startswith(head))[len(head) - 1 :])
+
+
+def stream_to_room(sender, room, n):
+    """Have tests/servers/recovery_app.py stream ``r(0..n-1)`` to ``room`` from ``sender``'s
+    server; ``sender`` joins the room first, and this returns once it got them all."""
+    call(sender, "join", room)
+    call(sender, "stream", n, room, 0)
+    for _ in range(n):
+        next_packet(sender, lambda p: p.startswith('42["r"'))

@@ -47,12 +47,6 @@ __all__ = ["RedisStreamsAdapter", "create_redis_streams_adapter"]
 
 log = logging.getLogger("gsio.redis")
 
-#: How many XRANGE reads a restore makes at most to catch up with the reader (as Node's limit).
-_MAX_READS = 100
-_RANGE_COUNT = 1000
-
-_Own = tuple[str, list[Any], Recipients]  # (entry id, data with its offset, recipients)
-
 
 def _uid() -> str:
     return secrets.token_hex(8)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from cluster_support import wait_cluster
-from rawws import event, next_packet, sio_connect, stream_offset
+from rawws import call, event, next_packet, sio_connect, stream_offset, stream_to_room
 
 
 def test_a_client_recovers_on_its_server_with_what_the_others_sent(
@@ -18,18 +18,13 @@ def test_a_client_recovers_on_its_server_with_what_the_others_sent(
     b = start_server("recovery_app", "--redis", redis_server.url)
     wait_cluster(redis_server.port, 2)
     ws, first = sio_connect(a)
-    ws.send_text('421["join","lobby"]')
-    next_packet(ws, lambda p: p.startswith("431"))
+    call(ws, "join", "lobby")
     offset = stream_offset(ws)
     ws.sock.close()
     wait_for(lambda: [d["id"] for d in a.get_json("/log")["disconnects"]] == [first["sid"]])
     # B's client streams to the room while A has no member in it (A logs it all the same).
     other, _ = sio_connect(b)
-    other.send_text('421["join","lobby"]')
-    next_packet(other, lambda p: p.startswith("431"))
-    other.send_text('422["stream",3,"lobby",0]')
-    for _ in range(3):
-        next_packet(other, lambda p: p.startswith('42["r"'))
+    stream_to_room(other, "lobby", 3)
 
     # On another server: a new connection, no error.
     elsewhere, answer = sio_connect(b, auth={"pid": first["pid"], "offset": offset})
@@ -53,16 +48,11 @@ def test_streams_a_client_cut_before_its_first_event_recovers_elsewhere(
     a = start_server("recovery_app", "--streams", redis_server.url)
     b = start_server("recovery_app", "--streams", redis_server.url)
     ws, first = sio_connect(a)
-    ws.send_text('421["join","lobby"]')
-    next_packet(ws, lambda p: p.startswith("431"))
+    call(ws, "join", "lobby")
     ws.sock.close()
     wait_for(lambda: [d["id"] for d in a.get_json("/log")["disconnects"]] == [first["sid"]])
     other, _ = sio_connect(b)
-    other.send_text('421["join","lobby"]')
-    next_packet(other, lambda p: p.startswith("431"))
-    other.send_text('422["stream",2,"lobby",0]')
-    for _ in range(2):
-        next_packet(other, lambda p: p.startswith('42["r"'))
+    stream_to_room(other, "lobby", 2)
     ws2, again = sio_connect(b, auth={"pid": first["pid"]})
     assert again == first
     missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(2)]

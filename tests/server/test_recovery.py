@@ -13,7 +13,7 @@ import time
 
 import pytest
 from cluster_support import NodeServer
-from rawws import event, next_packet, sio_connect, stream_offset
+from rawws import call, event, next_packet, sio_connect, stream_offset, stream_to_room
 
 MODES = ["websocket", "polling"]
 
@@ -113,19 +113,13 @@ def test_raw_recovery_restores_id_rooms_data_and_missed_packets(start_server, wa
     server = start_server("recovery_app")
     ws, first = sio_connect(server)
     assert set(first) == {"sid", "pid"}
-    ws.send_text('421["set","k","v"]')
-    next_packet(ws, lambda p: p.startswith("431"))
-    ws.send_text('422["join","lobby"]')
-    next_packet(ws, lambda p: p.startswith("432"))
+    assert call(ws, "set", "k", "v") == [True]
+    call(ws, "join", "lobby")
     offset = stream_offset(ws)
     cut(server, wait_for, ws, first["sid"])
     # Meanwhile: a room broadcast from another client's stream, and one not for it.
     other, _ = sio_connect(server)
-    other.send_text('421["join","lobby"]')
-    next_packet(other, lambda p: p.startswith("431"))
-    other.send_text('422["stream",3,"lobby",0]')
-    for _ in range(3):
-        next_packet(other, lambda p: p.startswith('42["r"'))
+    stream_to_room(other, "lobby", 3)
     ws2, again = sio_connect(server, auth={"pid": first["pid"], "offset": offset, "x": 1})
     assert again == first
     missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(3)]
@@ -194,8 +188,10 @@ def test_a_namespace_disconnect_is_final(start_server, wait_for, ending):
     ws.send_text("41" if ending == "client" else '42["kick"]')
     reason = {"client": "client namespace disconnect", "server": "server namespace disconnect"}
     wait_for(
-        lambda: {"id": first["sid"], "namespace": "/", "reason": reason[ending]}
-        in server.get_json("/log")["disconnects"]
+        lambda: (
+            {"id": first["sid"], "namespace": "/", "reason": reason[ending]}
+            in server.get_json("/log")["disconnects"]
+        )
     )
     ws.send_text("40" + json.dumps({"pid": first["pid"], "offset": offset}))
     again = json.loads(next_packet(ws, lambda p: p.startswith("40"))[2:])
@@ -227,15 +223,10 @@ def test_a_client_that_received_nothing_yet_recovers_too(start_server, wait_for)
     gsio replays everything since the connection started."""
     server = start_server("recovery_app")
     ws, first = sio_connect(server)
-    ws.send_text('421["join","lobby"]')
-    next_packet(ws, lambda p: p.startswith("431"))
+    call(ws, "join", "lobby")
     cut(server, wait_for, ws, first["sid"])
     other, _ = sio_connect(server)
-    other.send_text('421["join","lobby"]')
-    next_packet(other, lambda p: p.startswith("431"))
-    other.send_text('422["stream",2,"lobby",0]')
-    for _ in range(2):
-        next_packet(other, lambda p: p.startswith('42["r"'))
+    stream_to_room(other, "lobby", 2)
     ws2, again = sio_connect(server, auth={"pid": first["pid"]})
     assert again == first
     missed = [event(next_packet(ws2, lambda p: p.startswith('42["r"'))) for _ in range(2)]
