@@ -216,3 +216,36 @@ def test_gunicorn_invalid_handshake(worker):
             assert ws.status == 400, (changes, ws.head)
             assert ws.body() == b'{"code":3,"message":"Bad request"}', changes
         ws.sock.close()
+
+
+NO_HAND_OVER = "cannot move a request to the worker that owns it"
+
+
+@pytest.mark.parametrize(
+    "worker, workers, warns",
+    [
+        ("gevent", "2", True),
+        ("gthread", "2", True),
+        ("gevent", "1", False),
+        ("gsio.gunicorn.GeventWorker", "2", False),
+    ],
+    ids=["gevent-w2", "gthread-w2", "gevent-w1", "gsio-w2"],
+)
+def test_several_workers_that_cannot_move_requests_say_so_once(worker, workers, warns):
+    """Under ``-w 2`` with a worker class that cannot move a request to its session's owner,
+    a request for an unknown session gets the protocol's 400 and the log says why, once per
+    worker process, naming the fix; one worker, or gsio's worker (which moves them), say
+    nothing."""
+    options = ("-w", workers, *WORKERS[worker][0])
+    for process in running(gunicorn(worker, "deploy_gunicorn_app:app", *options), SERVERS):
+        for i in range(8):  # fresh connections: both workers get some
+            status, _, body = process.request(
+                "GET", f"/socket.io/?EIO=4&transport=polling&sid=nosuchsession{i}"
+            )
+            assert (status, body) == (400, b'{"code":1,"message":"Session ID unknown"}')
+        said = process.output().count(NO_HAND_OVER)
+        if warns:
+            assert 1 <= said <= int(workers), process.output()
+            assert "gsio.gunicorn.GeventWorker" in process.output()
+        else:
+            assert said == 0, process.output()

@@ -53,6 +53,25 @@ class _UnknownSession(ProtocolError):
         self.sid = sid
 
 
+_warned: list[bool] = []
+
+
+def _warn_no_hand_over(environ: dict[str, Any]) -> None:
+    """Say once per process why polling clients may get 400 "Session ID unknown": the server
+    runs several processes (gunicorn ``-w N``) and cannot move a request to its session's."""
+    if _warned:
+        return
+    _warned.append(True)
+    log.warning(
+        "a request for an unknown session under %s with several worker processes: each "
+        "worker knows only its own sessions, and this server cannot move a request to the "
+        "worker that owns it, so polling clients get 400 'Session ID unknown'. Run gunicorn "
+        "with -k gsio.gunicorn.GeventWorker (or gsio serve --workers N), which does, or one "
+        "worker per process behind sticky sessions",
+        environ.get("SERVER_SOFTWARE", "this server"),
+    )
+
+
 def default_sid() -> str:
     return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters
 
@@ -340,6 +359,8 @@ class Engine:
             response = self.on_unknown_session(environ, exc.sid)
             if response is not None:
                 return response
+            if environ.get("wsgi.multiprocess") and "gsio.hand_over" not in environ:
+                _warn_no_hand_over(environ)
         return refused(exc, environ)
 
     def finish(
