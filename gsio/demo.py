@@ -25,6 +25,7 @@ PAGE = b"""<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>gsio demo</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 16px/1.4 system-ui, sans-serif; max-width: 40em; margin: 2em auto; padding: 0 1em; }
   #log { list-style: none; padding: 0; min-height: 8em; border: 1px solid #ccc; padding: .5em; }
@@ -60,13 +61,13 @@ if (typeof io === "undefined") {
   const socket = io();
   const transport = () => { $("transport").textContent = socket.io.engine.transport.name; };
   socket.io.on("open", () => {
+    // The Engine.IO connection: over long-polling first, then the upgrade if WebSocket works.
     transport();
+    log("connected over " + socket.io.engine.transport.name, true);
     socket.io.engine.on("upgrade", (t) => { transport(); log("upgraded to " + t.name, true); });
   });
   socket.on("connect", () => {
     $("status").textContent = "connected as " + socket.id;
-    transport();
-    log("connected over " + socket.io.engine.transport.name, true);
     $("text").disabled = $("send").disabled = false;
   });
   socket.on("disconnect", (reason) => {
