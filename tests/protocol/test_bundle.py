@@ -7,6 +7,8 @@ import base64
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gsio.protocol.bundle import (
     CLIENT_FILES,
@@ -143,3 +145,10 @@ def test_integrity():
         check_integrity(data, "sha512-not*base64")
     with pytest.raises(BundleError):
         check_integrity(data, "")
+
+
+@given(st.text())
+def test_any_header_is_an_answer_not_an_error(header):
+    assert choose_encoding(header) in ("", "br", "gzip", "deflate")
+    assert not_modified(header, '"4.8.4"') in (True, False)
+    assert client_file(header, "/socket.io/") in (None, *CLIENT_FILES)
