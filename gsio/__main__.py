@@ -1,4 +1,4 @@
-"""The ``gsio`` command: ``gsio serve module:attr`` and ``gsio demo``.
+"""The ``gsio`` command: ``gsio serve module:attr``, ``gsio demo`` and ``gsio client fetch``.
 
 gevent's monkey-patching happens here, before the user's module is imported, as gunicorn's
 gevent worker does it: blocking code in handlers then yields instead of stalling the server.
@@ -8,43 +8,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gsio.engine.wsgi import WSGIApp
 
-DEMO_PAGE = b"""<!doctype html>
-<title>gsio demo</title>
-<h1>gsio is running</h1>
-<p>Socket.IO is served at <code>/socket.io/</code>. Try it from Node:</p>
-<pre>npm install socket.io-client
-node -e "const s = require('socket.io-client').io('http://HOST');
-s.emitWithAck('echo', 'hello').then(r => { console.log(r); s.close(); })"</pre>
-"""
-
 
 def _demo_app() -> WSGIApp:
-    import gsio
+    from gsio.demo import demo_app
 
-    sio = gsio.Server()
+    return demo_app()
 
-    @sio.on("echo")
-    def echo(conn: gsio.Conn, *args: Any) -> tuple[Any, ...]:
-        return args
 
-    @sio.on("chat")
-    def chat(conn: gsio.Conn, text: str) -> None:
-        sio.emit("chat", {"from": conn.id, "text": text})
+def _client(args: argparse.Namespace) -> int:
+    """``gsio client fetch``: the client bundle from the npm registry, its integrity checked."""
+    from gsio.io.npm import fetch
+    from gsio.protocol.bundle import BundleError
 
-    def page(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        body = DEMO_PAGE.replace(b"HOST", environ.get("HTTP_HOST", "localhost").encode())
-        start_response(
-            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
-
-    return gsio.WSGIApp(sio, page)
+    try:
+        target = fetch(args.dir, version=args.version, registry_url=args.registry)
+    except BundleError as exc:
+        print(f"gsio client fetch: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"fetched socket.io-client {args.version} (integrity checked) into {target}")
+    return 0
 
 
 class _Failed(Exception):
@@ -229,7 +217,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     serve_p = sub.add_parser("serve", help="serve a gsio.Server, Engine or WSGI app")
     serve_p.add_argument("target", help="module:attribute, e.g. app:sio or app:application")
-    demo_p = sub.add_parser("demo", help="serve a small demo (echo and chat events)")
+    demo_p = sub.add_parser("demo", help="serve a live demo page (a chat between browser tabs)")
+    client_p = sub.add_parser("client", help="the socket.io-client bundle that servers serve")
+    client_sub = client_p.add_subparsers(dest="action", required=True)
+    fetch_p = client_sub.add_parser(
+        "fetch", help="download it from the npm registry, check its integrity, keep it"
+    )
+    fetch_p.add_argument("--dir", default=None, help="where to put it (default: the user's cache)")
+    fetch_p.add_argument("--version", default=None, help="the socket.io-client version")
+    fetch_p.add_argument(
+        "--registry", default=None, help="the npm registry (default: $npm_config_registry or npm's)"
+    )
     for p in (serve_p, demo_p):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=_port, default=5000, help="0: any free port")
@@ -257,6 +255,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             " 0: no limit)",
         )
     args = parser.parse_args(argv)
+    if args.command == "client":
+        from gsio.protocol.bundle import CLIENT_VERSION
+
+        args.version = args.version or CLIENT_VERSION
+        sys.exit(_client(args))
+    if args.command == "demo":
+        from gsio.demo import ensure_client_bundle
+
+        ensure_client_bundle(lambda line: print(line, flush=True))
     if args.workers > 1:
         sys.exit(_run_workers(args))
 

@@ -41,7 +41,9 @@ READY_TIMEOUT = 15.0
 class ServerProcess(CapturedProcess):
     """One ``tests/servers/<script>.py`` subprocess, ready once it printed ``READY <port>``."""
 
-    def __init__(self, script: str, args: tuple[str, ...], kind: str) -> None:
+    def __init__(
+        self, script: str, args: tuple[str, ...], kind: str, env: dict[str, str] | None = None
+    ) -> None:
         self.script = script
         self.args = args
         self.kind = kind
@@ -50,7 +52,8 @@ class ServerProcess(CapturedProcess):
         path = TESTS / "servers" / f"{script}.py"
         if not path.exists():
             pytest.fail(f"no test server script {path}")
-        super().__init__([sys.executable, str(path), "--kind", kind, "--port", "0", *args], ROOT)
+        command = [sys.executable, str(path), "--kind", kind, "--port", "0", *args]
+        super().__init__(command, ROOT, env)
         if not self._ready.wait(READY_TIMEOUT) or self.port is None:
             self.stop()
             pytest.fail(
@@ -114,14 +117,22 @@ def _shared_servers():
 
 @pytest.fixture
 def start_server(_shared_servers):
-    """Factory: ``start_server(script, *args, kind="gsio", shared=False) -> Server``."""
+    """Factory: ``start_server(script, *args, kind="gsio", shared=False, env=None) -> Server``
+    (``env``: variables added to the server's environment)."""
     started: list[tuple[Server, bool]] = []
 
-    def start(script: str, *args: str, kind: str = "gsio", shared: bool = False) -> Server:
+    def start(
+        script: str,
+        *args: str,
+        kind: str = "gsio",
+        shared: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> Server:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         args = tuple(str(a) for a in args)
         if shared:
+            assert env is None, "a shared server has the tests' environment"
             key = (script, args, kind)
             process = _shared_servers.get(key)
             if process is None or not process.alive():
@@ -129,7 +140,7 @@ def start_server(_shared_servers):
                     pytest.fail(f"shared server {key} died earlier; output:\n{process.output()}")
                 process = _shared_servers[key] = ServerProcess(script, args, kind)
         else:
-            process = ServerProcess(script, args, kind)
+            process = ServerProcess(script, args, kind, env)
         server = Server(process)
         started.append((server, shared))
         return server

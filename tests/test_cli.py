@@ -8,10 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from process import request as http_request
 
+from gsio.protocol.bundle import CLIENT_VERSION
 from gsio.testing import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "tests" / "js" / "node_modules" / "socket.io-client" / "dist"
+#: The demo's client bundle: tests/js's npm package (not the user's cache, nor a download).
+DEMO_ENV = {"GSIO_CLIENT_DIST": str(DIST)}
 
 
 def _free_port():
@@ -24,12 +29,14 @@ def _free_port():
 def run_cli():
     procs = []
 
-    def run(*args):
+    def run(*args, env=None, cwd=ROOT / "examples", before=None):
+        """``before``: the lines printed before the one saying it is listening (a list to
+        fill); without it there must be none."""
         port = _free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **(env or DEMO_ENV))
         proc = subprocess.Popen(
             [sys.executable, "-m", "gsio", *args, "--port", str(port)],
-            cwd=ROOT / "examples",
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -37,6 +44,9 @@ def run_cli():
         )
         procs.append(proc)
         line = proc.stdout.readline().decode()  # printed once the server is listening
+        while before is not None and line and "serving on" not in line:
+            before.append(line)
+            line = proc.stdout.readline().decode()
         assert f"serving on http://127.0.0.1:{port}" in line, line
         return f"http://127.0.0.1:{port}"
 
@@ -54,6 +64,65 @@ def test_demo_serves_echo_and_chat(run_cli):
         client.emit("chat", "hi all")
         said = client.receive()
         assert (said.name, said.args) == ("chat", [{"from": client.sids["/"], "text": "hi all"}])
+
+
+def test_demo_is_a_live_page_with_the_bundle(run_cli):
+    url = run_cli("demo")
+    port = int(url.rsplit(":", 1)[1])
+    status, headers, body = http_request(port, "GET", "/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b'<script src="/socket.io/socket.io.min.js"></script>' in body
+    assert b"const socket = io();" in body
+    status, _, body = http_request(port, "GET", "/socket.io/socket.io.min.js")
+    assert status == 200 and body == (DIST / "socket.io.min.js").read_bytes()
+
+
+def test_demo_fetches_the_bundle_on_its_first_run(run_cli, tmp_path):
+    """No bundle anywhere: the first run fetches it into the user's cache, saying so in one
+    line; the next run finds it there."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "GSIO_CLIENT_DIST": ""}
+    cached = tmp_path / "cache" / "gsio" / f"socket.io-client-{CLIENT_VERSION}"
+    before = []
+    url = run_cli("demo", env=env, cwd=tmp_path, before=before)
+    assert before == [
+        f"fetching socket.io-client {CLIENT_VERSION} from the npm registry into {cached} (once)\n"
+    ]
+    status, _, body = http_request(int(url.rsplit(":", 1)[1]), "GET", "/socket.io/socket.io.js")
+    assert status == 200 and body == (DIST / "socket.io.js").read_bytes()
+    run_cli("demo", env=env, cwd=tmp_path)  # no line before "serving on"
+
+
+def test_demo_without_a_network(run_cli, tmp_path):
+    """The fetch fails: one line says why, the server starts, the page's script says how."""
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "GSIO_CLIENT_DIST": "",
+        "npm_config_registry": "http://127.0.0.1:1/",
+    }
+    before = []
+    url = run_cli("demo", env=env, cwd=tmp_path, before=before)
+    assert len(before) == 2 and before[1].startswith("could not fetch socket.io-client: "), before
+    status, _, body = http_request(int(url.rsplit(":", 1)[1]), "GET", "/socket.io/socket.io.min.js")
+    assert status == 404 and b"python -m gsio client fetch" in body
+
+
+def test_two_tabs_of_the_demo_in_chromium(run_cli, run_node, request):
+    """The README's demo in two pages of headless Chromium: each shows the transport and the
+    upgrade to WebSocket; what one says, the other shows."""
+    from test_browser import chromium_or_fail
+
+    chromium_or_fail(request)
+    url = run_cli("demo")
+    out = run_node("browser_bundle", "demo", url + "/", timeout=90)
+    assert out["errors"] == [], out
+    assert out["transport"] == {"a": "websocket", "b": "websocket"}, out
+    a, b = out["ids"]["a"], out["ids"]["b"]
+    assert out["status"] == {"a": f"connected as {a}", "b": f"connected as {b}"}, out
+    for tab in ("a", "b"):
+        assert out["log"][tab][:2] == ["connected over polling", "upgraded to websocket"], out
+    assert out["log"]["a"][-1] == "me: hello from a", out
+    assert out["log"]["b"][-1] == f"{a}: hello from a", out
+    assert ["/socket.io/socket.io.min.js", 200] in out["scripts"], out
 
 
 def test_serve_runs_a_module_server(run_cli):
@@ -112,7 +181,7 @@ BAD_TARGETS = [  # target, exit status, what the one line says
 
 
 def _run_failing(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **DEMO_ENV)
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "gsio", *args],

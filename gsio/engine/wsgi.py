@@ -33,6 +33,8 @@ class WSGIApp:
         self.engine: Engine = app if isinstance(app, Engine) else app.engine
         self.wsgi_app = wsgi_app
         self.path = "/" + (path or self.engine.path).strip("/") + "/"
+        #: ``serve_client_file(environ, start_response, base)`` of a Server (its client bundle).
+        self.client_files: Callable | None = getattr(app, "serve_client_file", None)
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -49,6 +51,10 @@ class WSGIApp:
                     return response(start_response)
                 except Exception:  # headers were sent already
                     return []
+        if self.client_files is not None and path.startswith(self.path):
+            answer = self.client_files(environ, start_response, self.path)
+            if answer is not None:
+                return answer
         if self.wsgi_app is not None:
             return self.wsgi_app(environ, start_response)
         return Response(404, [("Content-Type", "text/plain")], b"Not Found")(start_response)

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 __all__ = [
     "Response",
+    "NotModified",
     "error_response",
     "parse_query",
     "Cors",
@@ -24,8 +25,10 @@ __all__ = [
 STATUS_LINES = {
     200: "200 OK",
     204: "204 No Content",
+    304: "304 Not Modified",
     400: "400 Bad Request",
     403: "403 Forbidden",
+    404: "404 Not Found",
     413: "413 Payload Too Large",
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
@@ -114,6 +117,19 @@ class Response:
         headers = self.headers + [("Content-Length", str(len(self.body)))]
         start_response(STATUS_LINES.get(self.status, f"{self.status} Unknown"), headers)
         return [self.body]
+
+
+class NotModified(Response):
+    """A 304: no body, and no Content-Length (RFC 9110 allows only the 200's length there)."""
+
+    __slots__ = ()
+
+    def __init__(self, headers: Headers | None = None) -> None:
+        super().__init__(304, headers)
+
+    def __call__(self, start_response: Callable[..., Any]) -> list[bytes]:
+        start_response(STATUS_LINES[304], self.headers)
+        return []
 
 
 def text_response(body: str | bytes, content_type: str = "text/plain; charset=UTF-8") -> Response:

@@ -8,8 +8,11 @@ from contextlib import AbstractContextManager
 from typing import Any, Callable
 
 from gsio.engine import Engine, EngineHandler, EngineSocket
+from gsio.io.bundle import ClientBundle, PathArg
 from gsio.io.concurrency import Concurrency
+from gsio.protocol import bundle as client_bundle
 from gsio.protocol import socketio as sio_packet
+from gsio.protocol.http import NotModified, Response
 from gsio.protocol.socketio import JsonCodec, Packet, PacketCodec
 from gsio.server.adapter import Adapter
 from gsio.server.broadcast import AckCallback, Broadcasting, BroadcastOperator
@@ -71,6 +74,13 @@ class Server(EngineHandler, Broadcasting):
     :param context: ``context(conn)`` returning a context manager that each connection's
         handlers run inside (middleware, connect, events, disconnect), in the connection's own
         greenlet: e.g. a Flask app and request context (see :func:`gsio.flask.init_app`).
+    :param serve_client: serve the official ``socket.io-client`` browser builds under the path,
+        as Node's ``serveClient`` does: ``/socket.io/socket.io.js``, ``socket.io.min.js``,
+        ``socket.io.esm.min.js``, ``socket.io.msgpack.min.js`` and their ``.map`` (True, by
+        default); a directory to serve them from; or False. The files are not part of gsio:
+        ``python -m gsio client fetch`` puts them in a per-user cache (see
+        :mod:`gsio.io.bundle` for where else they are looked for). Without them those paths
+        answer 404 with that hint, logged once; nothing else changes.
     :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``max_outbound_buffer``, ``cors_allowed_origins``,
         ``async_mode``, ...).
@@ -86,6 +96,7 @@ class Server(EngineHandler, Broadcasting):
         max_namespace_length: int = 256,
         context: Callable[[Conn], AbstractContextManager[Any]] | None = None,
         connection_state_recovery: bool | dict[str, Any] | RecoveryOptions | None = None,
+        serve_client: bool | PathArg = True,
         **engine_options: Any,
     ) -> None:
         #: Connection state recovery's options; None when it is off.
@@ -102,6 +113,10 @@ class Server(EngineHandler, Broadcasting):
         self.namespaces: dict[str, Namespace] = {}
         self.parents: list[ParentNamespace] = []
         self.of("/")
+        #: The client bundle served under the path; None when ``serve_client`` is False.
+        self.client_bundle: ClientBundle | None = None
+        if serve_client is not False:
+            self.client_bundle = ClientBundle(None if serve_client is True else serve_client)
 
     @property
     def concurrency(self) -> Concurrency:
@@ -205,6 +220,34 @@ class Server(EngineHandler, Broadcasting):
         return self.of(namespace).conns.get(conn_id)
 
     # -- serving ----------------------------------------------------------------------------
+
+    def serve_client_file(self, environ: dict, start_response: Callable, base: str) -> Any:
+        """Answer a request for a file of the client bundle under ``base`` (the Socket.IO
+        path): the WSGI response, or None when it is not one (:class:`gsio.WSGIApp` asks)."""
+        bundle = self.client_bundle
+        name = client_bundle.client_file(environ.get("PATH_INFO", ""), base)
+        if bundle is None or name is None:
+            return None
+        engine = self.engine
+        method = environ.get("REQUEST_METHOD")
+        if method == "OPTIONS" and engine.cors.enabled:
+            return engine.finish(engine.cors.preflight(environ), environ, start_response, False)
+        if method != "GET":
+            return None
+        hint = bundle.locate()
+        entry = bundle.file(name) if hint is None else None
+        if entry is None:
+            text = hint or f"{name} is missing from {bundle.dist}"
+            response = Response(404, [("Content-Type", "text/plain; charset=utf-8")], text.encode())
+        elif client_bundle.not_modified(environ.get("HTTP_IF_NONE_MATCH"), entry.tag):
+            headers = client_bundle.file_headers(name, entry.tag, "")[1:]  # no Content-Type
+            response = NotModified(headers)
+        else:
+            accepted = environ.get("HTTP_ACCEPT_ENCODING")
+            encoding = client_bundle.choose_encoding(accepted, bundle.encodings)
+            body = bundle.variant(entry, encoding)
+            response = Response(200, client_bundle.file_headers(name, entry.tag, encoding), body)
+        return engine.finish(response, environ, start_response)
 
     def wsgi_app(self, wsgi_app: Callable | None = None) -> Any:
         """A WSGI app serving this server (and ``wsgi_app`` for every other path)."""
