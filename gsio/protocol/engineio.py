@@ -31,12 +31,13 @@ __all__ = [
 
 SEPARATOR = "\x1e"
 
-#: The Engine.IO protocol version gsio speaks by default, and every version it accepts (the
-#: handshake's ``EIO`` query parameter). v3 (socket.io-client 2.x) would differ in who pings, the
-#: OPEN packet's fields and the polling payload's framing: what differs reads
+#: The Engine.IO protocol version gsio speaks by default, and every version a session may speak.
+#: v3 (socket.io-client 2.x, only with ``allow_eio3``: :func:`protocol_version`) differs in who
+#: pings (:class:`gsio.protocol.session.Session`) and in the framing of polling payloads and
+#: binary WebSocket messages (:mod:`gsio.protocol.engineio_v3`): what differs reads
 #: :attr:`gsio.protocol.session.Session.protocol`.
 PROTOCOL = 4
-PROTOCOLS = frozenset({PROTOCOL})
+PROTOCOLS = frozenset({3, PROTOCOL})
 
 
 class PacketType(enum.IntEnum):
@@ -71,16 +72,15 @@ PONG_PROBE = Packet(PacketType.PONG, "probe")
 _TYPES = {str(t.value): t for t in PacketType}
 
 
-def protocol_version(eio: str | None) -> int:
-    """The protocol version a handshake asks for (its ``EIO`` parameter), if gsio speaks it;
-    else :class:`ProtocolError` with the Engine.IO error code 5, "Unsupported protocol version"."""
-    version = _PROTOCOL_OF.get(eio)
-    if version is None:
-        raise ProtocolError("unsupported protocol version", code=5)
-    return version
-
-
-_PROTOCOL_OF: dict[str | None, int] = {str(version): version for version in PROTOCOLS}
+def protocol_version(eio: str | None, *, allow_eio3: bool = False) -> int:
+    """The protocol version a handshake asks for (its ``EIO`` parameter): ``"4"`` is 4; with
+    ``allow_eio3``, any other value, or none, is 3, as Node's engine.io reads it; else
+    :class:`ProtocolError` with the Engine.IO error code 5, "Unsupported protocol version"."""
+    if eio == "4":
+        return PROTOCOL
+    if allow_eio3:
+        return 3
+    raise ProtocolError("unsupported protocol version", code=5)
 
 
 def encode(packet: Packet) -> str | bytes:

@@ -13,7 +13,7 @@ import json
 import sys
 
 from gsio.exceptions import ProtocolError
-from gsio.protocol.engineio import PING, PONG_PROBE, PROTOCOL, PROTOCOLS, Packet, PacketType
+from gsio.protocol.engineio import PING, PONG, PONG_PROBE, PROTOCOL, PROTOCOLS, Packet, PacketType
 
 __all__ = ["State", "Session", "OVERFLOW_REASON"]
 
@@ -54,10 +54,10 @@ class Session:
         :func:`~gsio.protocol.engineio.protocol_version` reads it), kept as :attr:`protocol`;
         one gsio does not speak raises :class:`ProtocolError` (code 5).
 
-    What differs between protocol versions reads :attr:`protocol`: the OPEN packet's fields
-    (:meth:`open_packet`), and, written for v4 alone today, who pings (:meth:`on_timer`,
-    :meth:`receive`) and the polling payload's framing (the transport's
-    :func:`~gsio.protocol.engineio.encode_payload`).
+    What differs between protocol versions reads :attr:`protocol`: who pings
+    (:attr:`client_pings`; :meth:`receive`, :meth:`on_timer`) and the framing of polling
+    payloads and binary WebSocket messages (the transport's, :mod:`gsio.protocol.engineio` or
+    :mod:`gsio.protocol.engineio_v3`). The OPEN packet is the same in both, as Node sends it.
     """
 
     __slots__ = (
@@ -97,7 +97,7 @@ class Session:
         if protocol not in PROTOCOLS:
             raise ProtocolError("unsupported protocol version", code=5)
         self.sid = sid
-        #: The Engine.IO protocol version this session speaks (4).
+        #: The Engine.IO protocol version this session speaks (3 or 4).
         self.protocol = protocol
         self.transport = transport
         self.state = State.OPEN
@@ -116,6 +116,11 @@ class Session:
         self.overflowed = False
         self._next_ping = now + ping_interval
         self._pong_deadline: float | None = None
+        if protocol == 3:
+            # The client pings: the session times out ping_interval + ping_timeout after the
+            # open or the client's last ping (Node: resetPingTimeout). The pong deadline is
+            # that deadline, always set, so on_timer() never queues a PING.
+            self._pong_deadline = now + ping_interval + ping_timeout
         self.get_active = False
         self.post_active = False
 
@@ -132,11 +137,16 @@ class Session:
         timeout = round(self.ping_timeout * 1000)
         data = (
             f'{{"sid":{sid},"upgrades":[{upgrades}],"pingInterval":{interval},'
-            f'"pingTimeout":{timeout}'
+            f'"pingTimeout":{timeout},"maxPayload":{self.max_payload}}}'
         )
-        if self.protocol >= 4:  # maxPayload is new in Engine.IO v4
-            data += f',"maxPayload":{self.max_payload}'
-        return Packet(PacketType.OPEN, data + "}")
+        # Node's engine.io 6 sends v3 clients maxPayload too (they ignore it).
+        return Packet(PacketType.OPEN, data)
+
+    @property
+    def client_pings(self) -> bool:
+        """Whether the client pings and the server answers (Engine.IO v3), rather than the
+        other way round (v4)."""
+        return self.protocol == 3
 
     @property
     def closed(self) -> bool:
@@ -202,13 +212,18 @@ class Session:
         """Take one packet from the client. Returns a message's data, else None.
 
         A CLOSE closes the session ("transport close"); NOOP, OPEN and UPGRADE are ignored, as
-        the reference does; a PING (the client must not ping in v4) raises
-        :class:`ProtocolError` and the caller closes the session with its reason.
+        the reference does. The heartbeat goes one way: in v4 a PONG answers the server's PING
+        and a PING raises :class:`ProtocolError` (the caller closes the session with its
+        reason, "transport error"); in v3 (:attr:`client_pings`) a PING queues a PONG (the
+        caller flushes) and moves the timeout (the caller re-arms its timer at
+        :meth:`next_deadline`), and a PONG raises.
         """
         ptype = packet.type
         if ptype is PacketType.MESSAGE:
             return packet.data
         if ptype is PacketType.PONG:
+            if self.protocol == 3:
+                raise ProtocolError("invalid heartbeat direction", reason="transport error")
             if self._pong_deadline is not None:
                 self._pong_deadline = None
                 self._next_ping = now + self.ping_interval
@@ -217,6 +232,11 @@ class Session:
             self.close("transport close")
             return None
         if ptype is PacketType.PING:
+            if self.protocol == 3:
+                # Node answers a pong without data, whatever the ping carried.
+                self._pong_deadline = now + self.ping_interval + self.ping_timeout
+                self.outbound.append(PONG)
+                return None
             # Engine.IO v4: the server pings, the client answers; only "2probe" on a new
             # WebSocket is allowed, and that is handled by start_upgrade(). The reference
             # closes with "transport error" (onError), not "parse error".
@@ -264,7 +284,8 @@ class Session:
         return self._pong_deadline if self._pong_deadline is not None else self._next_ping
 
     def on_timer(self, now: float) -> str | None:
-        """Advance the heartbeat: ``"ping"`` (a PING was queued), ``"timeout"`` (closed), or None."""
+        """Advance the heartbeat: ``"ping"`` (a PING was queued; never in v3), ``"timeout"``
+        (closed), or None."""
         if self.state is State.CLOSED:
             return None
         if self._pong_deadline is not None:

@@ -315,8 +315,15 @@ def test_payload_round_trip(packets, body):
 
 
 def test_protocol_version_of_a_handshake():
-    assert PROTOCOLS == {4}
+    assert PROTOCOLS == {3, 4}
     assert protocol_version("4") == 4
+    assert protocol_version("4", allow_eio3=True) == 4
+
+
+@pytest.mark.parametrize("eio", [None, "", "3", "5", "04", " 4", "4.0", "four"])
+def test_with_allow_eio3_anything_but_4_is_v3(eio):
+    # As Node's engine.io: req._query.EIO === "4" ? 4 : 3 (build/server.js, line 33).
+    assert protocol_version(eio, allow_eio3=True) == 3
 
 
 @pytest.mark.parametrize("eio", [None, "", "3", "5", "04", " 4", "4.0", "four"])
