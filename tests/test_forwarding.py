@@ -83,7 +83,9 @@ def nginx():
     started = []
 
     def make(ports):
-        started.append(Nginx(ports, balance="", connections=4096))  # round robin: no affinity at all
+        started.append(
+            Nginx(ports, balance="", connections=4096)
+        )  # round robin: no affinity at all
         return started[-1]
 
     yield make
@@ -128,7 +130,9 @@ def trio(redis):
 def exchange(port, method, path, body=b"", headers=""):
     """One request on a fresh connection: the raw response."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        head = f"{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
+        )
         sock.sendall(head.encode() + body)
         return read_response(sock)
 
