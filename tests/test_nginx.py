@@ -1,7 +1,9 @@
-"""Several gsio processes behind a real nginx: the two set-ups that work.
+"""Several gsio processes behind a real nginx: sticky sessions, and WebSocket-only clients.
 
-- Polling (and the upgrade) needs sticky sessions: every request of an Engine.IO session must
-  reach the process that holds it. nginx hashes the client's address to a backend.
+- Sticky sessions: every request of an Engine.IO session reaches the process that holds it.
+  nginx hashes the client's address to a backend. (Without them, the Redis adapter forwards a
+  request to its session's process: tests/test_forwarding.py; with ``forward_requests=False``,
+  polling needs them.)
 - WebSocket-only clients need nothing: a session lives on one TCP connection.
 
 Broadcasts cross the processes through Redis in both.
@@ -84,9 +86,16 @@ def test_websocket_only_clients_need_no_sticky_sessions(backends, nginx, clients
         assert clients.wait_events(name, 1, event="news") == [["news", "everyone"]]
 
 
-def test_polling_without_sticky_sessions_fails(backends, nginx, clients):
-    """The control: round robin sends a session's next request to the other process, which
-    answers 400 "Session ID unknown", so the client cannot connect."""
+def test_polling_without_sticky_sessions_or_forwarding_fails(
+    redis_server, start_server, nginx, clients
+):
+    """The control: with the forwarding off, round robin sends a session's next request to the
+    other process, which answers 400 "Session ID unknown", so the client cannot connect."""
+    backends = []
+    for name in ("g1", "g2"):
+        args = ("--redis", redis_server.url, "--name", name, "--no-forwarding")
+        backends.append(start_server("cluster_app", *args).port)
+    wait_cluster(redis_server.port, 2)
     proxy = nginx(backends, balance="")
     with pytest.raises(pytest.fail.Exception, match="connect_error"):
         clients.connect("lost", proxy.port, transport="polling")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Callable
 
 from gsio.cluster import messages as wire
+from gsio.cluster.enginebus import forward_sessions
 from gsio.cluster.link import PubSub, RedisLink
 from gsio.cluster.messages import Channels, RequestType
 from gsio.cluster.requests import Answers, Pending, describe
@@ -43,6 +44,8 @@ def create_redis_adapter(
     requests_timeout: float = 5.0,
     publish_on_specific_response_channel: bool = False,
     max_pending: int = 10_000,
+    forward_requests: bool = True,
+    forward_timeout: float = 1.0,
     **redis_options: Any,
 ) -> Callable[[Namespace], RedisAdapter]:
     """An adapter factory for ``gsio.Server(adapter=...)`` that joins the servers sharing one
@@ -57,6 +60,11 @@ def create_redis_adapter(
     :param publish_on_specific_response_channel: answer requests on the requester's own
         channel, as Node's option of that name.
     :param max_pending: messages held for Redis while it is unreachable.
+    :param forward_requests: a request naming a session of another server (a load balancer
+        without sticky sessions) is forwarded to it through Redis and answered from there
+        (see "Several servers" in the README: it costs a Redis round trip or two per request).
+    :param forward_timeout: seconds to wait for that server's first answer; past it, or when
+        it is gone, the request gets 400 "Session ID unknown".
     :param redis_options: passed to ``redis.Redis.from_url``.
     """
     link: list[RedisLink] = []
@@ -65,6 +73,9 @@ def create_redis_adapter(
         if not link:
             client = redis_client(url, redis_options)
             link.append(RedisLink(client, namespace.server.concurrency, max_pending))
+            forward_sessions(
+                namespace.server, link[0], key, forward_timeout if forward_requests else None
+            )
         return RedisAdapter(
             namespace,
             link[0],

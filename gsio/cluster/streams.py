@@ -22,6 +22,7 @@ from typing import Any, Callable
 import msgpack
 
 from gsio.cluster import messages as wire
+from gsio.cluster.enginebus import forward_sessions
 from gsio.cluster.link import RedisLink
 from gsio.cluster.messages import RequestType
 from gsio.cluster.redis import redis_client
@@ -62,6 +63,8 @@ def create_redis_streams_adapter(
     session_key_prefix: str = "sio:session:",
     requests_timeout: float = 5.0,
     max_pending: int = 10_000,
+    forward_requests: bool = True,
+    forward_timeout: float = 1.0,
     **redis_options: Any,
 ) -> Callable[[Namespace], RedisStreamsAdapter]:
     """An adapter factory for ``gsio.Server(adapter=...)`` that joins the servers sharing one
@@ -83,6 +86,11 @@ def create_redis_streams_adapter(
     :param requests_timeout: seconds to wait for the other servers' answers, and at most for
         Redis to take a recoverable packet (past it, the packet is sent without an offset).
     :param max_pending: commands held for Redis while it is unreachable.
+    :param forward_requests: a request naming a session of another server (a load balancer
+        without sticky sessions) is forwarded to it through Redis and answered from there
+        (see "Several servers" in the README: it costs a Redis round trip or two per request).
+    :param forward_timeout: seconds to wait for that server's first answer; past it, or when
+        it is gone, the request gets 400 "Session ID unknown".
     :param redis_options: passed to ``redis.Redis.from_url``.
     """
     reader: list[StreamReader] = []
@@ -92,6 +100,12 @@ def create_redis_streams_adapter(
             client = redis_client(url, redis_options)
             link = RedisLink(client, namespace.server.concurrency, max_pending)
             reader.append(StreamReader(link, stream_name, max_len, read_count))
+            forward_sessions(
+                namespace.server,
+                link,
+                channel_prefix,
+                forward_timeout if forward_requests else None,
+            )
         return RedisStreamsAdapter(
             namespace,
             reader[0],

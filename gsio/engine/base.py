@@ -15,7 +15,7 @@ from gsio.engine.socket import EngineSocket, SocketOwner
 from gsio.exceptions import ProtocolError
 from gsio.protocol.http import Response, error_response
 
-__all__ = ["EngineView", "refused"]
+__all__ = ["EngineView", "Forwarder", "Pending", "refused"]
 
 log = logging.getLogger("gsio.engine")
 
@@ -42,6 +42,38 @@ class EngineView(SocketOwner, Protocol):
         self, response: Response, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> list[bytes]:
         """Answer a WSGI request with ``response`` (the CORS headers added)."""
+        ...
+
+
+class Pending(Protocol):
+    """A request answered later: :meth:`abandon` it if its connection closes first."""
+
+    def abandon(self) -> None: ...
+
+
+class Forwarder(Protocol):
+    """Serves the requests for sessions that another server owns, by forwarding them to it
+    (:class:`gsio.engine.forward.Forwarding`). Each method returns None when it does not take
+    the request: the engine answers 400 "Session ID unknown" then."""
+
+    def forward(
+        self,
+        environ: dict[str, Any],
+        sid: str,
+        body: bytes | None,
+        respond: Callable[[Response], None],
+    ) -> Pending | None:
+        """Forward a polling request without blocking; ``respond(response)`` later."""
+        ...
+
+    def forward_wait(self, environ: dict[str, Any], sid: str) -> Response | None:
+        """Forward a polling request from its greenlet or thread, and wait for the answer."""
+        ...
+
+    def relay_websocket(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], sid: str
+    ) -> list[bytes] | None:
+        """Serve a WebSocket upgrade by relaying its messages to the owner and back."""
         ...
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from gsio.engine import polling, websocket
-from gsio.engine.base import refused
+from gsio.engine.base import Forwarder, refused
 from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
@@ -175,6 +175,8 @@ class Engine:
         self.async_mode = async_mode
         self.websocket = websocket
         self.unknown_session = unknown_session
+        #: Forwards requests for other servers' sessions to them (set by the Redis adapters).
+        self.forwarder: Forwarder | None = None
         self.sockets: dict[str, EngineSocket] = {}
         #: True once :meth:`shutdown` began: handshakes are refused.
         self.closing = False
@@ -264,6 +266,8 @@ class Engine:
         try:
             transport = environ.pop("gsio.transport", None) or self._check(environ, method, query)
         except ProtocolError as exc:
+            if self.forwarder is not None and isinstance(exc, _UnknownSession):
+                return self._forward(self.forwarder, exc, environ, start_response)
             return self.finish(self._refusal(exc, environ), environ, start_response)
         if transport == "websocket":
             return websocket.handle(self, environ, start_response, query.get("sid"))
@@ -290,6 +294,18 @@ class Engine:
         try:
             self._check(environ, method, query)
         except ProtocolError as exc:
+            forwarder = self.forwarder
+            if forwarder is not None and isinstance(exc, _UnknownSession):
+                response = self.on_unknown_session(environ, exc.sid)
+                if response is None:  # another server's session: forward it there
+                    pending = forwarder.forward(
+                        environ, exc.sid, body, lambda r: respond(self._finalize(r, environ, False))
+                    )
+                    if pending is not None:
+                        return pending
+                    response = refused(exc, environ)
+                finish(response)
+                return None
             finish(self._refusal(exc, environ))
             return None
         return polling.handle_nowait(self, environ, method, query["sid"], body, finish)
@@ -362,6 +378,24 @@ class Engine:
             if environ.get("wsgi.multiprocess") and "gsio.hand_over" not in environ:
                 _warn_no_hand_over(environ)
         return refused(exc, environ)
+
+    def _forward(
+        self, forwarder: Forwarder, exc: _UnknownSession, environ: dict, start_response: Callable
+    ) -> list[bytes]:
+        """A request for a session of another server, from its greenlet or thread: the
+        ``unknown_session`` hook first (the workers of this host), then the forwarder."""
+        response = self.on_unknown_session(environ, exc.sid)
+        if response is None:
+            if parse_query(environ).get("transport") == "websocket":
+                done = forwarder.relay_websocket(environ, start_response, exc.sid)
+                if done is not None:
+                    return done
+            else:
+                response = forwarder.forward_wait(environ, exc.sid)
+                if response is not None:
+                    return self.finish(response, environ, start_response, cors=False)
+            response = refused(exc, environ)
+        return self.finish(response, environ, start_response)
 
     def finish(
         self, response: Response, environ: dict, start_response: Callable, cors: bool = True

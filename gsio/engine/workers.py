@@ -22,6 +22,7 @@ import re
 import secrets
 from typing import Any
 
+from gsio.engine.forward import Forwarding
 from gsio.engine.server import Engine, default_sid
 from gsio.io.handoff import HandoffListener, OnConnection, worker_tag
 from gsio.protocol.http import Response
@@ -65,8 +66,12 @@ class WorkerGroup:
     def attach(self, engine: Engine) -> None:
         """Make ``engine``'s session ids name this worker, and move the requests for other
         workers' sessions to them (an ``unknown_session`` callable the engine had is asked
-        about the rest)."""
-        if engine.sid_generator is not default_sid:
+        about the rest). Requests forwarded across hosts (:mod:`gsio.engine.forward`) then
+        name this worker's tag."""
+        forwarding = engine.forwarder
+        if isinstance(forwarding, Forwarding) and engine.sid_generator == forwarding.new_sid:
+            forwarding.retag(self.tag)
+        elif engine.sid_generator is not default_sid:
             log.warning("the engine's sid_generator is replaced: session ids name their worker")
         engine.sid_generator = self.new_sid
         previous = engine.unknown_session

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Callable
 
 from gsio.engine import Engine, EngineHandler, EngineSocket
+from gsio.engine.forward import Bus, Forwarding
 from gsio.io.bundle import ClientBundle, PathArg
 from gsio.io.concurrency import Concurrency
 from gsio.protocol import bundle as client_bundle
@@ -273,6 +274,16 @@ class Server(EngineHandler, Broadcasting):
             previous = namespace.adapter
             namespace.adapter = factory(namespace)
             previous.close()
+
+    def forward_sessions(self, bus: Bus, *, timeout: float = 1.0) -> bool:
+        """Serve the requests naming other servers' sessions by forwarding them to their owner
+        over ``bus``, and theirs for this server's sessions: a load balancer in front of the
+        servers needs no sticky sessions (see :mod:`gsio.engine.forward`). The Redis adapters
+        call it (their ``forward_requests`` option); ``timeout``: seconds to wait for the
+        owner's first answer. True if it is on (False for a custom ``sid_generator``)."""
+        if self.engine.forwarder is not None:
+            return True
+        return Forwarding(self.engine, bus, timeout=timeout).attach()
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Close every connection gracefully, within ``timeout`` seconds (None: the engine's

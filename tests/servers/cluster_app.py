@@ -4,7 +4,8 @@ Node twin (socket.io + @socket.io/redis-adapter) with the same events, so a test
 ``--redis URL`` (or ``--host-bus DIR``: the in-host adapter between the servers sharing DIR,
 no Redis) and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
 ``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``),
-``--streams`` (the Redis Streams adapter instead), ``--recovery`` (connection state recovery on).
+``--streams`` (the Redis Streams adapter instead), ``--recovery`` (connection state recovery on),
+``--no-forwarding`` (``forward_requests=False``: no forwarding to a session's server).
 Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true``):
 
 - ``whoami``: ``{"server": NAME, "id": sid}``; ``join(*rooms)`` / ``leave(room)``: ack rooms.
@@ -43,6 +44,7 @@ parser.add_argument("--requests-timeout", type=float, default=5.0)
 parser.add_argument("--specific-responses", action="store_true")
 parser.add_argument("--streams", action="store_true")
 parser.add_argument("--recovery", action="store_true")
+parser.add_argument("--no-forwarding", action="store_true")
 options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
@@ -59,6 +61,7 @@ else:
         options.redis,
         requests_timeout=options.requests_timeout,
         publish_on_specific_response_channel=options.specific_responses,
+        forward_requests=not options.no_forwarding,
     )
 recovery = {"max_disconnection_duration": 60} if options.recovery else None
 sio = gsio.Server(adapter=adapter, ping_interval=5, connection_state_recovery=recovery)

@@ -4,7 +4,8 @@
 in the foreground, as the current user, on a free loopback port. ``balance`` is the upstream's
 balancing directive: ``"hash $remote_addr consistent"`` (sticky by client address; Debian's
 ``ip_hash`` keys on the first three octets, so every 127.0.0.x client would land on one backend)
-or ``""`` for round robin.
+or ``""`` for round robin. ``connections``: nginx's ``worker_connections`` (each proxied
+request takes two: the client's and the backend's).
 """
 
 import shutil
@@ -21,7 +22,8 @@ master_process off;
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
+worker_rlimit_nofile {files};
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     client_body_temp_path {dir}/body;
@@ -50,7 +52,7 @@ http {{
 
 
 class Nginx:
-    def __init__(self, backends, balance="hash $remote_addr consistent"):
+    def __init__(self, backends, balance="hash $remote_addr consistent", connections=1024):
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(binary).exists():
             raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
@@ -59,7 +61,14 @@ class Nginx:
         servers = "\n        ".join(f"server 127.0.0.1:{port};" for port in backends)
         balance = f"{balance};" if balance else ""
         config = Path(self.dir) / "nginx.conf"
-        config.write_text(CONFIG.format(dir=self.dir, port=self.port, balance=balance, servers=servers))
+        config.write_text(CONFIG.format(
+                dir=self.dir,
+                port=self.port,
+                balance=balance,
+                servers=servers,
+                connections=connections,
+                files=2 * connections + 64,
+            ))
         self.process = CapturedProcess([binary, "-c", str(config), "-p", self.dir], self.dir)
         deadline = time.monotonic() + 10
         while True:
