@@ -15,7 +15,7 @@ from gsio.engine.socket import EngineSocket, SocketOwner
 from gsio.exceptions import ProtocolError
 from gsio.protocol.http import Response, error_response
 
-__all__ = ["EngineView", "Forwarder", "Pending", "refused"]
+__all__ = ["EngineView", "Forwarder", "Pending", "refused", "warn_no_hand_over"]
 
 log = logging.getLogger("gsio.engine")
 
@@ -87,3 +87,22 @@ def refused(exc: ProtocolError, environ: dict[str, Any]) -> Response:
         environ.get("QUERY_STRING"),
     )
     return error_response(exc.code, exc.status)
+
+
+_warned: list[bool] = []
+
+
+def warn_no_hand_over(environ: dict[str, Any]) -> None:
+    """Say once per process why polling clients may get 400 "Session ID unknown": the server
+    runs several processes (gunicorn ``-w N``) and cannot move a request to its session's."""
+    if _warned:
+        return
+    _warned.append(True)
+    log.warning(
+        "a request for an unknown session under %s with several worker processes: each "
+        "worker knows only its own sessions, and this server cannot move a request to the "
+        "worker that owns it, so polling clients get 400 'Session ID unknown'. Run gunicorn "
+        "with -k gsio.gunicorn.GeventWorker (or gsio serve --workers N), which does, or one "
+        "worker per process behind sticky sessions",
+        environ.get("SERVER_SOFTWARE", "this server"),
+    )

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from gsio.engine import polling, websocket
-from gsio.engine.base import Forwarder, refused
+from gsio.engine.base import Forwarder, refused, warn_no_hand_over
 from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
@@ -51,25 +51,6 @@ class _UnknownSession(ProtocolError):
     def __init__(self, sid: str) -> None:
         super().__init__("session ID unknown", code=1)
         self.sid = sid
-
-
-_warned: list[bool] = []
-
-
-def _warn_no_hand_over(environ: dict[str, Any]) -> None:
-    """Say once per process why polling clients may get 400 "Session ID unknown": the server
-    runs several processes (gunicorn ``-w N``) and cannot move a request to its session's."""
-    if _warned:
-        return
-    _warned.append(True)
-    log.warning(
-        "a request for an unknown session under %s with several worker processes: each "
-        "worker knows only its own sessions, and this server cannot move a request to the "
-        "worker that owns it, so polling clients get 400 'Session ID unknown'. Run gunicorn "
-        "with -k gsio.gunicorn.GeventWorker (or gsio serve --workers N), which does, or one "
-        "worker per process behind sticky sessions",
-        environ.get("SERVER_SOFTWARE", "this server"),
-    )
 
 
 def default_sid() -> str:
@@ -376,7 +357,7 @@ class Engine:
             if response is not None:
                 return response
             if environ.get("wsgi.multiprocess") and "gsio.hand_over" not in environ:
-                _warn_no_hand_over(environ)
+                warn_no_hand_over(environ)
         return refused(exc, environ)
 
     def _forward(
