@@ -230,3 +230,30 @@ def test_forwarded_to_an_owner_that_is_gone_or_hangs(redis):
     finally:
         check_and_stop(relay, hung)
         owner.stop()
+
+
+@pytest.mark.parametrize(
+    "worker, options",
+    [("gevent", ()), ("gthread", ("--threads", "200"))],
+    ids=["gevent", "gthread"],
+)
+def test_other_worker_classes_with_several_workers_forward_through_redis(
+    redis, run_node, worker, options
+):
+    """gunicorn's own worker classes cannot move a connection to its owner worker; with a Redis
+    adapter their requests for another worker's session are forwarded through Redis instead,
+    so ``-w 2`` works without sticky sessions (gevent mode and threading mode)."""
+    command = gunicorn(worker, "forward_app:app", "-w", "2", *options)
+    server = Process(command, SERVERS, {"GSIO_TEST_REDIS": redis.url})
+    server.wait_ready()
+    try:
+        wait_subscribed(redis, 2)
+        clients = 20
+        seen = run_node("sio_workers", server.port, "default", clients, 10, timeout=150)
+        assert "error" not in seen, seen
+        assert seen["connects"] == 3 * clients and seen["connect_errors"] == 0, seen
+        assert seen["reconnects"] == 0 and seen["reasons"] == {}, seen
+        assert seen["echoed"] == 3 * clients * 10 and seen["news"] == 3 * clients, seen
+        assert len(seen["pids"]) == 2, seen  # both workers had sessions
+    finally:
+        check_and_stop(server)

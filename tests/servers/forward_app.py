@@ -22,7 +22,9 @@ url = os.environ["GSIO_TEST_REDIS"]
 if os.environ.get("GSIO_TEST_STREAMS"):
     adapter = gsio.create_redis_streams_adapter(url)
 else:
-    adapter = gsio.create_redis_adapter(url)
+    adapter = gsio.create_redis_adapter(
+        url, forward_requests=not os.environ.get("GSIO_TEST_NO_FORWARDING")
+    )
 sio = gsio.Server(adapter=adapter, ping_interval=5, ping_timeout=5)
 
 
