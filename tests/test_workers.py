@@ -274,3 +274,186 @@ def test_a_killed_worker_leaves_the_others_broadcasting(wait_for):
     finally:
         clients.stop()
         process.stop()
+
+
+# -- workers that die or are replaced ------------------------------------------------------------
+
+
+class Churn:
+    """``tests/js/sio_churn.js``: ``n`` socket.io-client sockets per transport setup (polling
+    only, WebSocket only, the default upgrade), reconnection on, each echoing acked events in a
+    loop until :meth:`stop`. Each socket has its own connections, as a browser would: in Node,
+    engine.io-client makes every polling request with ``agent: false`` (a fresh connection,
+    ``Connection: close``), so no pooled connection is shared between sockets."""
+
+    def __init__(self, port, n):
+        import subprocess
+
+        from conftest import JS, ROOT
+
+        self.proc = subprocess.Popen(
+            ["node", str(JS / "sio_churn.js"), str(port), "default", str(n)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.ready = self._read("ready", 90)  # [[group, pid], ...]
+
+    def _read(self, key, timeout=30):
+        import threading
+
+        line = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()))
+        reader.daemon = True
+        reader.start()
+        reader.join(timeout)
+        if not line or not line[0]:
+            self.proc.kill()
+            pytest.fail(f"sio_churn.js: no {key!r} line within {timeout} s")
+        answer = json.loads(line[0])
+        if key not in answer:
+            self.proc.kill()
+            pytest.fail(f"sio_churn.js: {line[0][:5000]}")
+        return answer[key]
+
+    def _say(self, line, key, timeout=30):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._read(key, timeout)
+
+    def status(self):
+        return self._say("status", "status")
+
+    def pause(self, group):
+        return self._say(f"pause {group}", "paused")
+
+    def resume(self, group):
+        return self._say(f"resume {group}", "resumed")
+
+    def stop(self):
+        """Every socket's record (see sio_churn.js), its sockets closed."""
+        states = self._say("stop", "states", 60)
+        self.proc.wait(15)
+        return states
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def _acks_go_on(churn, wait_for, sockets=None):
+    """Wait until each socket (all, or those indexes) answered acks since now, connected."""
+    before = churn.status()
+    targets = range(len(before)) if sockets is None else sockets
+
+    def done():
+        now = churn.status()
+        return all(now[k]["connected"] and now[k]["acks"] > before[k]["acks"] + 2 for k in targets)
+
+    wait_for(done, 60, "every socket's acks after the event")
+
+
+def _unaffected(state):
+    """What a socket that saw nothing saw: no disconnect, no reconnect, no failed ack."""
+    return (
+        len(state["pids"]) == 1
+        and state["connects"] == 1
+        and not state["disconnects"]
+        and not state["connect_errors"]
+        and state["attempts"] == 0
+        and not state["failed"]
+        and state["bad"] == 0
+        and state["acks"] > 0
+    )
+
+
+def _moved(state, gone):
+    """A socket of a worker in ``gone`` that reconnected, to a live worker, and went on."""
+    return (
+        state["pids"][0] in gone
+        and len(state["disconnects"]) >= 1
+        and state["pids"][-1] not in gone
+        and state["bad"] == 0
+    )
+
+
+CHURN = 20  # sockets per transport setup (the 600-socket run is above)
+GROUPS = {"polling", "websocket", "default"}
+
+
+def _churning(wait_for, *options, env=None):
+    """gunicorn -w 4 (no ping during a test: the only requests are the sockets' own) and a
+    :class:`Churn` on it, once every upgrade is done."""
+    env = {"GSIO_TEST_PING": "300", **(env or {})}
+    process = Process(gunicorn(WORKER, "workers_app:app", "-w", "4", *options), SERVERS, env)
+    process.wait_ready()
+    try:
+        churn = Churn(process.port, CHURN)
+    except BaseException:
+        process.stop()
+        raise
+
+    def upgraded():
+        return all(
+            s["transport"] == ("polling" if s["group"] == "polling" else "websocket")
+            for s in churn.status()
+        )
+
+    wait_for(upgraded, 30, "the upgrades")
+    return process, churn
+
+
+def _group_dir(process):
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"gsio-workers-{process.proc.pid}"
+
+
+def test_a_killed_workers_clients_reconnect_the_others_see_nothing(wait_for):
+    """SIGKILL one of four workers while the sockets echo: its sockets (polling only, WebSocket
+    only, upgraded) reconnect to live workers and go on; every other socket sees nothing (no
+    disconnect, no reconnect, no failed ack). gunicorn reaps the worker and its sockets in the
+    group's directory are removed. Then TERM: gunicorn exits well within its graceful timeout,
+    and the directory is removed.
+
+    The polling-only sockets pause (no request of theirs in flight) while the worker is
+    killed: a request the kernel gave to the killed worker and that it had not yet passed to
+    its session's owner dies with it (the client sees ECONNRESET, "xhr poll error", and
+    reconnects), whichever worker owns the session, as it would behind a balancer whose
+    backend crashes. The WebSocket and upgraded sockets echo throughout: their connections
+    live in their owner."""
+    process, churn = _churning(wait_for)
+    try:
+        owners = {}
+        for group, pid in churn.ready:
+            owners.setdefault(pid, set()).add(group)
+        # The worker serving the most kinds of sockets, then the most sockets.
+        count = {pid: sum(1 for _, p in churn.ready if p == pid) for pid in owners}
+        victim = max(owners, key=lambda pid: (len(owners[pid]), count[pid]))
+        assert owners[victim] == GROUPS, owners
+        churn.pause("polling")
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: _gone(victim), 10, "the killed worker's end")
+        left = [_group_dir(process) / f"{worker_tag(victim)}.{kind}" for kind in ("sock", "bus")]
+        wait_for(lambda: not any(p.exists() for p in left), 10, "its sockets removed")
+        churn.resume("polling")
+        _acks_go_on(churn, wait_for)
+        states = churn.stop()
+        started = time.monotonic()
+        process.proc.send_signal(signal.SIGTERM)
+        process.proc.wait(30)
+        took = time.monotonic() - started
+    finally:
+        churn.kill()
+        process.stop()
+    output = process.output()
+    assert "Traceback" not in output, output
+    assert took < 15, (took, output)  # (gunicorn's graceful timeout: 30 s)
+    assert not _group_dir(process).exists()
+    mine = [s for s in states if s["pids"][0] == victim]
+    others = [s for s in states if s["pids"][0] != victim]
+    assert {s["group"] for s in mine} == GROUPS and others
+    for state in others:
+        assert _unaffected(state), state
+    for state in mine:
+        assert _moved(state, {victim}), state

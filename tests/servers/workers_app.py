@@ -22,7 +22,9 @@ logging.basicConfig(
 adapter = None
 if os.environ.get("GSIO_TEST_REDIS"):
     adapter = gsio.create_redis_adapter(os.environ["GSIO_TEST_REDIS"])
-sio = gsio.Server(adapter=adapter, ping_interval=5, ping_timeout=5)
+# $GSIO_TEST_PING: another ping interval (a long one: no ping during a test)
+ping = float(os.environ.get("GSIO_TEST_PING", "5"))
+sio = gsio.Server(adapter=adapter, ping_interval=ping, ping_timeout=5)
 
 
 @sio.on("echo")
