@@ -457,3 +457,50 @@ def test_a_killed_workers_clients_reconnect_the_others_see_nothing(wait_for):
         assert _unaffected(state), state
     for state in mine:
         assert _moved(state, {victim}), state
+
+
+def test_max_requests_restarts_a_worker_its_clients_reconnect(wait_for):
+    """``--max-requests``: the worker that reaches it shuts down as on TERM (its sockets told
+    to reconnect, which they do, to live workers) and exits well within its graceful timeout;
+    gunicorn starts another; the other workers' sockets see nothing. (gunicorn's own gevent
+    pywsgi worker counts no request: the option did nothing.) The requests that reach it are
+    plain ``GET /pid``s on fresh connections, the polling sockets paused meanwhile."""
+    import re
+
+    limit = 3000
+    process, churn = _churning(
+        wait_for,
+        "--max-requests", str(limit), "--max-requests-jitter", "0", "--graceful-timeout", "10",
+    )  # fmt: skip
+    try:
+        served = {pid for _, pid in churn.ready}
+        churn.pause("polling")
+
+        def restarted():
+            return {
+                int(p) for p in re.findall(r"\[(\d+)\] \[INFO\] Autorestarting", process.output())
+            }
+
+        for i in range(12 * limit):  # until a worker serving sockets restarts
+            if i % 50 == 0 and restarted() & served:
+                break
+            _request(process.port, "GET", "/pid")
+        gone = restarted()
+        assert gone & served, process.output()
+        for pid in gone:
+            wait_for(lambda pid=pid: _gone(pid), 10, "the restarted worker's end")
+        churn.resume("polling")
+        _acks_go_on(churn, wait_for)
+        states = churn.stop()
+    finally:
+        churn.kill()
+        process.stop()
+    output = process.output()
+    assert "Traceback" not in output and "graceful timeout" not in output, output
+    mine = [s for s in states if s["pids"][0] in gone]
+    others = [s for s in states if s["pids"][0] not in gone]
+    assert mine and others, states
+    for state in others:
+        assert _unaffected(state), state
+    for state in mine:
+        assert _moved(state, gone), state
