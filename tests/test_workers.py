@@ -504,3 +504,43 @@ def test_max_requests_restarts_a_worker_its_clients_reconnect(wait_for):
         assert _unaffected(state), state
     for state in mine:
         assert _moved(state, gone), state
+
+
+def test_a_reload_replaces_every_worker_every_client_reconnects(wait_for):
+    """``kill -HUP`` the arbiter: gunicorn starts four new workers and stops the old ones
+    gracefully; every socket reconnects to a new worker and goes on echoing. The old workers'
+    sockets (hand-over and bus) are gone; the group's directory is the same one (the
+    arbiter's pid names it)."""
+    import re
+
+    process, churn = _churning(wait_for)
+    try:
+        old = {pid for _, pid in churn.ready}
+        directory = _group_dir(process)
+        assert {p.name for p in directory.iterdir()} >= {f"{worker_tag(pid)}.sock" for pid in old}
+        mark = process.mark()
+        process.proc.send_signal(signal.SIGHUP)
+
+        def new_workers():
+            return {
+                int(p) for p in re.findall(r"Booting worker with pid: (\d+)", process.output(mark))
+            }
+
+        wait_for(
+            lambda: len(new_workers()) == 4 and all(_gone(pid) for pid in old), 30, "the reload"
+        )
+        new = new_workers()
+        _acks_go_on(churn, wait_for)
+        assert {s["pid"] for s in churn.status()} <= new
+        states = churn.stop()
+        names = {p.name for p in directory.iterdir()}
+    finally:
+        churn.kill()
+        process.stop()
+    output = process.output()
+    assert "Traceback" not in output and "graceful timeout" not in output, output
+    tags = {worker_tag(pid) for pid in old}
+    assert not {name for name in names if name.split(".")[0] in tags}, names
+    assert {f"{worker_tag(pid)}.sock" for pid in new} <= names, names
+    for state in states:
+        assert _moved(state, old) and state["pids"][-1] in new, state
