@@ -544,3 +544,40 @@ def test_a_reload_replaces_every_worker_every_client_reconnects(wait_for):
     assert {f"{worker_tag(pid)}.sock" for pid in new} <= names, names
     for state in states:
         assert _moved(state, old) and state["pids"][-1] in new, state
+
+
+def test_stale_socket_files_never_hang_a_request(wait_for):
+    """What a crashed worker could leave in the group's directory, and sids naming it: a
+    socket nobody listens on (for a pid that is gone, and for a live process that is not a
+    worker), a file that is not a socket, and a live worker that does not know the session.
+    Each request gets the protocol's 400 at once, on whichever worker it lands."""
+    import socket
+
+    process = start(None, workers=2)
+    try:
+        directory = _group_dir(process)
+        wait_for(lambda: len(list(directory.glob("*.sock"))) == 2, 10, "the workers' sockets")
+        live = int(next(directory.glob("*.sock")).stem, 36)
+        dead = 2**22 + 1  # above the largest pid_max: no process has it
+        tags = {"dead": worker_tag(dead), "alive": worker_tag(os.getpid()), "file": "zzzz"}
+        for name in ("dead", "alive"):
+            stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            stale.bind(str(directory / f"{tags[name]}.sock"))
+            stale.close()  # the file stays; nothing listens
+        (directory / "zzzz.sock").write_bytes(b"not a socket")
+        tags["worker"] = worker_tag(live)
+        for name, tag in tags.items():
+            sid = f"AAAAAAAAAAAAAAAAAAAA.{tag}"
+            for path in (
+                f"/socket.io/?EIO=4&transport=polling&sid={sid}",
+                f"/socket.io/?EIO=4&transport=websocket&sid={sid}",
+            ):
+                for _ in range(5):  # (each on a fresh connection, whichever worker gets it)
+                    status, body = _request(process.port, "GET", path)
+                    assert (status, json.loads(body)) == (
+                        400,
+                        {"code": 1, "message": "Session ID unknown"},
+                    ), (name, body)
+    finally:
+        process.stop()
+    assert "Traceback" not in process.output()
