@@ -581,3 +581,42 @@ def test_stale_socket_files_never_hang_a_request(wait_for):
     finally:
         process.stop()
     assert "Traceback" not in process.output()
+
+
+def test_a_killed_workers_client_recovers_with_the_redis_streams_adapter(redis, wait_for):
+    """Connection state recovery with the Redis Streams adapter: each worker keeps its
+    connected sockets' sessions in Redis too (gsio/cluster/stream_mirror.py), so a socket of
+    a worker killed with SIGKILL (which keeps nothing as it dies) recovers on another worker:
+    the same id, its room, and the events sent to it while it was away, once each, in order.
+    (Without Redis, a session lives in its worker's memory and dies with it.)"""
+    process = Process(
+        gunicorn(WORKER, "workers_app:app", "-w", "4"),
+        SERVERS,
+        {"GSIO_TEST_STREAMS": redis.url, "GSIO_TEST_PING": "300"},
+    )
+    process.wait_ready()
+    clients = Clients()
+    try:
+        # The one to recover (reconnecting after 1 to 3 s), and one on another worker.
+        sid = clients.connect("away", process.port, reconnect=True, delay=2000)
+        victim = _pid(clients, "away")
+        sender, _ = _on_another_worker(clients, process.port, {victim}, "s")
+        assert clients.call("away", "join", "room") == [True]
+        assert clients.call(sender, "shout", "before") == [True]
+        # (each event with its offset: the stream entry's id)
+        assert [e[:2] for e in clients.wait_events("away", 1)] == [["news", "before"]]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: _gone(victim), 10, "the killed worker's end")
+        assert clients.call(sender, "shout", "to all") == [True]
+        assert clients.call(sender, "tell", "room", "to the room") == [True]
+        seen = clients.wait_events("away", 4, timeout=30)
+        assert seen[0] == ["__disconnect", "transport close"], seen
+        assert seen[1] == ["__connect", sid, True], seen  # recovered, the same id
+        assert [e[:2] for e in seen[2:]] == [["news", "to all"], ["news", "to the room"]], seen
+        assert _pid(clients, "away") not in (victim, None)
+        assert clients.call(sender, "tell", "room", "after") == [True]
+        assert [e[:2] for e in clients.wait_events("away", 1)] == [["news", "after"]]
+    finally:
+        clients.stop()
+        process.stop()
+    assert "Traceback" not in process.output()
