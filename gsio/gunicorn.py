@@ -178,6 +178,10 @@ class _Tracked(PyWSGIServer):
         self.gsio_app = find_wsgi_app(self.application)
         self.gsio_servers.append(self)
         if self.gsio_workers_dir is not None and self.gsio_app is not None:
+            # One connection per wake-up (gevent takes up to 100): the kernel gives a burst of
+            # connections to the worker it wakes; the others get their share, and a worker
+            # that dies holds no backlog of accepted connections.
+            self.max_accept = 1
             _join_group(self.gsio_workers_dir, self)
 
 

@@ -383,14 +383,18 @@ CHURN = 20  # sockets per transport setup (the 600-socket run is above)
 GROUPS = {"polling", "websocket", "default"}
 
 
-def _churning(wait_for, *options, env=None):
+def _churning(wait_for, *options, env=None, pause=None):
     """gunicorn -w 4 (no ping during a test: the only requests are the sockets' own) and a
-    :class:`Churn` on it, once every upgrade is done."""
+    :class:`Churn` on it (``pause``: that group paused at once), once every upgrade is done."""
     env = {"GSIO_TEST_PING": "300", **(env or {})}
     process = Process(gunicorn(WORKER, "workers_app:app", "-w", "4", *options), SERVERS, env)
     process.wait_ready()
     try:
+        sockets = _group_dir(process)
+        wait_for(lambda: len(list(sockets.glob("*.sock"))) == 4, 20, "the four workers")
         churn = Churn(process.port, CHURN)
+        if pause:
+            churn.pause(pause)
     except BaseException:
         process.stop()
         raise
@@ -464,31 +468,37 @@ def test_max_requests_restarts_a_worker_its_clients_reconnect(wait_for):
     to reconnect, which they do, to live workers) and exits well within its graceful timeout;
     gunicorn starts another; the other workers' sockets see nothing. (gunicorn's own gevent
     pywsgi worker counts no request: the option did nothing.) The requests that reach it are
-    plain ``GET /pid``s on fresh connections, the polling sockets paused meanwhile."""
+    ``GET /pid``s on one keep-alive connection (all served by the worker that accepted it),
+    the polling sockets paused meanwhile (their requests count too, wherever they land)."""
     import re
 
-    limit = 3000
+    limit = 5000
     process, churn = _churning(
         wait_for,
         "--max-requests", str(limit), "--max-requests-jitter", "0", "--graceful-timeout", "10",
+        pause="polling",
     )  # fmt: skip
     try:
         served = {pid for _, pid in churn.ready}
-        churn.pause("polling")
-
-        def restarted():
-            return {
-                int(p) for p in re.findall(r"\[(\d+)\] \[INFO\] Autorestarting", process.output())
-            }
-
-        for i in range(12 * limit):  # until a worker serving sockets restarts
-            if i % 50 == 0 and restarted() & served:
+        for _ in range(50):  # a keep-alive connection to a worker that serves sockets
+            conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=10)
+            conn.request("GET", "/pid")
+            victim = int(conn.getresponse().read())
+            if victim in served:
                 break
-            _request(process.port, "GET", "/pid")
-        gone = restarted()
-        assert gone & served, process.output()
-        for pid in gone:
-            wait_for(lambda pid=pid: _gone(pid), 10, "the restarted worker's end")
+            conn.close()
+        assert victim in served
+        try:
+            for _ in range(limit):
+                conn.request("GET", "/pid")
+                assert int(conn.getresponse().read()) == victim
+        except (OSError, http.client.HTTPException):
+            pass  # (the worker closed it as it stopped)
+        conn.close()
+        assert f"[{victim}] [INFO] Autorestarting" in process.output()
+        wait_for(lambda: _gone(victim), 10, "the restarted worker's end")
+        gone = {int(p) for p in re.findall(r"\[(\d+)\] \[INFO\] Autorestarting", process.output())}
+        assert gone == {victim}, process.output()
         churn.resume("polling")
         _acks_go_on(churn, wait_for)
         states = churn.stop()
