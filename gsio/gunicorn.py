@@ -87,21 +87,21 @@ class _AccessLog(PyWSGIHandler):
 
 
 class _Handler(_AccessLog, WSGIHandler):
-    """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's; with
-    ``--max-requests``, each request counted (gunicorn's pywsgi workers count none)."""
+    """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's."""
+
+
+class _CountingHandler(_Handler):
+    """With ``--max-requests``: each request counted (gunicorn's pywsgi workers count none)."""
 
     requestline: str | None
 
     def _handle_one_request(self) -> Any:
-        done = self.server.gsio_request_done
-        if done is None:
-            return super()._handle_one_request()
         self.requestline = None  # set once a request line was read
         try:
             return super()._handle_one_request()
         finally:
             if self.requestline is not None:
-                done()
+                self.server.gsio_request_done()
 
 
 class _GracefulShutdown:
@@ -273,8 +273,10 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
         attrs: dict[str, Any] = {
             "gsio_workers_dir": _workers_dir(self),
             "gsio_first_worker": getattr(self, "age", 0) == 1,
-            "gsio_request_done": self._request_done if self.max_requests < sys.maxsize else None,
         }
+        if self.max_requests < sys.maxsize:
+            attrs["gsio_request_done"] = self._request_done
+            self.wsgi_handler = _CountingHandler
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.io.handler).
