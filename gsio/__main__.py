@@ -192,6 +192,7 @@ def _serve_worker(args: argparse.Namespace, listener: Any, directory: str, index
     sock = socket.socket(fileno=os.dup(listener.fileno()))  # gevent's, on the shared socket
     listener.close()
     server = gsio.make_server(app, listener=sock, header_timeout=args.header_timeout or None)
+    server.max_accept = 1  # a burst of connections spread over the workers (gsio.gunicorn)
     group = WorkerGroup(directory)
     wsgi = server.gsio_app
     if wsgi is not None and group.listen(

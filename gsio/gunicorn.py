@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import tempfile
 from typing import Any
 
@@ -50,6 +52,7 @@ from gsio.cluster.sharing import share_across_workers
 from gsio.engine.workers import WorkerGroup
 from gsio.engine.wsgi import WSGIApp, find_wsgi_app, refused_upgrade, stop_gracefully
 from gsio.io.handler import CheckedRequests, WSGIHandler
+from gsio.io.handoff import remove_worker_files
 from gsio.io.pollnative import serve_connection
 
 __all__ = ["GeventWorker", "GeventWebSocketWorker"]
@@ -85,6 +88,20 @@ class _AccessLog(PyWSGIHandler):
 
 class _Handler(_AccessLog, WSGIHandler):
     """gunicorn's handler (its access log, ``gunicorn.sock`` and ``RAW_URI``) on gsio's."""
+
+
+class _CountingHandler(_Handler):
+    """With ``--max-requests``: each request counted (gunicorn's pywsgi workers count none)."""
+
+    requestline: str | None
+
+    def _handle_one_request(self) -> Any:
+        self.requestline = None  # set once a request line was read
+        try:
+            return super()._handle_one_request()
+        finally:
+            if self.requestline is not None:
+                self.server.gsio_request_done()
 
 
 class _GracefulShutdown:
@@ -152,6 +169,7 @@ class _Tracked(PyWSGIServer):
     a member of their :class:`~gsio.engine.workers.WorkerGroup`."""
 
     gsio_servers: list[Any]
+    gsio_request_done: Any = None  # with --max-requests: called after each request
     gsio_workers_dir: str | None = None
     gsio_first_worker = False  # the first worker gunicorn started: it says what it does
 
@@ -160,6 +178,10 @@ class _Tracked(PyWSGIServer):
         self.gsio_app = find_wsgi_app(self.application)
         self.gsio_servers.append(self)
         if self.gsio_workers_dir is not None and self.gsio_app is not None:
+            # One connection per wake-up (gevent takes up to 100): the kernel gives a burst of
+            # connections to the worker it wakes; the others get their share, and a worker
+            # that dies holds no backlog of accepted connections.
+            self.max_accept = 1
             _join_group(self.gsio_workers_dir, self)
 
 
@@ -194,8 +216,41 @@ def _workers_dir(worker: Any) -> str | None:
     it), or None with one worker."""
     if worker.cfg.workers <= 1:
         return None
+    return _group_dir(os.getppid())
+
+
+def _group_dir(arbiter: int) -> str:
     base = os.environ.get("GSIO_WORKERS_DIR") or tempfile.gettempdir()
-    return os.path.join(base, f"gsio-workers-{os.getppid()}")
+    return os.path.join(base, f"gsio-workers-{arbiter}")
+
+
+def _clean_up_after_workers(cfg: Any) -> None:
+    """In the arbiter: gunicorn's ``child_exit`` and ``on_exit`` hooks (the configured ones
+    still run) remove what a worker leaves in the group's directory when it is killed or
+    crashes (its sockets), and the directory when gunicorn exits. The arbiter has reaped the
+    worker and forks no other before the hook: no worker can have its pid yet."""
+    child_exit, on_exit = cfg.child_exit, cfg.on_exit
+    if getattr(child_exit, "gsio_cleans", False):
+        return  # the same config checked again
+    directory = _group_dir(os.getpid())
+
+    def gsio_child_exit(arbiter: Any, worker: Any) -> None:
+        remove_worker_files(directory, worker.pid)
+        child_exit(arbiter, worker)
+
+    def gsio_on_exit(arbiter: Any) -> None:
+        try:
+            for name in os.listdir(directory):
+                if name.endswith((".sock", ".bus", ".new")):
+                    os.unlink(os.path.join(directory, name))
+            os.rmdir(directory)
+        except OSError:
+            pass
+        on_exit(arbiter)
+
+    gsio_child_exit.gsio_cleans = True  # type: ignore[attr-defined]
+    cfg.set("child_exit", gsio_child_exit)
+    cfg.set("on_exit", gsio_on_exit)
 
 
 class _WebSocketHandler(_AccessLog, CheckedRequests, WebSocketHandler):
@@ -206,17 +261,35 @@ class GeventWorker(_GracefulShutdown, GeventPyWSGIWorker):
     """gunicorn's gevent pywsgi worker with gsio's handler and WebSocket layer."""
 
     wsgi_handler = _Handler
+    nr: int
+    max_requests: int
+
+    @classmethod
+    def check_config(cls, cfg: Any, log: Any) -> None:
+        """In the arbiter, as it starts and on each reload (HUP)."""
+        _clean_up_after_workers(cfg)
 
     def _server_attributes(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {
             "gsio_workers_dir": _workers_dir(self),
             "gsio_first_worker": getattr(self, "age", 0) == 1,
         }
+        if self.max_requests < sys.maxsize:
+            attrs["gsio_request_done"] = self._request_done
+            self.wsgi_handler = _CountingHandler
         if isinstance(self.wsgi, WSGIApp) and not getattr(self.log, "access_log_enabled", True):
             # Without an access log, the long-polling requests of open sessions take the
             # handler's short path, as under gsio.serve (see gsio.io.handler).
             attrs["gsio_polling_app"] = self.wsgi
         return attrs
+
+    def _request_done(self) -> None:
+        """``--max-requests``: after that many requests, the worker shuts down as on TERM (its
+        clients told to reconnect, to the other workers), and gunicorn starts another."""
+        self.nr += 1
+        if self.nr == self.max_requests:
+            self.log.info("Autorestarting worker after current request.")
+            self.handle_exit(signal.SIGTERM, None)
 
 
 class _Server(PyWSGIServer):

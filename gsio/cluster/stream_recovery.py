@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from gsio.cluster.link import RedisLink
+from gsio.cluster.stream_mirror import SessionMirror
 from gsio.cluster.stream_reader import StreamReader
 from gsio.cluster.streams_wire import (
     Message,
@@ -66,6 +68,27 @@ class StreamRecovery(Adapter):
         # and those written but not yet sent here (see restore_session).
         self._own: collections.deque[_Own] = collections.deque()
         self._unsent: set[str] = set()
+        self._mirror: SessionMirror | None = None
+
+    def _keep_connected_sessions(self) -> None:
+        """Keep the connected sockets' sessions in Redis too (see :mod:`.stream_mirror`)."""
+        if self.recovery is not None:
+            self._mirror = SessionMirror(self, self.recovery.max_disconnection_duration)
+
+    def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        super().add_all(sid, rooms)
+        if self._mirror is not None:
+            self._mirror.touch(sid)
+
+    def delete(self, sid: str, room: str) -> None:
+        super().delete(sid, room)
+        if self._mirror is not None:
+            self._mirror.touch(sid)
+
+    def delete_all(self, sid: str) -> None:
+        super().delete_all(sid)
+        if self._mirror is not None:
+            self._mirror.ended(sid, self.namespace.conns.get(sid))
 
     def _message(self, kind: MessageType, data: Any = None) -> Message:
         return Message(self.uid, self.namespace.name, kind, data)
@@ -126,12 +149,17 @@ class StreamRecovery(Adapter):
         """Queue ``SET sio:session:<pid> <base64 msgpack> PX <window>``: never blocks."""
         if self.recovery is None:
             return
+        if self._mirror is not None:
+            self._mirror.lost(session.sid)
+        self.keep_session(session, max(int(self.recovery.max_disconnection_duration * 1000), 1))
+
+    def keep_session(self, session: SessionState, px: int) -> None:
+        """Queue ``SET sio:session:<pid> <base64 msgpack> PX <px>``."""
         try:
             value = encode_session(session)
         except (TypeError, ValueError, OverflowError):
             log.warning("%s: conn.data cannot be kept in Redis; it recovers as None", session.sid)
             value = encode_session(SessionState(session.sid, session.pid, session.rooms, None))
-        px = max(int(self.recovery.max_disconnection_duration * 1000), 1)
         self.link.command(("SET", self._session_key(session.pid), value, "PX", px))
 
     def discard_session(self, pid: str) -> None:

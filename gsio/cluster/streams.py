@@ -145,10 +145,13 @@ class RedisStreamsAdapter(StreamRecovery):
         self._channels = [self.public, f"{self.public}{self.uid}#"]
         reader.handlers[namespace.name] = self._on_entry
         self.link.subscribe(self._channels, [], self._on_pubsub)
+        self._keep_connected_sessions()
 
     def close(self) -> None:
         """Stop this namespace's traffic; the last adapter of the process to close sends what
         is queued (sessions included, within 2 s) and stops the reader."""
+        if self._mirror is not None:
+            self._mirror.close()
         self.reader.handlers.pop(self.namespace.name, None)
         self.link.unsubscribe(self._channels, [])
         if not self.reader.handlers:

@@ -82,6 +82,9 @@ def run_workers(count: int, listener: socket.socket, serve: Serve) -> int:
         except ChildProcessError:
             break
         entry = workers.pop(pid, None)
+        from gsio.io.handoff import remove_worker_files  # (not before the first fork)
+
+        remove_worker_files(directory, pid)
         if entry is None or stopping:
             continue
         started, index = entry

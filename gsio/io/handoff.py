@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from gsio.io.concurrency import Concurrency
 
-__all__ = ["HandoffListener", "pass_connection", "worker_tag"]
+__all__ = ["HandoffListener", "pass_connection", "remove_worker_files", "worker_tag"]
 
 log = logging.getLogger("gsio.workers")
 
@@ -48,6 +48,20 @@ def worker_tag(pid: int) -> str:
         out = digits[r] + out
         if not pid:
             return out
+
+
+def remove_worker_files(directory: str, pid: int) -> None:
+    """Remove what the worker ``pid`` (reaped, so that no process has its pid yet) left in the
+    group's ``directory`` when it did not end by itself (SIGKILL, a crash): its hand-over
+    socket, its in-host bus socket (and the bus socket it was binding). The group's master
+    calls it; a request naming the worker is refused at once either way, this keeps the
+    directory from filling up, and a later worker with the same pid from finding them."""
+    tag = worker_tag(pid)
+    for name in (f"{tag}.sock", f"{tag}.bus", f".{tag}.new"):
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
 
 
 def pass_connection(

@@ -112,7 +112,7 @@ class Conn:
         self._missed: list[list[Any]] | None = None  # what a recovered client gets after CONNECT
         # The packet log's position as the session starts (what emits in connect handlers
         # are logged after).
-        self._since = None if self._recovery is None else namespace.adapter.log_position()
+        self.since = None if self._recovery is None else namespace.adapter.log_position()
         self._parked = False  # a blocking handler's connection whose client is away
         self._away = False  # its client is away and its session kept (recovery on)
         self._own_room: Recipients | None = None  # who a direct emit reaches, for the log
@@ -320,7 +320,7 @@ class Conn:
         otherwise the connection ends."""
         if self._recovery is not None and self.connected and reason in RECOVERABLE_REASONS:
             assert self.pid is not None
-            session = SessionState(self.id, self.pid, sorted(self.rooms), self.data, self._since)
+            session = SessionState(self.id, self.pid, sorted(self.rooms), self.data, self.since)
             self.namespace.adapter.persist_session(session)
             self._away = True
             if self.namespace.park(self, reason):
@@ -336,7 +336,7 @@ class Conn:
         session = restored.session
         self.id = session.sid
         self.pid = session.pid
-        self._since = session.since
+        self.since = session.since
         if isinstance(session.data, dict):
             self.data = session.data
         self._take_back(restored)
