@@ -97,14 +97,19 @@ def redis_client(url: str | Any, redis_options: dict[str, Any]) -> Any:
 
     # One quick retry: the link's own loops reconnect with backoff, and a request
     # (server_count) must fail fast while Redis is away.
+    # A pool that makes a caller wait for a free connection (``timeout``) rather than fail:
+    # redis-py's default pool raises "Too many connections" past 100, which 200 clients
+    # recovering at once after a restart (each restore a pipeline) reached.
     options = {
         "socket_connect_timeout": 2.0,
         "socket_keepalive": True,
         "retry": Retry(NoBackoff(), 1),
         "health_check_interval": 30,  # notices a dead pub/sub connection
+        "max_connections": 100,
+        "timeout": 10.0,
     }
     options.update(redis_options)
-    return redis.Redis.from_url(url, **options)
+    return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, **options))
 
 
 class RedisAdapter(Adapter):

@@ -47,6 +47,8 @@ def test_a_graceful_restart_loses_nothing(start_server, redis_server, wait_for):
             next_packet(sender, lambda p: p.startswith('42["d"'))
         a.proc.send_signal(signal.SIGTERM)
         assert a.proc.wait(15) == 0, a.output()
+        kept = kept_sessions(redis_server)
+        assert kept >= CLIENTS, (kept, a.output()[-3000:])  # (B keeps its sender's too)
         restarted = ServerProcess(
             "recovery_app", ("--streams", redis_server.url, "--port", str(a.port)), "gsio"
         )
@@ -54,7 +56,12 @@ def test_a_graceful_restart_loses_nothing(start_server, redis_server, wait_for):
         reader.join(5)
         result = json.loads(lines[-1])
         sockets = result["sockets"] if "error" not in result else result["seen"]["sockets"]
-        assert "error" not in result, (result["error"][:80], summary(sockets), a.output()[-3000:])
+        assert "error" not in result, (
+            result["error"][:80],
+            summary(sockets),
+            a.output()[-3000:],
+            restarted.output()[-3000:],
+        )
         assert len(sockets) == CLIENTS
         for seen in sockets:
             assert seen["got"] == list(range(MESSAGES)), seen
@@ -66,6 +73,17 @@ def test_a_graceful_restart_loses_nothing(start_server, redis_server, wait_for):
         a.stop()
         if restarted is not None:
             restarted.stop()
+
+
+def kept_sessions(redis_server):
+    """How many sessions are kept in Redis (``sio:session:<pid>``)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        return len(client.keys("sio:session:*"))
+    finally:
+        client.close()
 
 
 def summary(sockets):
