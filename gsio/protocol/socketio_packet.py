@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "RESERVED_EVENTS",
+    "check_event",
     "Packet",
     "PacketType",
     "dumps",
@@ -42,6 +43,15 @@ class PacketType(enum.IntEnum):
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
+
+
+def check_event(event: str) -> None:
+    """Refuse an event name a server may not emit: not a string, or one of Socket.IO's own."""
+    if not isinstance(event, str):
+        raise TypeError(f"event names are strings, not {type(event).__name__}")
+    if event in RESERVED_EVENTS:
+        raise ValueError(f"{event!r} is a reserved event name")
+
 
 _CONNECT, _DISCONNECT, _EVENT, _ACK, _CONNECT_ERROR, _BINARY_EVENT, _BINARY_ACK = PacketType
 # str() of an IntEnum member is "PacketType.EVENT" before Python 3.11, so spell the digits out.

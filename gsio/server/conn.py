@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
-from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
+from gsio.protocol.socketio_packet import Packet, PacketType, check_event
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.handshake import Handshake
 from gsio.server.interfaces import Data, Link, SendParts
@@ -110,8 +110,7 @@ class Conn:
         #: The private session id a client recovers with (recovery on), as Node's ``pid``.
         self.pid: str | None = None if self._recovery is None else secrets.token_urlsafe(15)
         self._missed: list[list[Any]] | None = None  # what a recovered client gets after CONNECT
-        # The packet log's position as the session starts (what emits in connect handlers
-        # are logged after).
+        # The packet log's position as the session starts (connect handlers' emits come after).
         self.since = None if self._recovery is None else namespace.adapter.log_position()
         self._parked = False  # a blocking handler's connection whose client is away
         self._away = False  # its client is away and its session kept (recovery on)
@@ -122,6 +121,7 @@ class Conn:
         # ack id -> (called with the ack's args, called if the connection closes first)
         self._acks: dict[int, tuple[Callable[[list], None], Callable[[], None] | None]] = {}
         self._pending: list[list[Data]] | None = []  # emits made before the CONNECT answer is sent
+        self._guard = c.state_lock()  # _pending's, for threads (under gevent nothing preempts)
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
@@ -159,7 +159,7 @@ class Conn:
 
         With connection state recovery on, an event without ``callback`` sent while the client
         is away (its session kept) is kept for it too, as in Node: True."""
-        _check_event(event)
+        check_event(event)
         packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args])
         if callback is not None:
             ack_id = self.namespace.next_ack_id()
@@ -178,7 +178,7 @@ class Conn:
         :class:`AckTimeout` after ``timeout`` seconds and :class:`ConnectionClosed` if the
         client goes away first.
         """
-        _check_event(event)
+        check_event(event)
         done = self._c.event()
         result: list[Any] = []
         ack_id = self.namespace.next_ack_id()
@@ -219,8 +219,10 @@ class Conn:
         elif self.closed_reason is not None:
             return False
         if self._pending is not None:
-            self._pending.append(self.client.encode(packet))
-            return True
+            with self._guard:  # (a handler's thread and accept() in another)
+                if self._pending is not None:
+                    self._pending.append(self.client.encode(packet))
+                    return True
         return self.client.send_packet(packet)
 
     # -- rooms and broadcast ----------------------------------------------------------------
@@ -292,25 +294,25 @@ class Conn:
         entry[0](args)
 
     def accept(self) -> None:
-        """Connect handlers passed: answer CONNECT, then send what a recovered client missed,
-        then what was emitted meanwhile."""
-        pending, self._pending = self._pending or [], None
-        missed, self._missed = self._missed, None
-        if self.closed_reason is not None:
-            return
-        self.connected = True
-        client = self.client
-        self.send_parts = client.send_parts
-        name = self.namespace.name
-        if missed is None:  # (a restored connection joined its rooms already)
-            self.namespace.adapter.add_all(self.id, (self.id,))
-        client.accepted()
-        answer = {"sid": self.id} if self.pid is None else {"sid": self.id, "pid": self.pid}
-        client.send_packet(Packet(PacketType.CONNECT, name, answer))
-        for data in missed or ():
-            client.send_packet(Packet(PacketType.EVENT, name, data))
-        for parts in pending:
-            client.send_parts(parts, False)
+        """Answer CONNECT, then send what a recovered client missed, then what was held."""
+        with self._guard:  # whatever other threads send waits until all this is queued
+            pending, self._pending = self._pending or [], None
+            missed, self._missed = self._missed, None
+            if self.closed_reason is not None:
+                return
+            self.connected = True
+            client = self.client
+            self.send_parts = client.send_parts
+            name = self.namespace.name
+            if missed is None:  # (a restored connection joined its rooms already)
+                self.namespace.adapter.add_all(self.id, (self.id,))
+            client.accepted()
+            answer = {"sid": self.id} if self.pid is None else {"sid": self.id, "pid": self.pid}
+            client.send_packet(Packet(PacketType.CONNECT, name, answer))
+            for data in missed or ():
+                client.send_packet(Packet(PacketType.EVENT, name, data))
+            for parts in pending:
+                client.send_parts(parts, False)
 
     # -- connection state recovery ------------------------------------------------------------
 
@@ -343,28 +345,32 @@ class Conn:
 
     def resume(self, client: Link[Conn], handshake: Handshake, restored: Restored) -> None:
         """A kept connection's client is back on ``client``: the blocking handler goes on."""
-        self._parked = False
-        self._away = False
-        self.client = client
-        self.environ = client.environ
-        self.handshake = handshake
+        self._hold_sends()  # before it is back: a handler's thread must not pass the missed
+        self._parked = self._away = False
+        self.client, self.environ, self.handshake = client, client.environ, handshake
         self._take_back(restored)
+
+    def _hold_sends(self) -> None:
+        self.send_parts = self._hold
+        if self._pending is None:
+            self._pending = []
 
     def _take_back(self, restored: Restored) -> None:
         self.recovered = True
         self._missed = restored.missed
         self.connected = True
-        self.send_parts = self._hold
-        if self._pending is None:
-            self._pending = []
+        self._hold_sends()
         self.namespace.adapter.add_all(self.id, restored.session.rooms)
 
     def _hold(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         """Deliver a broadcast to a connection being restored: after what it missed."""
-        if volatile or self._pending is None:
+        if volatile:
             return False
-        self._pending.append(list(parts))
-        return True
+        with self._guard:
+            if self._pending is not None:
+                self._pending.append(list(parts))
+                return True
+        return self.connected and self.client.send_parts(parts, False)  # (accepted meanwhile)
 
     def refuse(self, error: ConnectionRefused) -> None:
         data: dict[str, Any] = {"message": error.message}
@@ -391,10 +397,3 @@ class Conn:
         self.client.forget(self)
         if not quiet:
             log.debug("%s: %s closed (%s)", self.id, self.namespace.name, reason)
-
-
-def _check_event(event: str) -> None:
-    if not isinstance(event, str):
-        raise TypeError(f"event names are strings, not {type(event).__name__}")
-    if event in RESERVED_EVENTS:
-        raise ValueError(f"{event!r} is a reserved event name")
