@@ -49,8 +49,9 @@ def gunicorn(workers: int) -> str:
 
 
 def summary(path: Path) -> str:
-    """Every rep's figures per server and scenario, their medians (leaving out disturbed runs
-    as the harness does) and the ratios -w2/-w1, -w1/node and -w2/node."""
+    """Every rep's figures per server and scenario (``*``: disturbed, by other processes or
+    steal), their medians (leaving out disturbed runs if 2+ clean ones remain, as the harness
+    does) and the ratios of the acks/s medians: -w2/-w1, -w1/node and -w2/node."""
     runs = json.loads(path.read_text())["runs"]
     by: dict[str, dict[str, list[dict]]] = {}
     for run in runs:
@@ -69,11 +70,15 @@ def summary(path: Path) -> str:
                 if not values:
                     continue
                 medians[name][key] = statistics.median(values)
-                reps = " ".join(f"{v:g}" for v in values)
+                reps = " ".join(
+                    f"{r[key]:g}{'*' if _disturbed(r) else ''}"
+                    for r in servers[name]
+                    if isinstance(r.get(key), (int, float))
+                )
                 lines.append(f"  {name:8} {title:15} median {medians[name][key]:<9g} reps: {reps}")
             dropped = len(servers[name]) - len(results)
             if dropped:
-                lines.append(f"  {name:8} ({dropped} disturbed run(s) left out)")
+                lines.append(f"  {name:8} ({dropped} disturbed run(s) left out of the medians)")
         for top, bottom in (("gsio-w2", "gsio-w1"), ("gsio-w1", "node"), ("gsio-w2", "node")):
             a = medians.get(top, {}).get("acks_per_s")
             b = medians.get(bottom, {}).get("acks_per_s")
@@ -112,7 +117,7 @@ def main() -> None:
                 log.write(line)
         if bench.returncode:
             sys.exit(bench.returncode)
-        text = "\nper rep (in run order), medians and ratios:\n" + summary(out)
+        text = "\nper rep (in run order; * disturbed), medians and ratios:\n" + summary(out)
         print(text)
         log.write(text + "\n")
 
