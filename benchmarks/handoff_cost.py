@@ -7,13 +7,14 @@ Starts benchmarks/contract_server.py's app under ``gunicorn -k gsio.gunicorn.Gev
 (``POST 42<id>["echo",...]``, then the ``GET`` that brings its ack, and so on; one at a time,
 so none waits) in four modes, ``--requests`` requests each:
 
-- ``keepalive``: one keep-alive connection that landed on its session's owner: every request
-  local (what a browser's connection does after its first request, moved or not);
+- ``keepalive``: a keep-alive connection accepted by each worker, for that worker's session:
+  every request local (what a browser's connection does after its first request, moved or
+  not: the owner keeps a moved connection);
 - ``fresh-local``: a new TCP connection per request, for the session of the worker that
   accepted it: local, plus a connection's accept and close;
 - ``fresh-moved``: a new TCP connection per request, for the session of the *other* worker:
   every request moved to its owner with its connection (gsio/io/handoff.py);
-- ``fresh-any``: a new TCP connection per request, always for the first session, wherever it
+- ``fresh-any``: a new TCP connection per request, for either session in turn, wherever it
   lands (about half move): a client whose every request opens a connection.
 
 Which worker accepted a connection is read from /proc (the server side's socket inode in
@@ -204,19 +205,22 @@ class Session:
         self.waiting = False  # an echo posted, its ack not yet read
         self.pong = False  # a ping came: the next POST answers it
 
-    def step(self, sock: socket.socket) -> bool:
-        """The session's next request on ``sock``; False if its answer is not the expected."""
+    def step(self, sock: socket.socket) -> None:
+        """The session's next request on ``sock``; ValueError if its answer is not the one
+        expected."""
         if not self.waiting:
             body = f'42{self.next_id}["echo","{PAYLOAD}"]'.encode()
             if self.pong:
                 body = b"3\x1e" + body
             self.pong = False
             status, answer = request(sock, "POST", self.path, body)
+            if status != 200 or answer != b"ok":
+                raise ValueError(f"POST {self.sid}: {status} {answer[:200]!r}")
             self.waiting = True
-            return status == 200 and answer == b"ok"
+            return
         status, answer = request(sock, "GET", self.path)
         if status != 200:
-            return False
+            raise ValueError(f"GET {self.sid}: {status} {answer[:200]!r}")
         for packet in answer.split(b"\x1e"):
             if packet == b"2":
                 self.pong = True
@@ -224,8 +228,7 @@ class Session:
                 self.waiting = False
                 self.next_id += 1
             elif not packet.startswith(b"40"):  # the CONNECT answer, once
-                return False
-        return True
+                raise ValueError(f"GET {self.sid}: unexpected {packet[:200]!r}")
 
     def open(self, port: int) -> None:
         """Connect the session to namespace ``/``."""
@@ -240,19 +243,22 @@ class Session:
 
 
 def run_mode(mode: str, n: int, server: Gunicorn, sessions: dict[int, Session]) -> dict[str, float]:
-    """``n`` requests in ``mode``: CPU per request (both workers), latency p50/p90, moved."""
+    """``n`` requests in ``mode``: CPU per request (both workers), latency p50/p90, moved.
+    Every mode uses both sessions (one left idle for long would time out: no pong)."""
     port, workers = server.port, server.workers
-    first = sessions[workers[0]]
+    kept: dict[int, socket.socket] = {}  # keepalive: a connection accepted by each worker
+    while mode == "keepalive" and len(kept) < 2:
+        sock = connect(port)
+        kept.setdefault(acceptor(sock, port, workers), sock)
+        if sock not in kept.values():
+            sock.close()
     latencies: list[float] = []
     moved = errors = 0
-    keep: socket.socket | None = None
     before = sum(cpu_seconds(pid) for pid in workers)
-    for _ in range(n):
+    for i in range(n):
         if mode == "keepalive":
-            if keep is None:
-                keep = connect(port)
-                session = sessions[acceptor(keep, port, workers)]
-            sock = keep
+            session = sessions[workers[i % 2]]
+            sock = kept[session.owner]
         else:
             sock = connect(port)
             accepted = acceptor(sock, port, workers)
@@ -261,20 +267,20 @@ def run_mode(mode: str, n: int, server: Gunicorn, sessions: dict[int, Session]) 
             elif mode == "fresh-moved":
                 session = next(s for pid, s in sessions.items() if pid != accepted)
             else:
-                session = first
+                session = sessions[workers[i % 2]]
             moved += session.owner != accepted
         start = time.perf_counter()
         try:
-            ok = session.step(sock)
+            session.step(sock)
         except (OSError, ValueError) as exc:
-            print(f"  {mode}: {exc}", file=sys.stderr)
-            ok = False
+            if not errors:
+                print(f"  {mode}: {exc}", file=sys.stderr)
+            errors += 1
         latencies.append(time.perf_counter() - start)
-        errors += not ok
-        if sock is not keep:
+        if not kept:
             sock.close()
-    if keep is not None:
-        keep.close()
+    for sock in kept.values():
+        sock.close()
     time.sleep(0.2)  # the workers' work for the last connection (its close) is done
     cpu = sum(cpu_seconds(pid) for pid in workers) - before
     quantiles = statistics.quantiles(latencies, n=10)
@@ -304,7 +310,11 @@ def main() -> None:
             raise SystemExit("every handshake landed on one worker")
         for session in sessions.values():
             session.open(server.port)
-        print(f"gunicorn -w 2, workers {server.workers}; {args.requests} requests per mode")
+        print(
+            f"gunicorn -w 2, workers {server.workers}; {args.requests} requests per mode"
+            f" (CPU counted in clock ticks of {TICK * 1e3:.0f} ms:"
+            f" ±{2e6 * TICK / args.requests:.0f} us/request)"
+        )
         results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
         for i in range(args.rounds):
             order = MODES if i % 2 == 0 else MODES[::-1]
@@ -327,6 +337,10 @@ def main() -> None:
         sys.exit(1)
 
 
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
 def report(results: dict[str, list[dict[str, float]]], rounds: int) -> str:
     """Medians over the rounds (with min-max), and moved - local."""
     med: dict[str, dict[str, float]] = {}
@@ -341,11 +355,11 @@ def report(results: dict[str, list[dict[str, float]]], rounds: int) -> str:
             f" [{spread['p50_us'][0]:.0f}-{spread['p50_us'][1]:.0f}]"
             f"  p90 {med[mode]['p90_us']:5.0f} us  moved {med[mode]['moved']:.0f}"
         )
-    local, moved = med["fresh-local"], med["fresh-moved"]
+    local, moved, kept = med["fresh-local"], med["fresh-moved"], med["keepalive"]
     lines.append(
         f"a moved request costs {moved['cpu_us'] - local['cpu_us']:+.0f} us of server CPU"
-        f" ({moved['cpu_us'] / local['cpu_us']:.2f}x a local one on a new connection,"
-        f" {moved['cpu_us'] / med['keepalive']['cpu_us']:.2f}x one on a kept-alive connection)"
+        f" ({_ratio(moved['cpu_us'], local['cpu_us'])} a local one on a new connection,"
+        f" {_ratio(moved['cpu_us'], kept['cpu_us'])} one on a kept-alive connection)"
         f" and {moved['p50_us'] - local['p50_us']:+.0f} us of latency (p50)"
     )
     return "\n".join(lines)
