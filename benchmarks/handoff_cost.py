@@ -14,8 +14,8 @@ so none waits) in four modes, ``--requests`` requests each:
   accepted it: local, plus a connection's accept and close;
 - ``fresh-moved``: a new TCP connection per request, for the session of the *other* worker:
   every request moved to its owner with its connection (gsio/io/handoff.py);
-- ``fresh-any``: a new TCP connection per request, for either session in turn, wherever it
-  lands (about half move): a client whose every request opens a connection.
+- ``fresh-any``: a new TCP connection per request, for either session at random, wherever it
+  lands (about half move): clients whose every request opens a connection.
 
 Which worker accepted a connection is read from /proc (the server side's socket inode in
 /proc/net/tcp, found among the workers' descriptors) before its request is sent. Reported per
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import signal
 import socket
@@ -254,6 +255,7 @@ def run_mode(mode: str, n: int, server: Gunicorn, sessions: dict[int, Session]) 
             sock.close()
     latencies: list[float] = []
     moved = errors = 0
+    choices = random.Random(n)
     before = sum(cpu_seconds(pid) for pid in workers)
     for i in range(n):
         if mode == "keepalive":
@@ -266,8 +268,8 @@ def run_mode(mode: str, n: int, server: Gunicorn, sessions: dict[int, Session]) 
                 session = sessions[accepted]
             elif mode == "fresh-moved":
                 session = next(s for pid, s in sessions.items() if pid != accepted)
-            else:
-                session = sessions[workers[i % 2]]
+            else:  # at random: which worker accepts follows the last requests
+                session = sessions[workers[choices.getrandbits(1)]]
             moved += session.owner != accepted
         start = time.perf_counter()
         try:
