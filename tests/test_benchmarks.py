@@ -19,3 +19,15 @@ def test_leakcheck_smoke(transport):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith("OK"), done.stdout
     assert "round 2: all closed" in done.stdout
+
+
+def test_handoff_cost_smoke():
+    """benchmarks/handoff_cost.py runs under gunicorn -w 2: every request of the moved mode
+    moves, none of the local ones does, no errors."""
+    command = [sys.executable, str(ROOT / "benchmarks" / "handoff_cost.py")]
+    command += ["--requests", "20", "--rounds", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "round 1 fresh-moved" in done.stdout and "moved 20/20  errors 0" in done.stdout
+    assert "round 1 fresh-local" in done.stdout and "moved 0/20  errors 0" in done.stdout
+    assert done.stdout.strip().endswith("errors 0, tracebacks in gunicorn's output 0")
