@@ -14,11 +14,12 @@ import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Protocol
 
-from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused, GsioError
+from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
 from gsio.protocol.socketio_packet import Packet, PacketType, check_event
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.handshake import Handshake
 from gsio.server.interfaces import Data, Link, SendParts
+from gsio.server.message import Message
 from gsio.server.recipients import Recipients, RoomArg, rooms_of
 from gsio.server.recovery import RECOVERABLE_REASONS, Restored, SessionState
 
@@ -27,7 +28,6 @@ __all__ = ["Conn", "ConnNamespace", "Handshake", "Link", "Message"]
 log = logging.getLogger("gsio.socket")
 
 _CLOSED = object()  # the inbox sentinel: the connection is over
-_ACK = PacketType.ACK
 
 
 class ConnNamespace(Scope, Protocol):
@@ -43,43 +43,6 @@ class ConnNamespace(Scope, Protocol):
     def unpark(self, conn: Conn) -> None:
         """A kept connection ended for good: forget it and its session."""
         ...
-
-
-class Message:
-    """An event from the client: ``event`` (its name), ``args`` (a list), and :meth:`reply`."""
-
-    __slots__ = ("conn", "event", "args", "id", "_replied")
-
-    def __init__(self, conn: Conn, event: str, args: list, ack_id: int | None) -> None:
-        self.conn = conn
-        self.event = event
-        self.args = args
-        self.id = ack_id
-        self._replied = False
-
-    @property
-    def wants_reply(self) -> bool:
-        """Whether the client asked for an acknowledgement."""
-        return self.id is not None
-
-    @property
-    def replied(self) -> bool:
-        return self._replied
-
-    def reply(self, *args: Any) -> bool:
-        """Acknowledge the event with ``args``. Returns False if the client asked for no ack;
-        raises :class:`GsioError` on a second reply (an ack is sent exactly once)."""
-        if self.id is None:
-            return False
-        if self._replied:
-            raise GsioError(f"event {self.event!r} was replied to already")
-        self._replied = True
-        conn = self.conn
-        conn.client.send(_ACK, conn.namespace.name, list(args), self.id)
-        return True
-
-    def __repr__(self) -> str:
-        return f"Message({self.event!r}, {self.args!r}, id={self.id!r})"
 
 
 class Conn:
@@ -121,14 +84,15 @@ class Conn:
         # ack id -> (called with the ack's args, called if the connection closes first)
         self._acks: dict[int, tuple[Callable[[list], None], Callable[[], None] | None]] = {}
         self._pending: list[list[Data]] | None = []  # emits made before the CONNECT answer is sent
-        self._guard = c.state_lock()  # _pending's, for threads (under gevent nothing preempts)
+        #: Guards what other threads see of a held connection (under gevent nothing preempts).
+        self.guard = c.state_lock()
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
 
     # -- receiving ------------------------------------------------------------------------
 
-    def receive(self, timeout: float | None = None) -> Message:
+    def receive(self, timeout: float | None = None) -> Message[Conn]:
         """Wait for the next event from the client and return it.
 
         Raises :class:`ConnectionClosed` (with the reason) once the client is gone, and
@@ -143,7 +107,7 @@ class Conn:
             raise ConnectionClosed(self.closed_reason or "transport close")
         return item
 
-    def __iter__(self) -> Iterator[Message]:
+    def __iter__(self) -> Iterator[Message[Conn]]:
         """Iterate over events until the client is gone."""
         while True:
             try:
@@ -208,10 +172,13 @@ class Conn:
             if own_room is None or self.id not in own_room.rooms:  # (made once: 0.6 us)
                 own_room = self._own_room = Recipients(frozenset((self.id,)))
             if self._away:
-                # As Node: to whichever connection holds the id now (a recovered one, maybe
-                # elsewhere in the cluster), and logged for a client that comes back later.
-                self.namespace.adapter.broadcast(packet, own_room)
-                return True
+                with self.guard:  # (its client coming back, in another thread: Parked.recover)
+                    if self._away:
+                        # As Node: to whichever connection holds the id now (a recovered one,
+                        # maybe elsewhere in the cluster), and logged for a client that comes
+                        # back later.
+                        self.namespace.adapter.broadcast(packet, own_room)
+                        return True
             if self.closed_reason is not None:
                 return False
             # As Node: a direct emit is logged, with the socket's own room, and gets an offset.
@@ -219,7 +186,7 @@ class Conn:
         elif self.closed_reason is not None:
             return False
         if self._pending is not None:
-            with self._guard:  # (a handler's thread and accept() in another)
+            with self.guard:  # (a handler's thread and accept() in another)
                 if self._pending is not None:
                     self._pending.append(self.client.encode(packet))
                     return True
@@ -280,7 +247,7 @@ class Conn:
 
     # -- internals: called by the client and the namespace ------------------------------------
 
-    def deliver(self, message: Message) -> None:
+    def deliver(self, message: Message[Conn]) -> None:
         self._inbox.put(message)
 
     def expect_ack(self, ack_id: int, on_ack: Callable[[list], None]) -> None:
@@ -295,7 +262,7 @@ class Conn:
 
     def accept(self) -> None:
         """Answer CONNECT, then send what a recovered client missed, then what was held."""
-        with self._guard:  # whatever other threads send waits until all this is queued
+        with self.guard:  # whatever other threads send waits until all this is queued
             pending, self._pending = self._pending or [], None
             missed, self._missed = self._missed, None
             if self.closed_reason is not None:
@@ -350,6 +317,12 @@ class Conn:
         self.client, self.environ, self.handshake = client, client.environ, handshake
         self._take_back(restored)
 
+    def hold(self) -> None:
+        """Its client is back (call with :attr:`guard` held, as the missed packets are read):
+        what the handler sends from now on waits behind them."""
+        self._hold_sends()
+        self._away = False
+
     def _hold_sends(self) -> None:
         self.send_parts = self._hold
         if self._pending is None:
@@ -366,7 +339,7 @@ class Conn:
         """Deliver a broadcast to a connection being restored: after what it missed."""
         if volatile:
             return False
-        with self._guard:
+        with self.guard:
             if self._pending is not None:
                 self._pending.append(list(parts))
                 return True

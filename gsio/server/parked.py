@@ -12,6 +12,7 @@ away, its handler still running, and the client that comes back is handed the sa
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Callable, Protocol
 
 from gsio.exceptions import ConnectionRefused
@@ -88,11 +89,18 @@ class Parked:
             # The old transport is lost (its sessions kept), then the session recovers.
             log.info("%s: its client is back on a new transport; closing the old one", old.id)
             old.client.close("transport close")
-        try:
-            restored = namespace.adapter.restore_session(pid, offset)
-        except Exception:
-            log.exception("%s: restoring a session of %s failed", conn.id, namespace.name)
-            restored = None
+        entry = self._conns.get(pid)
+        waiting = entry[0] if entry is not None else None
+        # A waiting handler (its own thread, maybe) sends nothing between the missed packets
+        # read and its connection held: nothing falls between the two, nothing passes them.
+        with waiting.guard if waiting is not None else nullcontext():
+            try:
+                restored = namespace.adapter.restore_session(pid, offset)
+            except Exception:
+                log.exception("%s: restoring a session of %s failed", conn.id, namespace.name)
+                restored = None
+            if restored is not None and waiting is not None and restored.session.pid == pid:
+                waiting.hold()
         if restored is None:
             log.debug("%s: no session to recover on %s", conn.id, namespace.name)
             entry = self._conns.pop(pid, None)

@@ -31,6 +31,7 @@ SERVER_ORDER = [
     "interfaces",
     "adapter",
     "broadcast",
+    "message",
     "conn",
     "parked",
     "namespace",
