@@ -35,6 +35,7 @@ SERVER_ORDER = [
     "parked",
     "namespace",
     "client",
+    "legacy",
     "server",
 ]
 
