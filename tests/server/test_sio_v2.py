@@ -134,3 +134,25 @@ def test_socketio_client_2_in_chromium_polls_binary_payloads(start_server, run_n
     assert ["POST", binary, "text/html"] in types, types
     assert any(t[0] == "GET" and t[2] == binary for t in types), types
     assert all(t[2] in (binary, "text/plain; charset=UTF-8", "text/html") for t in types), types
+
+
+@pytest.mark.parametrize(
+    "packet",
+    ["40/admin?" + "t=" + "x" * 9000 + ",", '42["unterminated"', "45-[]"],
+    ids=["query-too-long", "bad-json", "bad-binary-header"],
+)
+def test_bad_socketio_packets_from_a_2x_client(start_server, wait_for, packet):
+    """Each malformed packet closes the connection ("parse error"), logged once, no
+    traceback (the server fixture fails on one)."""
+    server = start_server("sio_app", *ARGS, shared=True)
+    ws, sid = open_direct(server, "/socket.io/?EIO=3&transport=websocket")
+    assert next_packet(ws, lambda p: p.startswith("40")) == "40"
+    ws.send_text(packet)
+    frames, _ = ws.until_close()
+    assert frames[-1] == "1", frames  # the Engine.IO CLOSE
+    reason = wait_for(lambda: server.get_json("/log")["disconnects"].get(sid))
+    assert reason == "parse error"
+    logged = f"{sid}: "
+    wait_for(lambda: "closing the connection" in server.output())
+    assert sum(logged in line for line in server.output().splitlines()) == 1, server.output()
+    ws.close()
