@@ -55,6 +55,12 @@ c.run(async () => {
   out.adminIdRule = admin.id === `/admin#${admin.io.engine.id}`;
   out.adminProtocol = await c.call(admin, "protocol");
   out.adminWhoami = await c.call(admin, "whoami");
+  // A blocking handler's namespace (for msg in conn: msg.reply).
+  const chat = v2("/chat");
+  const hello = c.once(chat, "hello");
+  out.chat = await outcome(chat);
+  out.chatHello = await hello;
+  out.chatEcho = await c.call(chat, "echo", "blocking", Buffer.from([6]));
   out.refused = await outcome(v2("/admin?role=guest"));
   out.refusedPlain = await outcome(v2("/admin?role=plain"));
   out.invalid = await outcome(v2("/nowhere"));
