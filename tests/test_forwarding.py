@@ -179,6 +179,57 @@ def test_forwarded_requests_answer_byte_for_byte_as_local_ones(trio, relay):
     assert b"Content-Encoding: deflate" in mine
 
 
+def v3_payload(*texts):
+    """A v3 text payload: each packet after its length in UTF-16 units."""
+    return "".join(f"{len(t.encode('utf-16-le')) // 2}:{t}" for t in texts).encode()
+
+
+@pytest.mark.parametrize("relay", [1, 2], ids=["event-loop", "greenlet"])
+def test_forwarded_v3_requests_answer_byte_for_byte_as_local_ones(trio, relay):
+    """socket.io-client 2.x's polling (Engine.IO v3) through the forwarding: text payloads
+    with UTF-16 lengths, a binary payload both ways, a JSONP poll, as the owner answers."""
+    owner, relay = trio[0], trio[relay]
+    v3 = ENGINE.replace("EIO=4", "EIO=3")
+    paths = []
+    for _ in range(2):
+        response = exchange(owner.port, "GET", v3)
+        assert response.split(b"\r\n\r\n", 1)[1].startswith(b"1"), response  # "<length>:0{"
+        sid = json.loads(response.split(b"\r\n\r\n", 1)[1].split(b":", 1)[1][1:])["sid"]
+        paths.append(f"{v3}&sid={sid}")
+    local, forwarded = paths
+    binary = "Content-Type: application/octet-stream\r\n"
+    attachment = bytes(range(256))
+    event = b'451-2["echo",{"_placeholder":true,"num":0}]'
+    binary_body = (
+        b"\x00" + bytes(int(d) for d in str(len(event))) + b"\xff" + event
+        + b"\x01\x02\x05\x07\xff\x04" + attachment
+    )  # fmt: skip
+    steps = [
+        ("GET", b"", ""),  # "/" joined at once: 2:40
+        ("POST", v3_payload('421["echo","€😀"]'), ""),
+        ("GET", b"", ""),
+        ("POST", binary_body, binary),
+        ("GET", b"", ""),
+        ("POST", v3_payload('423["echo","\u2028"]'), ""),
+        ("GET&j=4", b"", ""),
+    ]
+    answers = []
+    for method, body, headers in steps:
+        method, _, extra = method.partition("&")
+        suffix = f"&{extra}" if extra else ""
+        mine = exchange(owner.port, method, local + suffix, body, headers)
+        theirs = exchange(relay.port, method, forwarded + suffix, body, headers)
+        assert undated(theirs) == undated(mine), (method, body[:20])
+        answers.append(mine.split(b"\r\n\r\n", 1)[1])
+    assert answers[0] == b"2:40"
+    assert answers[2] == v3_payload('431["€😀"]')
+    assert answers[4] == (
+        b"\x00\x03\x06\xff" + b'461-2[{"_placeholder":true,"num":0}]'
+        + b"\x01\x02\x05\x07\xff\x04" + attachment
+    )  # fmt: skip
+    assert answers[6] == b'___eio[4]("8:433[\\"\\u2028\\"]");'
+
+
 @pytest.mark.parametrize("relay", [1, 2], ids=["event-loop", "greenlet"])
 def test_a_client_leaving_a_forwarded_waiting_get_ends_the_session(trio, relay):
     owner, relay = trio[0], trio[relay]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from gsio.engine import polling_v3
 from gsio.engine.base import EngineView
 from gsio.engine.socket import EngineSocket
+from gsio.engine.socket_v3 import EngineSocketV3
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.io.concurrency import Concurrency
 from gsio.io.connwatch import CHECK_INTERVAL, BodyWatch, Hangup
@@ -26,6 +28,8 @@ def handle(engine: EngineView, environ: dict[str, Any], method: str, sid: str | 
     if sid is None:
         return _handshake(engine, environ)
     socket = engine.sockets[sid]
+    if socket.protocol == 3 and (error := polling_v3.check_request(environ)) is not None:
+        return error
     if method == "GET":
         return _get(engine, socket, environ)
     if method == "POST":
@@ -47,6 +51,9 @@ def handle_nowait(
     connection close first). ``body`` is a POST's whole body, None when it is over
     ``max_payload`` (not read)."""
     socket = engine.sockets[sid]
+    if socket.protocol == 3 and (error := polling_v3.check_request(environ)) is not None:
+        respond(error)
+        return None
     if method == "POST":
         respond(_post(engine, socket, environ, body))
         return None
@@ -63,14 +70,26 @@ def handle_nowait(
 
 
 def _handshake(engine: EngineView, environ: dict[str, Any]) -> Response:
+    v3 = environ.get("gsio.protocol") == 3
+    if v3 and (error := polling_v3.check_request(environ)) is not None:
+        return error
     socket = engine.open_session("polling", environ)
     engine.handler.on_open(socket)
     socket.start_heartbeat()
-    headers = [("Content-Type", "text/plain; charset=UTF-8")]
+    body, content_type = _encode(socket, environ, [socket.session.open_packet()])
+    headers = [("Content-Type", content_type)]
     if engine.cookie:
         headers.append(("Set-Cookie", _cookie(engine.cookie, socket.sid)))
-    body = encode_payload([socket.session.open_packet()]).encode("utf-8")
     return Response(200, headers, body)
+
+
+def _encode(
+    socket: EngineSocket, environ: dict[str, Any], packets: list[Packet]
+) -> tuple[bytes, str]:
+    """A GET's body, in the session's protocol, and its Content-Type."""
+    if isinstance(socket, EngineSocketV3):
+        return polling_v3.encode_body(environ, packets, socket.supports_binary)
+    return encode_payload(packets).encode("utf-8"), "text/plain; charset=UTF-8"
 
 
 def _get(engine: EngineView, socket: EngineSocket, environ: dict[str, Any]) -> Response:
@@ -170,8 +189,8 @@ def _get_response(
     socket.session.get_active = False
     if socket.session.state is State.CLOSED and not socket.session.outbound:
         engine.forget(socket)  # it lingered for this GET
-    body = encode_payload(packets).encode("utf-8")
-    headers = [("Content-Type", "text/plain; charset=UTF-8")]
+    body, content_type = _encode(socket, environ, packets)
+    headers = [("Content-Type", content_type)]
     if engine.http_compression:
         body, extra = compress(body, environ, engine.compression_threshold)
         headers.extend(extra)
@@ -241,9 +260,10 @@ def _post(
     """A POST of packets; ``body``, when given, is the body already read (None: read it from
     ``wsgi.input``, or, in :func:`handle_nowait`, one over the limit)."""
     session = socket.session
+    binary = environ.get("CONTENT_TYPE", "").startswith("application/octet-stream")
     try:
-        if environ.get("CONTENT_TYPE", "").startswith("application/octet-stream"):
-            # Engine.IO v3 sent binary payloads so; v4 always sends text.
+        if binary and socket.protocol != 3:
+            # Engine.IO v3 sends binary payloads so; v4 always sends text.
             raise ProtocolError(
                 "binary payloads are not part of Engine.IO v4", reason="transport error"
             )
@@ -257,7 +277,10 @@ def _post(
     try:
         if body is None:
             body = _read_watched(engine, socket, environ)
-        socket.receive_packets(decode_payload(body))
+        if socket.protocol == 3:
+            socket.receive_packets(polling_v3.decode_body(environ, body, binary))
+        else:
+            socket.receive_packets(decode_payload(body))
     except ProtocolError as exc:
         log.info("%s: %s; closing the session", socket.sid, exc.message)
         socket.terminate(exc.reason)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 from gsio.engine import polling, websocket
 from gsio.engine.base import Forwarder, refused, warn_no_hand_over
 from gsio.engine.socket import EngineHandler, EngineSocket
+from gsio.engine.socket_v3 import make_socket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
 from gsio.io.websocket import Data, message_frame
@@ -100,6 +101,8 @@ class Engine:
         forces the latter.
     :param unknown_session: ``callable(environ, sid) -> Response | None``, asked about a
         request naming a session this engine does not have (see :meth:`on_unknown_session`).
+    :param allow_eio3: also serve Engine.IO v3 clients (socket.io-client 2.x), as Node's
+        ``allowEIO3`` (False: their handshake gets 400, code 5).
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class Engine:
         async_mode: str | None = None,
         websocket: str | None = None,
         unknown_session: UnknownSession | None = None,
+        allow_eio3: bool = False,
     ) -> None:
         bad = set(transports) - {"polling", "websocket"}
         if bad or not transports:
@@ -156,6 +160,7 @@ class Engine:
         self.async_mode = async_mode
         self.websocket = websocket
         self.unknown_session = unknown_session
+        self.allow_eio3 = allow_eio3
         #: Forwards requests for other servers' sessions to them (set by the Redis adapters).
         self.forwarder: Forwarder | None = None
         self.sockets: dict[str, EngineSocket] = {}
@@ -188,9 +193,9 @@ class Engine:
         if self.sockets.get(socket.sid) is socket:
             self.sockets.pop(socket.sid, None)
 
-    def open_session(self, transport: str, environ: dict, protocol: int = PROTOCOL) -> EngineSocket:
-        """Create a session for a handshake (the caller has validated the request, and read
-        its Engine.IO ``protocol`` version)."""
+    def open_session(self, transport: str, environ: dict, protocol: int = 0) -> EngineSocket:
+        """Create a session for a handshake (the caller has validated the request); its
+        Engine.IO ``protocol`` version, unless given, is the one the check read."""
         sid = self.sid_generator()
         while sid in self.sockets:
             sid = self.sid_generator()
@@ -198,7 +203,7 @@ class Engine:
         session = Session(
             sid,
             transport,
-            protocol=protocol,
+            protocol=protocol or environ.get("gsio.protocol", PROTOCOL),
             now=self.concurrency.monotonic(),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -206,7 +211,7 @@ class Engine:
             max_payload=self.max_payload,
             max_outbound=self.max_outbound_buffer,
         )
-        socket = EngineSocket(self, session, environ)
+        socket = make_socket(self, session, environ)
         self.sockets[sid] = socket
         return socket
 
@@ -305,7 +310,7 @@ class Engine:
         return True
 
     def _check(self, environ: dict, method: str, query: dict) -> str:
-        protocol_version(query.get("EIO"))
+        protocol = protocol_version(query.get("EIO"), allow_eio3=self.allow_eio3)
         transport = query.get("transport")
         if transport not in self.transports:
             raise ProtocolError(f"transport unknown: {transport!r}", code=0)
@@ -322,6 +327,7 @@ class Engine:
                 raise ProtocolError("server shutting down", code=3, status=503)
             if self.max_connections is not None and len(self.sockets) >= self.max_connections:
                 raise ProtocolError("too many connections", code=3, status=503)
+            environ["gsio.protocol"] = protocol
             return transport
         socket = self.sockets.get(sid)
         if socket is None:

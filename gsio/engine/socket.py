@@ -134,7 +134,7 @@ class EngineSocket:
 
     @property
     def protocol(self) -> int:
-        """The Engine.IO protocol version the client speaks (its session's; 4 for now)."""
+        """The Engine.IO protocol version the client speaks (its session's: 3 or 4)."""
         return self.session.protocol
 
     @property
@@ -335,6 +335,9 @@ class EngineSocket:
                 # The next ping is due ping_interval after this pong: the timer waits for the
                 # pong deadline until told.
                 self._arm_timer()
+            elif packet.type is PacketType.PING:  # a v3 client's: the session queued a PONG
+                self.flush()
+                self._arm_timer()  # at the deadline the ping moved
 
     def terminate(self, reason: str, *, notify_client: bool = False) -> None:
         """End the session once: stop the heartbeat, flush, tell the handler.

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 from gsio.protocol.socketio import Packet, PacketType
-from gsio.server.interfaces import Host, Member, Socket
+from gsio.server.interfaces import Data, Host, Member, Socket
 from gsio.server.recipients import Recipients
 from gsio.server.recovery import PacketLog, Restored, SessionState, SessionStore
 
@@ -118,14 +118,30 @@ class Adapter:
         """Deliver ``packet`` (an EVENT) to the sockets ``opts`` selects. It is encoded once
         and the same parts go to every recipient; one failing recipient does not stop the
         rest. With recovery on, a packet without ack that is not volatile is logged first and
-        sent with its offset."""
+        sent with its offset (not to socket.io-client 2.x, which has no recovery)."""
         if self.packets is not None and packet.id is None and not opts.volatile:
-            packet = self.record(packet, opts)
+            self._broadcast_recorded(packet, opts)
+            return
         parts = self.namespace.server.encode(packet)
         volatile = opts.volatile
         for conn in self._conns(opts):
             try:
                 conn.send_parts(parts, volatile)
+            except Exception:
+                log.exception("broadcast to %s failed", conn.id)
+
+    def _broadcast_recorded(self, packet: Packet, opts: Recipients) -> None:
+        encode = self.namespace.server.encode
+        parts = encode(self.record(packet, opts))
+        plain: list[Data] | None = None  # without the offset, made once if a 2.x client is in
+        for conn in self._conns(opts):
+            try:
+                if conn.protocol > 4:
+                    conn.send_parts(parts, False)
+                else:
+                    if plain is None:
+                        plain = encode(packet)
+                    conn.send_parts(plain, False)
             except Exception:
                 log.exception("broadcast to %s failed", conn.id)
 

@@ -48,14 +48,16 @@ class ConnNamespace(Scope, Protocol):
 class Conn:
     """A client connected to a namespace.
 
-    ``id`` is the socket id (not the Engine.IO session id); ``handshake`` what it sent when it
-    connected; ``environ`` the WSGI environ of its first request; ``data`` a dict for your own
-    per-connection state. With connection state recovery on, ``recovered`` is True on a
-    connection that was restored (same ``id``, rooms and ``data``; what it missed was sent).
+    ``id`` is the socket id; ``protocol`` the Socket.IO protocol of its client (5; 4: see
+    :mod:`gsio.server.legacy`); ``handshake`` what it sent when it connected; ``environ`` the
+    WSGI environ of its first request; ``data`` a dict for your own state. With recovery on,
+    ``recovered`` is True on a restored connection (same ``id``, rooms, ``data``, and missed).
 
     :attr:`send_parts` (what the adapter delivers a broadcast with) is the client's own, bound
     once: a broadcast costs no extra call per recipient.
     """
+
+    protocol = 5
 
     def __init__(self, namespace: ConnNamespace, client: Link[Conn], auth: dict) -> None:
         self.id = secrets.token_urlsafe(15)
@@ -69,7 +71,7 @@ class Conn:
         self.connected = False
         self.closed_reason: str | None = None
         self.recovered = False
-        self._recovery = self.server.recovery
+        self._recovery = self.server.recovery if self.protocol > 4 else None  # not for 2.x
         #: The private session id a client recovers with (recovery on), as Node's ``pid``.
         self.pid: str | None = None if self._recovery is None else secrets.token_urlsafe(15)
         self._missed: list[list[Any]] | None = None  # what a recovered client gets after CONNECT
@@ -78,8 +80,7 @@ class Conn:
         self._parked = False  # a blocking handler's connection whose client is away
         self._away = False  # its client is away and its session kept (recovery on)
         self._own_room: Recipients | None = None  # who a direct emit reaches, for the log
-        c = self.server.concurrency
-        self._c = c
+        self._c = c = self.server.concurrency
         self._inbox = c.queue()
         # ack id -> (called with the ack's args, called if the connection closes first)
         self._acks: dict[int, tuple[Callable[[list], None], Callable[[], None] | None]] = {}
@@ -275,7 +276,9 @@ class Conn:
                 self.namespace.adapter.add_all(self.id, (self.id,))
             client.accepted()
             answer = {"sid": self.id} if self.pid is None else {"sid": self.id, "pid": self.pid}
-            client.send_packet(Packet(PacketType.CONNECT, name, answer))
+            client.send_packet(
+                Packet(PacketType.CONNECT, name, answer if self.protocol > 4 else None)
+            )
             for data in missed or ():
                 client.send_packet(Packet(PacketType.EVENT, name, data))
             for parts in pending:

@@ -119,6 +119,11 @@ class Member(Socket, Protocol):
     def connected(self) -> bool: ...
 
     @property
+    def protocol(self) -> int:
+        """The Socket.IO protocol version of its client: 5, or 4 (socket.io-client 2.x)."""
+        ...
+
+    @property
     def send_parts(self) -> SendParts:
         """Delivers a broadcast: called once per recipient, so it is a plain attribute."""
         ...

@@ -76,7 +76,7 @@ class Parked:
         can be restored; None for a new connection. A connection parked for that pid whose
         client came back without a complete replay ends."""
         namespace = self.namespace
-        if namespace.server.recovery is None:
+        if namespace.server.recovery is None or conn.pid is None:  # (a 2.x client's has none)
             return None
         auth = conn.handshake.auth
         pid, offset = auth.get("pid"), auth.get("offset")

@@ -19,6 +19,7 @@ from gsio.server.adapter import Adapter
 from gsio.server.broadcast import AckCallback, Broadcasting, BroadcastOperator
 from gsio.server.client import Client
 from gsio.server.conn import Conn
+from gsio.server.legacy import LegacyClient
 from gsio.server.namespace import Handler, Namespace, ParentNamespace
 from gsio.server.recipients import RoomArg
 from gsio.server.recovery import RecoveryOptions
@@ -84,7 +85,8 @@ class Server(EngineHandler, Broadcasting):
         answer 404 with that hint, logged once; nothing else changes.
     :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``max_outbound_buffer``, ``cors_allowed_origins``,
-        ``async_mode``, ...).
+        ``async_mode``, ``allow_eio3``: serve socket.io-client 2.x too, see
+        :mod:`gsio.server.legacy`, ...).
     """
 
     def __init__(
@@ -311,7 +313,7 @@ class Server(EngineHandler, Broadcasting):
     # -- EngineHandler --------------------------------------------------------------------------
 
     def on_open(self, socket: EngineSocket) -> None:
-        socket.data = Client(self, socket)
+        socket.data = (Client if socket.protocol > 3 else LegacyClient)(self, socket)
 
     def on_message(self, socket: EngineSocket, data: Any) -> None:
         socket.data.on_message(data)

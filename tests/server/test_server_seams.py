@@ -36,6 +36,7 @@ SERVER_ORDER = [
     "parked",
     "namespace",
     "client",
+    "legacy",
     "server",
 ]
 

@@ -5,7 +5,8 @@ Node twin (socket.io + @socket.io/redis-adapter) with the same events, so a test
 no Redis) and ``--name NAME`` (each socket's ``conn.data`` is ``{"server": NAME}``);
 ``--requests-timeout S``, ``--specific-responses`` (``publish_on_specific_response_channel``),
 ``--streams`` (the Redis Streams adapter instead), ``--recovery`` (connection state recovery on),
-``--no-forwarding`` (``forward_requests=False``: no forwarding to a session's server).
+``--no-forwarding`` (``forward_requests=False``: no forwarding to a session's server),
+``--allow-eio3`` (socket.io-client 2.x served too).
 Events of ``/`` and ``/chat`` (each acks once done; a broadcast acks with ``true``):
 
 - ``whoami``: ``{"server": NAME, "id": sid}``; ``join(*rooms)`` / ``leave(room)``: ack rooms.
@@ -45,6 +46,7 @@ parser.add_argument("--specific-responses", action="store_true")
 parser.add_argument("--streams", action="store_true")
 parser.add_argument("--recovery", action="store_true")
 parser.add_argument("--no-forwarding", action="store_true")
+parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x too")
 options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
@@ -64,7 +66,12 @@ else:
         forward_requests=not options.no_forwarding,
     )
 recovery = {"max_disconnection_duration": 60} if options.recovery else None
-sio = gsio.Server(adapter=adapter, ping_interval=5, connection_state_recovery=recovery)
+sio = gsio.Server(
+    adapter=adapter,
+    ping_interval=5,
+    connection_state_recovery=recovery,
+    allow_eio3=options.allow_eio3,
+)
 
 
 def _sorted(values):

@@ -129,6 +129,7 @@ def main():
         action="store_true",
         help="a handler with nonblocking = False: a greenlet reads each WebSocket connection",
     )
+    parser.add_argument("--allow-eio3", action="store_true", help="serve Engine.IO v3 too")
     args = parser.parse_args()
     common.setup_logging()
 
@@ -172,6 +173,7 @@ def main():
         compression_threshold=args.compression_threshold,
         max_outbound_buffer=args.max_outbound_buffer,
         unknown_session=unknown_session,
+        allow_eio3=args.allow_eio3,
     )
     app = gsio.WSGIApp(engine, make_info_app(engine, handler))
     if args.tls:

@@ -1,6 +1,7 @@
 """The app of tests/test_forwarding.py: one gsio server of a cluster on ``$GSIO_TEST_REDIS``
 (``$GSIO_TEST_STREAMS`` set: the Redis Streams adapter), behind a load balancer without sticky
-sessions: requests for another server's sessions are forwarded to it through Redis. Run with
+sessions: requests for another server's sessions are forwarded to it through Redis (those of
+socket.io-client 2.x too: ``allow_eio3``). Run with
 ``gunicorn -k gsio.gunicorn.GeventWorker -w 1 forward_app:app``.
 
 Events: ``echo(*args)`` acks with its arguments; ``shout(token)`` broadcasts ``news(token)``
@@ -25,7 +26,7 @@ else:
     adapter = gsio.create_redis_adapter(
         url, forward_requests=not os.environ.get("GSIO_TEST_NO_FORWARDING")
     )
-sio = gsio.Server(adapter=adapter, ping_interval=5, ping_timeout=5)
+sio = gsio.Server(adapter=adapter, ping_interval=5, ping_timeout=5, allow_eio3=True)
 
 
 @sio.on("echo")

@@ -51,6 +51,7 @@ def build(args):
         connection_state_recovery=None if args.off else options,
         ping_interval=args.ping_interval,
         ping_timeout=args.ping_timeout,
+        allow_eio3=args.allow_eio3,
     )
     c = sio.concurrency
 
@@ -144,6 +145,7 @@ def main():
     parser.add_argument("--ticks", type=int, default=40)
     parser.add_argument("--ping-interval", type=float, default=25.0)
     parser.add_argument("--ping-timeout", type=float, default=20.0)
+    parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
     args = parser.parse_args()
     common.setup_logging()
     common.serve_app(build(args), args.kind, args.port)

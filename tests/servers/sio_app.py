@@ -34,10 +34,17 @@ Default namespace ``/`` (event handlers):
 text)`` (``conn.to(room).emit("said", text)``), ``join(room)``, ``echo``; ``bye`` returns, which
 disconnects the client.
 
-``/admin``: middleware refusing without auth ``{"role": "admin"}``; ``whoami``.
+``/admin``: middleware refusing without auth ``{"role": "admin"}`` (with ``{"role": "plain"}``:
+a refusal without data); ``whoami``.
+
+``protocol`` (on ``/`` and ``/admin``): acks ``{protocol, id, auth}`` of the connection.
+``--allow-eio3``: socket.io-client 2.x is served too.
 
 ``/dyn-<digits>``: a dynamic namespace; ``where`` acks with the namespace name, ``here(event,
 *args)`` emits to the child namespace the socket is in.
+
+``GET /v2``: a page running socket.io-client 2.x (``/v2/socket.io.js``) over polling: see
+``V2_PAGE``.
 
 ``GET /log``: JSON of what the server saw: ``connects`` (``[{id, namespace, auth}]``),
 ``disconnects`` (``{id: reason}``), ``disconnecting_rooms`` (``{id: [rooms]}``), ``seq``,
@@ -53,6 +60,7 @@ import io  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import gsio  # noqa: E402
 
@@ -63,6 +71,7 @@ LOG = {
     "seq": {},
     "star": {},
     "answers": {},
+    "v3_types": [],
 }
 
 
@@ -87,6 +96,7 @@ def build(args):
         max_attachments=args.max_attachments,
         cors_allowed_origins=args.cors,
         cors_credentials=args.cors_credentials,
+        allow_eio3=args.allow_eio3,
     )
     c = sio.concurrency
 
@@ -305,6 +315,8 @@ def build(args):
 
     @admin.use
     def only_admins(conn):
+        if conn.handshake.auth.get("role") == "plain":
+            raise gsio.ConnectionRefused("Plain refusal")
         if conn.handshake.auth.get("role") != "admin":
             raise gsio.ConnectionRefused("Admins only", {"need": "admin"})
 
@@ -314,6 +326,12 @@ def build(args):
     @admin.on("whoami")
     def whoami(conn):
         return conn.handshake.auth["role"]
+
+    def protocol(conn):
+        return {"protocol": conn.protocol, "id": conn.id, "auth": conn.handshake.auth}
+
+    admin.on("protocol", protocol)
+    sio.on("protocol", protocol)
 
     # -- /dyn-<digits>: a dynamic namespace -----------------------------------------------------
 
@@ -333,7 +351,56 @@ def build(args):
     return sio
 
 
+V2_DIST = Path(__file__).resolve().parents[1] / "js/node_modules/socket.io-client-v2/dist"
+
+# The page of tests/server/test_sio_v2.py's browser test: socket.io-client 2.x over polling in
+# Chromium (whose XHR takes binary: binary payloads both ways), then the upgrade.
+V2_PAGE = b"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script src="/v2/socket.io.js"></script>
+<script>
+window.result = new Promise((resolve) => {
+  const s = io({ transports: ["polling"], reconnection: false });
+  const hex = (b) => Array.from(new Uint8Array(b)).map((x) => x.toString(16).padStart(2, "0")).join("");
+  s.on("connect", () => {
+    s.emit("echo", "\u20ac\ud83d\ude00", new Uint8Array([0, 1, 255]).buffer, (text, bin) => {
+      s.emit("describe", new Uint8Array([7, 8]).buffer, (d) => {
+        resolve({ id: s.id, text, bin: hex(bin), describe: d, transport: s.io.engine.transport.name });
+        s.close();
+      });
+    });
+  });
+  s.on("error", (e) => resolve({ error: String(e) }));
+});
+</script>"""
+
+
+def eio3_recorder(app):
+    """Records the Content-Type of each Engine.IO v3 polling request and answer (``/log``'s
+    ``v3_types``: ``[method, request type, answer type]``), under werkzeug."""
+
+    def recorded(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "EIO=3" not in query or "transport=polling" not in query:
+            return app(environ, start_response)
+
+        def start(status, headers, *rest):
+            answer = dict((k.lower(), v) for k, v in headers).get("content-type")
+            entry = [environ["REQUEST_METHOD"], environ.get("CONTENT_TYPE"), answer]
+            LOG["v3_types"].append(entry)
+            return start_response(status, headers, *rest)
+
+        return app(environ, start)
+
+    return recorded
+
+
 def log_app(environ, start_response):
+    path = environ.get("PATH_INFO")
+    if path in ("/v2", "/v2/socket.io.js"):
+        body = V2_PAGE if path == "/v2" else (V2_DIST / "socket.io.js").read_bytes()
+        kind = "text/html" if path == "/v2" else "application/javascript"
+        start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+        return [body]
     if environ.get("PATH_INFO") != "/log":
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
@@ -353,10 +420,14 @@ def main():
     parser.add_argument("--max-attachments", type=int, default=10)
     parser.add_argument("--cors", default=None, help="cors_allowed_origins: one origin or '*'")
     parser.add_argument("--cors-credentials", action="store_true")
+    parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
-    common.serve_app(gsio.WSGIApp(sio, log_app), args.kind, args.port, args.header_timeout)
+    app = gsio.WSGIApp(sio, log_app)
+    if args.kind == "werkzeug":  # (gsio's own server serves polling in its event loop)
+        app = eio3_recorder(app)
+    common.serve_app(app, args.kind, args.port, args.header_timeout)
 
 
 if __name__ == "__main__":
