@@ -175,7 +175,7 @@ def reader(request) -> tuple[str, ...]:
     return READERS[request.param]
 
 
-def _run_node(script: str, *args, timeout: float = 20) -> dict:
+def _run_node(script: str, *args, timeout: float = 20, env: dict | None = None) -> dict:
     if not (JS / "node_modules").is_dir():
         pytest.fail(
             f"{JS / 'node_modules'} is missing: install the Node clients with"
@@ -185,7 +185,13 @@ def _run_node(script: str, *args, timeout: float = 20) -> dict:
     argv = [a if isinstance(a, str) else json.dumps(a) for a in args]
     command = ["node", str(JS / f"{script}.js"), *argv]
     try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=timeout)
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=timeout,
+            env=None if env is None else {**os.environ, **env},
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
             f"{' '.join(command)} ran over {timeout} s\nstdout:\n{_text(exc.stdout)}\n"
