@@ -153,6 +153,10 @@ class EngineSocket:
         """Queue a message for the client; never blocks. False if the session is closed."""
         return self.send_packet(Packet(PacketType.MESSAGE, data))
 
+    def _frame(self, packet: Packet) -> bytes:
+        """``packet`` as a WebSocket frame (an Engine.IO v3 session frames binary its way)."""
+        return message_frame(encode(packet))
+
     def send_packet(self, packet: Packet) -> bool:
         """Queue one Engine.IO packet; never blocks. False if the session is closed."""
         if not self._c.in_home_thread():
@@ -165,7 +169,7 @@ class EngineSocket:
             return not self.closed
         ws = self.ws
         if ws is not None and self._direct():
-            if ws.send_frames(message_frame(encode(packet))):
+            if ws.send_frames(self._frame(packet)):
                 return True
             self._overflow()
             return False
@@ -263,9 +267,7 @@ class EngineSocket:
             return
         with self.lock:
             packets = self.session.take_outbound()
-        if packets and not ws.send_frames(
-            b"".join([message_frame(encode(packet)) for packet in packets])
-        ):
+        if packets and not ws.send_frames(b"".join([self._frame(packet) for packet in packets])):
             self._overflow()
             return
         if self.session.state is State.CLOSED:

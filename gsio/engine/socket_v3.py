@@ -65,29 +65,6 @@ class EngineSocketV3(EngineSocket):
     def _frame(self, packet: Packet) -> bytes:
         return message_frame(encode_frame(packet, supports_binary=self.supports_binary))
 
-    def send_packet(self, packet: Packet) -> bool:
-        if not self._c.in_home_thread():
-
-            def send() -> None:
-                self.send_packet(packet)
-
-            self._c.call_soon_threadsafe(send)
-            return not self.closed
-        ws = self.ws
-        if ws is not None and self._direct():
-            if ws.send_frames(self._frame(packet)):
-                return True
-            self._overflow()
-            return False
-        with self.lock:
-            queued = self.session.send(packet)
-        if queued:
-            self.flush()
-            return True
-        if self.session.overflowed:
-            self._overflow()
-        return False
-
     def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         ws = self.ws
         if ws is not None and self._direct() and self._c.in_home_thread():
@@ -98,19 +75,6 @@ class EngineSocketV3(EngineSocket):
             self._overflow()
             return False
         return super().send_parts(parts, volatile)
-
-    def flush(self) -> None:
-        ws = self.ws
-        if ws is None or self.session.state is State.UPGRADING:
-            self.wake_get()
-            return
-        with self.lock:
-            packets = self.session.take_outbound()
-        if packets and not ws.send_frames(b"".join([self._frame(p) for p in packets])):
-            self._overflow()
-            return
-        if self.session.state is State.CLOSED:
-            ws.close()
 
     def receive_frame(self, frame: Data) -> None:
         packet = decode_frame(frame)
