@@ -149,9 +149,12 @@ class Client:
             error = {"message": "Invalid namespace"}
             self.send_packet(Packet(PacketType.CONNECT_ERROR, packet.namespace, error))
             return
-        conn = Conn(namespace, self, auth)
+        conn = self._new_conn(namespace, auth)
         self.conns[namespace.name] = conn
         self.server.concurrency.spawn(namespace.run, conn)
+
+    def _new_conn(self, namespace: Namespace, auth: dict[str, Any]) -> Conn:
+        return Conn(namespace, self, auth)
 
     def adopt(self, conn: Conn) -> None:
         self.conns[conn.namespace.name] = conn

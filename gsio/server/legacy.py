@@ -17,12 +17,15 @@ v5 client (:attr:`~gsio.server.conn.Conn.protocol` tells them apart):
 
 from __future__ import annotations
 
+from typing import Any
+
 from gsio.exceptions import ConnectionRefused
 from gsio.protocol.socketio import Packet, PacketType
 from gsio.protocol.socketio_v4 import legacy_decoder, refusal_data
 from gsio.server.client import Client, ClientServer
 from gsio.server.conn import Conn, ConnNamespace
 from gsio.server.interfaces import Link, Transport
+from gsio.server.namespace import Namespace
 
 __all__ = ["LegacyClient", "LegacyConn"]
 
@@ -61,13 +64,5 @@ class LegacyClient(Client):
         )
         self._connect(Packet(_CONNECT, "/", None))
 
-    def _connect(self, packet: Packet) -> None:
-        auth = packet.data if isinstance(packet.data, dict) else {}
-        namespace = self.server.namespace_for(packet.namespace, auth)
-        if namespace is None:
-            error = {"message": "Invalid namespace"}
-            self.send_packet(Packet(PacketType.CONNECT_ERROR, packet.namespace, error))
-            return
-        conn = LegacyConn(namespace, self, auth, self.transport.sid)
-        self.conns[namespace.name] = conn
-        self.server.concurrency.spawn(namespace.run, conn)
+    def _new_conn(self, namespace: Namespace, auth: dict[str, Any]) -> Conn:
+        return LegacyConn(namespace, self, auth, self.transport.sid)
