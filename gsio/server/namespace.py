@@ -48,6 +48,9 @@ class NamespaceServer(ServerCore, Protocol):
         """The server's namespaces by name (a dynamic namespace adds its children)."""
         ...
 
+    @property
+    def cleanup_empty_child_namespaces(self) -> bool: ...
+
 
 class Namespace(Broadcasting):
     """A Socket.IO namespace. Get one with ``sio.of("/chat")``, or subclass it and define
@@ -69,6 +72,7 @@ class Namespace(Broadcasting):
         self.server_side_handlers: dict[str, Handler] = {}
         #: Blocking handlers' connections whose client is away (recovery on).
         self.parked = Parked(self)
+        self.parent: ParentNamespace | None = None  # a dynamic namespace's child's
         self._ack_ids = itertools.count(0)
         self._ack_params: dict[Handler, bool] = {}
         for attr in _handler_methods(type(self)):
@@ -201,6 +205,8 @@ class Namespace(Broadcasting):
             if self._owns_id(conn):
                 self.adapter.delete_all(conn.id)
                 del self.conns[conn.id]
+            if not self.conns and self.parent and self.server.cleanup_empty_child_namespaces:
+                self.parent.remove(self)
 
     def _owns_id(self, conn: Conn) -> bool:
         # A recovered connection may have taken the id over already: its rooms are its own.
@@ -325,11 +331,20 @@ class ParentNamespace(Namespace):
             namespace.server_side_handlers = self.server_side_handlers
             namespace.bind(self.server)
             namespace.blocking = self.blocking
+            namespace.parent = self
             self.children[name] = namespace
             # As Node's createChild: the child is a namespace of the server from now on, so
             # that sio.of(name) returns it (instead of making an empty one that shadows it).
             self.server.namespaces[name] = namespace
         return namespace
+
+    def remove(self, child: Namespace) -> None:
+        """Forget a child that has no connection left (``cleanup_empty_child_namespaces``)."""
+        if self.children.get(child.name) is child and not child.conns and not len(child.parked):
+            del self.children[child.name]
+            if self.server.namespaces.get(child.name) is child:
+                del self.server.namespaces[child.name]
+            child.adapter.close()
 
     def handler(self, fn: Handler) -> Handler:
         self.blocking = fn

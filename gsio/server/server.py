@@ -83,6 +83,9 @@ class Server(EngineHandler, Broadcasting):
         ``python -m gsio client fetch`` puts them in a per-user cache (see
         :mod:`gsio.io.bundle` for where else they are looked for). Without them those paths
         answer 404 with that hint, logged once; nothing else changes.
+    :param cleanup_empty_child_namespaces: forget a dynamic namespace's child (``sio.of(regex)``)
+        when its last connection leaves, as Node's option: its adapter is closed, and the next
+        client of that name makes a new one (else children live as long as the server).
     :param engine_options: passed to :class:`~gsio.Engine` (``path``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``max_outbound_buffer``, ``cors_allowed_origins``,
         ``async_mode``, ``allow_eio3``: serve socket.io-client 2.x too, see
@@ -100,6 +103,7 @@ class Server(EngineHandler, Broadcasting):
         context: Callable[[Conn], AbstractContextManager[Any]] | None = None,
         connection_state_recovery: bool | dict[str, Any] | RecoveryOptions | None = None,
         serve_client: bool | PathArg = True,
+        cleanup_empty_child_namespaces: bool = False,
         **engine_options: Any,
     ) -> None:
         #: Connection state recovery's options; None when it is off.
@@ -113,6 +117,7 @@ class Server(EngineHandler, Broadcasting):
         self.max_attachments = max_attachments
         self.max_namespace_length = max_namespace_length
         self.context = context
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.namespaces: dict[str, Namespace] = {}
         self.parents: list[ParentNamespace] = []
         self.of("/")

@@ -51,3 +51,4 @@ def test_on_server_side_still_registers_server_side_handlers():
 
     assert chat.server_side_handlers == {"ping": ping}
     assert "ping" not in chat.handlers
+

@@ -48,7 +48,7 @@ a refusal without data); ``whoami``.
 
 ``GET /log``: JSON of what the server saw: ``connects`` (``[{id, namespace, auth}]``),
 ``disconnects`` (``{id: reason}``), ``disconnecting_rooms`` (``{id: [rooms]}``), ``seq``,
-``star``, ``answers`` (``ask_cb`` answers, by socket id).
+``star``, ``answers`` (``ask_cb`` answers, by socket id), ``namespaces`` (the server's, by name).
 """
 
 import common
@@ -64,6 +64,7 @@ from pathlib import Path  # noqa: E402
 
 import gsio  # noqa: E402
 
+SERVER: list = []  # the server built (GET /log lists its namespaces)
 LOG = {
     "connects": [],
     "disconnects": {},
@@ -97,7 +98,9 @@ def build(args):
         cors_allowed_origins=args.cors,
         cors_credentials=args.cors_credentials,
         allow_eio3=args.allow_eio3,
+        cleanup_empty_child_namespaces=args.cleanup_empty_child_namespaces,
     )
+    SERVER.append(sio)
     c = sio.concurrency
 
     def log_connect(conn, auth):
@@ -404,7 +407,7 @@ def log_app(environ, start_response):
     if environ.get("PATH_INFO") != "/log":
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
-    body = json.dumps(LOG).encode()
+    body = json.dumps({**LOG, "namespaces": sorted(SERVER[-1].namespaces)}).encode()
     start_response(
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     )
@@ -421,6 +424,7 @@ def main():
     parser.add_argument("--cors", default=None, help="cors_allowed_origins: one origin or '*'")
     parser.add_argument("--cors-credentials", action="store_true")
     parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
+    parser.add_argument("--cleanup-empty-child-namespaces", action="store_true")
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
