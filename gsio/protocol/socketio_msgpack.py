@@ -95,7 +95,7 @@ class MsgpackCodec:
             fields["data"] = data
         if id is not None:
             fields["id"] = id
-        fields["nsp"] = namespace or "/"
+        fields["nsp"] = namespace
         return [self._packb(fields)]
 
     def decoder(
