@@ -38,7 +38,7 @@ disconnects the client.
 a refusal without data); ``whoami``.
 
 ``protocol`` (on ``/`` and ``/admin``): acks ``{protocol, id, auth}`` of the connection.
-``--allow-eio3``: socket.io-client 2.x is served too.
+``--allow-eio3``: socket.io-client 2.x is served too. ``--parser msgpack``: the msgpack parser.
 
 ``/dyn-<digits>``: a dynamic namespace; ``where`` acks with the namespace name, ``here(event,
 *args)`` emits to the child namespace the socket is in.
@@ -97,6 +97,7 @@ def build(args):
         cors_allowed_origins=args.cors,
         cors_credentials=args.cors_credentials,
         allow_eio3=args.allow_eio3,
+        parser=args.parser,
     )
     c = sio.concurrency
 
@@ -421,6 +422,7 @@ def main():
     parser.add_argument("--cors", default=None, help="cors_allowed_origins: one origin or '*'")
     parser.add_argument("--cors-credentials", action="store_true")
     parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
+    parser.add_argument("--parser", default="json", help="Server(parser=...): json or msgpack")
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
