@@ -26,6 +26,7 @@ import msgpack
 
 from gsio.exceptions import ProtocolError
 from gsio.protocol.socketio import Packet, PacketType, dumps
+from gsio.protocol.socketio_msgpack import js_date_text
 
 __all__ = [
     "RequestType",
@@ -164,9 +165,6 @@ _MAX_DEPTH = 256
 #: today's: ``undefined`` is then null in an array and an absent key in an object, as in JSON.
 _UNDEFINED = msgpack.ExtType(0, b"\x00")
 
-#: The range of a JavaScript Date (a later one is an Invalid Date: null in JSON).
-_MAX_DATE_MS = 8.64e15
-
 
 def _ext(code: int, data: bytes) -> Any:
     if code == 0 and len(data) == 1:
@@ -197,33 +195,10 @@ def _loads(raw: bytes) -> Any:
 
 def js_date(timestamp: msgpack.Timestamp) -> str | None:
     """A msgpack timestamp (what notepack makes of a JavaScript ``Date``) as the ISO 8601 text
-    ``JSON.stringify`` gives the Date that notepack decodes it to: milliseconds truncated, a
-    six-digit signed year outside 0..9999, and None (JSON's null) for an Invalid Date."""
+    ``JSON.stringify`` gives the Date that notepack decodes it to (see
+    :func:`~gsio.protocol.socketio_msgpack.js_date_text`)."""
     # Node computes the milliseconds in doubles: the same operations give the same result.
-    ms = timestamp.seconds * 1e3 + timestamp.nanoseconds / 1e6
-    if not abs(ms) <= _MAX_DATE_MS:
-        return None
-    ms = int(ms)  # TimeClip truncates toward zero
-    days, ms = divmod(ms, 86_400_000)
-    year, month, day = _civil(days)
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    seconds, ms = divmod(ms, 1000)
-    text = f"{year:04d}" if 0 <= year <= 9999 else f"{'-' if year < 0 else '+'}{abs(year):06d}"
-    return f"{text}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}Z"
-
-
-def _civil(days: int) -> tuple[int, int, int]:
-    """The proleptic Gregorian (year, month, day) ``days`` after 1970-01-01, for any year."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
+    return js_date_text(timestamp.seconds * 1e3 + timestamp.nanoseconds / 1e6)
 
 
 def _key(key: Any) -> str:

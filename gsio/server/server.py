@@ -36,6 +36,22 @@ class _JSON:
     loads = staticmethod(stdlib_json.loads)
 
 
+def _codec(parser: str | PacketCodec, json: Any) -> PacketCodec:
+    """The codec ``Server(parser=..., json=...)`` names."""
+    if parser == "json":
+        json = json or _JSON
+        return JsonCodec(json.dumps, json.loads)
+    if json is not None:
+        raise ValueError("json= applies to parser='json' only")
+    if parser == "msgpack":
+        from gsio.protocol.socketio_msgpack import MsgpackCodec
+
+        return MsgpackCodec()
+    if isinstance(parser, str):
+        raise ValueError(f"unknown parser {parser!r}: 'json', 'msgpack' or a PacketCodec")
+    return parser
+
+
 class Server(EngineHandler, Broadcasting):
     """A Socket.IO server. Serve it with ``gsio.WSGIApp(sio)`` (beside another WSGI app if you
     like) or ``sio.serve(host, port)``.
@@ -59,6 +75,12 @@ class Server(EngineHandler, Broadcasting):
 
     :param adapter: a callable ``adapter(namespace)`` making each namespace's adapter
         (default: the in-process :class:`~gsio.server.adapter.Adapter`).
+    :param parser: how packets travel: ``"json"`` (the protocol's own, the default),
+        ``"msgpack"`` (as the npm ``socket.io-msgpack-parser`` 3.x, for clients configured with
+        it; needs the ``msgpack`` package, ``pip install 'gsio[msgpack]'``, else ImportError
+        here; see :mod:`gsio.protocol.socketio_msgpack`), or a
+        :class:`~gsio.protocol.socketio.PacketCodec` of your own. Handlers see the same
+        values either way (binary as ``bytes``).
     :param json: an object with ``dumps`` and ``loads`` used for every packet of this server
         (default: the standard library's, compact and UTF-8; a float NaN or infinity that your
         code emits goes as ``null``, as ``JSON.stringify`` writes it, and a packet holding
@@ -96,6 +118,7 @@ class Server(EngineHandler, Broadcasting):
         self,
         *,
         adapter: Callable[[Namespace], Adapter] | None = None,
+        parser: str | PacketCodec = "json",
         json: Any = None,
         connect_timeout: float = 45.0,
         max_attachments: int = 10,
@@ -108,11 +131,12 @@ class Server(EngineHandler, Broadcasting):
     ) -> None:
         #: Connection state recovery's options; None when it is off.
         self.recovery = RecoveryOptions.of(connection_state_recovery)
+        #: How packets become Engine.IO messages and back (``parser``; for JSON, ``json``'s
+        #: dumps and loads). Made first: a missing msgpack package fails before anything runs.
+        self.codec: PacketCodec = _codec(parser, json)
         self.engine = Engine(self, **engine_options)
         self.adapter_factory: Callable[[Namespace], Adapter] = adapter or Adapter
         self.json = json or _JSON
-        #: How packets become Engine.IO messages and back (``json``'s dumps and loads).
-        self.codec: PacketCodec = JsonCodec(self.json.dumps, self.json.loads)
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespace_length = max_namespace_length

@@ -72,6 +72,8 @@ const ops = {
       reconnectionDelayMax: Math.max(cmd.delay || 0, 500),
       auth: cmd.auth || {},
       timeout: 5000,
+      // "parser": the package of the client's parser (socket.io-msgpack-parser).
+      ...(cmd.parser ? { parser: require(cmd.parser) } : {}),
       // "localAddress": connect from this loopback address (polling), for a balancer that
       // hashes the client's address.
       ...(cmd.localAddress ? { agent: new http.Agent({ localAddress: cmd.localAddress }) } : {}),

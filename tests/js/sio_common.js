@@ -23,8 +23,11 @@ function transportOptions(m) {
   throw new Error(`unknown mode ${m}`);
 }
 
+// GSIO_SIO_PARSER names the parser package the clients use (socket.io-msgpack-parser).
+const parser = process.env.GSIO_SIO_PARSER ? { parser: require(process.env.GSIO_SIO_PARSER) } : {};
+
 // Every client gets its own Manager (forceNew) and no reconnection unless asked for.
-const base = { ...transportOptions(mode), forceNew: true, reconnection: false };
+const base = { ...transportOptions(mode), ...parser, forceNew: true, reconnection: false };
 
 // What the scenario saw so far, printed on failure.
 const seen = {};

@@ -174,6 +174,11 @@ def test_the_plain_import_check_can_fail():
 
 ALLOWED_GSIO_IMPORTS = ("gsio.exceptions", "gsio.protocol", *PURE_MODULES)
 
+# Packages outside the standard library that compute only (no I/O, no clock), which a core
+# module may use: msgpack, for the msgpack parser (imported when its codec is made, so that the
+# fresh interpreter above, which has no site-packages, imports the module without it).
+PURE_THIRD_PARTY = {"msgpack"}
+
 # Standard modules that are I/O, concurrency or a clock: the core has no use for them.
 FORBIDDEN_STDLIB = {
     "socket",
@@ -266,6 +271,8 @@ def import_problems(module: str, tree: ast.AST) -> list[str]:
         if top == "gsio":
             if not any(name == ok or name.startswith(ok + ".") for ok in ALLOWED_GSIO_IMPORTS):
                 problems.append(f"imports {name}")
+        elif top in PURE_THIRD_PARTY:
+            continue
         elif not _is_stdlib(top):
             problems.append(f"imports {name} (not in the standard library)")
         elif top in FORBIDDEN_STDLIB and name not in PURE_STDLIB:

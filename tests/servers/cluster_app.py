@@ -47,6 +47,7 @@ parser.add_argument("--streams", action="store_true")
 parser.add_argument("--recovery", action="store_true")
 parser.add_argument("--no-forwarding", action="store_true")
 parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x too")
+parser.add_argument("--parser", default="json", help="Server(parser=...): json or msgpack")
 options = parser.parse_args()
 NAME = options.name
 LOG = {"server_side": []}
@@ -71,6 +72,7 @@ sio = gsio.Server(
     ping_interval=5,
     connection_state_recovery=recovery,
     allow_eio3=options.allow_eio3,
+    parser=options.parser,
 )
 
 

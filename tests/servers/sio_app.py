@@ -38,7 +38,7 @@ disconnects the client.
 a refusal without data); ``whoami``.
 
 ``protocol`` (on ``/`` and ``/admin``): acks ``{protocol, id, auth}`` of the connection.
-``--allow-eio3``: socket.io-client 2.x is served too.
+``--allow-eio3``: socket.io-client 2.x is served too. ``--parser msgpack``: the msgpack parser.
 
 ``/dyn-<digits>``: a dynamic namespace; ``where`` acks with the namespace name, ``here(event,
 *args)`` emits to the child namespace the socket is in.
@@ -99,6 +99,7 @@ def build(args):
         cors_credentials=args.cors_credentials,
         allow_eio3=args.allow_eio3,
         cleanup_empty_child_namespaces=args.cleanup_empty_child_namespaces,
+        parser=args.parser,
     )
     SERVER.append(sio)
     c = sio.concurrency
@@ -425,6 +426,7 @@ def main():
     parser.add_argument("--cors-credentials", action="store_true")
     parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
     parser.add_argument("--cleanup-empty-child-namespaces", action="store_true")
+    parser.add_argument("--parser", default="json", help="Server(parser=...): json or msgpack")
     args = parser.parse_args()
     common.setup_logging()
     sio = build(args)
