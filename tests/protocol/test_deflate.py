@@ -88,7 +88,10 @@ def test_parse_extensions(header, expected):
             ' server_max_window_bits="11"',
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=11",
         ),
-        ("x-webkit-deflate-frame, permessage-deflate", "permessage-deflate; server_no_context_takeover"),
+        (
+            "x-webkit-deflate-frame, permessage-deflate",
+            "permessage-deflate; server_no_context_takeover",
+        ),
     ],
 )
 def test_negotiate_answers(header, answer):
@@ -325,7 +328,7 @@ def test_framer_compresses_above_the_threshold_only():
     pmd = PerMessageDeflate(DeflateOptions(threshold=100))
     frames_of = pmd.framer(negotiate("permessage-deflate", pmd.options))
     big = '2["big","' + "y" * 200 + '"]'
-    out = parse_server_frames(frames_of(["2[\"small\"]", b"\x07" * 300, big]))
+    out = parse_server_frames(frames_of(['2["small"]', b"\x07" * 300, big]))
     assert [(rsv1, op) for rsv1, op, _ in out] == [(False, 1), (True, 2), (True, 1)]
     assert out[0][2] == b'42["small"]'
     assert inflate_server(out[1][2]) == b"\x07" * 300
@@ -355,7 +358,7 @@ def test_context_takeover_framer_is_per_connection():
     d = zlib.decompressobj(-15)
     sizes = []
     for _ in range(3):
-        (rsv1, _, payload), = parse_server_frames(frames_of(["2" + "same text " * 30]))
+        ((rsv1, _, payload),) = parse_server_frames(frames_of(["2" + "same text " * 30]))
         assert rsv1
         sizes.append(len(payload))
         assert d.decompress(payload + b"\x00\x00\xff\xff") == ("42" + "same text " * 30).encode()
@@ -370,5 +373,5 @@ def test_deflated_frame_header():
 
 def test_framer_and_reader_round_trip():
     framer = DeflateFramer(DeflateOptions(threshold=0), negotiate("permessage-deflate", DEFAULT))
-    (_, _, payload), = parse_server_frames(framer.frames_of(["2x"]))
+    ((_, _, payload),) = parse_server_frames(framer.frames_of(["2x"]))
     assert inflate_server(payload) == b"42x"
