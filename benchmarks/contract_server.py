@@ -32,7 +32,10 @@ import greenlet  # noqa: E402
 import gsio  # noqa: E402
 
 sio = gsio.Server(
-    ping_interval=25, ping_timeout=20, connection_state_recovery="--recovery" in sys.argv
+    ping_interval=25,
+    ping_timeout=20,
+    connection_state_recovery="--recovery" in sys.argv,
+    per_message_deflate="--deflate" in sys.argv,  # (benchmarks/deflate_echo.js)
 )
 
 

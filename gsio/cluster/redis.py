@@ -273,7 +273,8 @@ class RedisAdapter(Adapter):
         if message.uid == self.uid:
             return
         volatile = bool(message.flags.get("volatile"))
-        opts = Recipients(message.rooms, message.except_rooms, volatile=volatile)
+        compress = message.flags.get("compress") is not False
+        opts = Recipients(message.rooms, message.except_rooms, volatile=volatile, compress=compress)
         Adapter.broadcast(self, message.packet, opts)
 
     def _respond(self, request: dict[str, Any], response: dict[str, Any]) -> None:

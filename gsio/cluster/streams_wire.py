@@ -107,7 +107,10 @@ class Message:
         """The ``opts`` of a broadcast, a join, a leave, a disconnect or a fetch."""
         opts = self.data.get("opts") if isinstance(self.data, dict) else None
         rooms, except_rooms, flags = _options(opts)
-        return Recipients(rooms, except_rooms, volatile=bool(flags.get("volatile")))
+        compress = flags.get("compress") is not False
+        return Recipients(
+            rooms, except_rooms, volatile=bool(flags.get("volatile")), compress=compress
+        )
 
     def packet(self) -> Packet:
         """The packet of a broadcast (Node writes it without ``nsp``)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from gsio.io.concurrency import Concurrency, Timer
 from gsio.io.websocket import Data, WebSocket, message_frame
@@ -107,6 +107,7 @@ class EngineSocket:
         "_terminated",
         "reading",
         "data",
+        "frames_of",
         "__weakref__",
     )
 
@@ -127,6 +128,9 @@ class EngineSocket:
         #: The polling POST reading its body, stopped when the session ends.
         self.reading: Stoppable | None = None
         self.data: Any = None  # free for the layer above
+        #: ``frames_of(parts) -> bytes``: the engine's, or on a WebSocket with per-message
+        #: deflate the framer of its window (set by the WebSocket transport).
+        self.frames_of: Callable[[Sequence[Data]], bytes] = engine.frames_of
 
     @property
     def transport(self) -> str:
@@ -202,7 +206,7 @@ class EngineSocket:
         ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)
             if volatile and ws.backlog:
                 return False
-            if ws.send_frames(self.engine.frames_of(parts)):
+            if ws.send_frames(self.frames_of(parts)):
                 return True
             self._overflow()
             return False

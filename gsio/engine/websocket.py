@@ -11,25 +11,36 @@ Whatever the backend, the opening handshake is checked first, in one place
 400 and the JSON error. Every backend's reader refuses, with the same close codes, unmasked
 frames (1002), a header announcing a message over the limit (1009, before its payload) and a
 message in more than :data:`gsio.protocol.frames.MAX_FRAGMENTS` frames (1008).
+
+Per-message deflate (``Engine(per_message_deflate=...)``) is negotiated on gsio's own layer
+only: the other backends answer no ``Sec-WebSocket-Extensions`` (simple-websocket's own deflate
+stays off: its inflate has no bound), and their readers refuse RSV1 with 1002. A session on a
+connection that agreed to it gets the shared framer of its window (:attr:`EngineSocket.frames_of`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
 
 from gsio.engine.base import EngineView, refused
 from gsio.engine.socket import EngineSocket
 from gsio.exceptions import PayloadTooLarge, ProtocolError
-from gsio.io.websocket import WebSocket
+from gsio.io.websocket import Data, WebSocket
 from gsio.io.wsgevent import GeventWebSocket
 from gsio.io.wssimple import SimpleWebSocket
 from gsio.protocol import frames
+from gsio.protocol.deflate import with_extension
 from gsio.protocol.engineio import encode
+from gsio.protocol.extensions import DeflateParams
 
 log = logging.getLogger("gsio.engine")
 
 __all__ = ["handle", "check_handshake", "GeventWebSocket", "SimpleWebSocket"]
+
+#: ``frames_of(parts) -> bytes`` of a connection with per-message deflate (None: the engine's).
+Framer = Optional[Callable[[Sequence[Data]], bytes]]
 
 
 def check_handshake(environ: dict[str, Any]) -> bytes:
@@ -46,14 +57,34 @@ def check_handshake(environ: dict[str, Any]) -> bytes:
     )
 
 
-def _accept(engine: EngineView, environ: dict[str, Any], answer: bytes) -> WebSocket | None:
-    """The backend for this (valid) handshake, or None when no backend can take it."""
+def _negotiate(engine: EngineView, environ: dict[str, Any]) -> DeflateParams | None:
+    """The per-message deflate parameters agreed with the client: None unless it is on and
+    gsio's own layer takes the connection."""
+    deflate = engine.per_message_deflate
+    if deflate is None or "gsio.websocket" not in environ or engine.websocket is not None:
+        return None
+    return deflate.negotiate(environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS"))
+
+
+def _accept(
+    engine: EngineView,
+    environ: dict[str, Any],
+    answer: bytes,
+    params: DeflateParams | None = None,
+) -> WebSocket | None:
+    """The backend for this (valid) handshake, or None when no backend can take it;
+    ``params``: the per-message deflate agreed (:func:`_negotiate`)."""
     take_over = environ.get("gsio.websocket")
     if take_over is not None and engine.websocket != "simple-websocket":
         from gsio.io.wsnative import NativeWebSocket
 
         sock, rfile = take_over()
-        return NativeWebSocket(sock, rfile, engine, answer)
+        deflate = engine.per_message_deflate
+        if params is None or deflate is None:
+            return NativeWebSocket(sock, rfile, engine, answer)
+        answer = with_extension(answer, params)
+        inflate = deflate.inflater(params, engine.max_payload)
+        return NativeWebSocket(sock, rfile, engine, answer, inflate)
     ws = environ.get("wsgi.websocket")
     if ws is not None and engine.websocket != "simple-websocket":
         return GeventWebSocket(ws, engine)
@@ -96,18 +127,22 @@ def handle(
         answer = check_handshake(environ)
     except ProtocolError as exc:
         return _refuse(engine, environ, start_response, exc)
-    ws = _accept(engine, environ, answer)
+    params = _negotiate(engine, environ)
+    ws = _accept(engine, environ, answer, params)
+    framer: Framer = None
+    if params is not None and engine.per_message_deflate is not None:
+        framer = engine.per_message_deflate.framer(params)
     if ws is None:
         error = ProtocolError("no websocket backend can take the connection")
         return _refuse(engine, environ, start_response, error)
     in_loop = False  # the event loop reads the connection from now on: it outlives the request
     try:
         if sid is None:
-            in_loop = _serve_direct(engine, ws, environ)
+            in_loop = _serve_direct(engine, ws, environ, framer)
         else:
             socket = engine.sockets.get(sid)
             if socket is not None:
-                in_loop = _serve_upgrade(engine, socket, ws)
+                in_loop = _serve_upgrade(engine, socket, ws, framer)
     except Exception:
         log.exception("websocket session failed")
     finally:
@@ -116,16 +151,22 @@ def handle(
     return ws.finish(start_response)
 
 
-def _serve_direct(engine: EngineView, ws: WebSocket, environ: dict[str, Any]) -> bool:
+def _serve_direct(
+    engine: EngineView, ws: WebSocket, environ: dict[str, Any], framer: Framer
+) -> bool:
     socket = engine.open_session("websocket", environ)
     ws.send(encode(socket.session.open_packet()))  # the OPEN comes before anything else
+    if framer is not None:
+        socket.frames_of = framer
     socket.ws = ws
     engine.handler.on_open(socket)
     socket.start_heartbeat()
     return _read_loop(socket, ws)
 
 
-def _serve_upgrade(engine: EngineView, socket: EngineSocket, ws: WebSocket) -> bool:
+def _serve_upgrade(
+    engine: EngineView, socket: EngineSocket, ws: WebSocket, framer: Framer = None
+) -> bool:
     session = socket.session
     if session.transport != "polling" or not session.upgrades or socket.closed:
         log.info("%s: refused a second websocket", socket.sid)
@@ -161,6 +202,8 @@ def _serve_upgrade(engine: EngineView, socket: EngineSocket, ws: WebSocket) -> b
             return False
         with socket.lock:
             session.finish_upgrade()
+            if framer is not None:
+                socket.frames_of = framer
             socket.ws = ws
     except (OSError, ProtocolError) as exc:
         log.info("%s: upgrade failed: %r", socket.sid, exc)

@@ -70,16 +70,25 @@ class NativeWebSocket(NativeWriter):
         "_watch",
     )
 
-    def __init__(self, sock: Any, rfile: Any, config: WebSocketConfig, greeting: bytes) -> None:
+    def __init__(
+        self,
+        sock: Any,
+        rfile: Any,
+        config: WebSocketConfig,
+        greeting: bytes,
+        inflate: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         """``sock`` and ``rfile`` come from the handler's take-over; ``greeting`` is the 101
         answer, written at once and on its own (some clients, simple-websocket's among them,
-        read nothing past the handshake's answer until more data arrives)."""
+        read nothing past the handshake's answer until more data arrives); ``inflate``, when
+        per-message deflate was agreed, inflates compressed messages (see
+        :class:`gsio.protocol.frames.FrameReader`)."""
         super().__init__(sock, config.concurrency, config.max_outbound_buffer)
         self._rfile = rfile  # may hold bytes read past the request's headers
         # Waits until the socket has something to read (only used on a plain socket).
         self._wait_read = self._c.read_waiter(sock) if self._raw is not None else _no_wait
         self._drained = False  # the last read emptied the socket
-        self._reader = frames.FrameReader(config.max_payload, _unmask)
+        self._reader = frames.FrameReader(config.max_payload, _unmask, inflate=inflate)
         self._events: list[Any] = []  # what the last read brought, from _next on
         self._next = 0
         self._close_received = False

@@ -3,7 +3,8 @@
 :class:`FrameReader` turns the bytes a client sent into messages and control frames, checking
 what a server must check (masking, reserved bits, opcodes, control frame rules, UTF-8 in text,
 ``max_payload`` before anything over it is buffered, at most :data:`MAX_FRAGMENTS` frames a
-message) and raising :class:`FrameError` with the
+message; RSV1, only on a message's first frame, and only when per-message deflate was
+negotiated: ``FrameReader(inflate=...)``) and raising :class:`FrameError` with the
 close code to answer. :func:`frame`, :func:`text_frame` and :func:`close_frame` make the
 server's unmasked frames; :func:`handshake_answer` the ``101 Switching Protocols`` response.
 
@@ -28,6 +29,7 @@ __all__ = [
     "Pong",
     "Close",
     "frame",
+    "deflated_frame",
     "text_frame",
     "close_frame",
     "handshake_answer",
@@ -115,6 +117,9 @@ class FrameReader:
     :param unmask: ``unmask(data, key) -> bytes``, :func:`unmask` unless a faster one is given.
     :param max_fragments: the most frames a message may come in; the frame after raises
         :class:`FrameError` with 1008 before its payload is buffered.
+    :param inflate: ``inflate(payload) -> bytes`` when per-message deflate was negotiated: a
+        message whose first frame has RSV1 set is passed through it (which raises
+        :class:`FrameError` for what it refuses); None: RSV1 is refused with 1002.
 
     :meth:`feed` takes the bytes as they arrive and returns the complete events: ``str`` (a
     text message), ``bytes`` (a binary message), :class:`Ping`, :class:`Pong`, :class:`Close`.
@@ -131,6 +136,7 @@ class FrameReader:
         "_frag_op",
         "_frags",
         "_frag_size",
+        "_inflate",
     )
 
     def __init__(
@@ -138,6 +144,7 @@ class FrameReader:
         max_payload: int,
         unmask: Callable[[bytes, bytes], bytes] = unmask,
         max_fragments: int = MAX_FRAGMENTS,
+        inflate: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.max_payload = max_payload
         self.max_fragments = max_fragments
@@ -148,6 +155,7 @@ class FrameReader:
         self._frag_op = 0  # the opcode of the fragmented message under way, 0 if none
         self._frags: list[bytes] = _NO_FRAGMENTS
         self._frag_size = 0
+        self._inflate = inflate
 
     def feed(self, data: bytes) -> list[Event]:
         """Take the next bytes from the client; returns the events they complete."""
@@ -190,8 +198,11 @@ class FrameReader:
                     length = int.from_bytes(data[head : head + 8], "big")
                     head += 8
             opcode = b0 & 0x0F
-            if b0 & 0x70:
-                raise FrameError("reserved bits set (no extension was negotiated)")
+            if b0 & 0x70 and (
+                b0 & 0x70 != 0x40 or self._inflate is None or not OP_TEXT <= opcode <= OP_BINARY
+            ):
+                # RSV1 means "compressed" (RFC 7692 6): on a message's first frame only.
+                raise FrameError("reserved bits set (no extension was negotiated for them)")
             if not b1 & 0x80:
                 raise FrameError("unmasked frame from a client")
             if opcode >= 8:
@@ -214,9 +225,11 @@ class FrameReader:
                 if self._frag_op:
                     raise FrameError("new message inside a fragmented one")
                 if b0 & 0x80:
+                    if b0 & 0x40:
+                        payload = self._inflate(payload)  # type: ignore[misc]
                     events.append(_message(opcode, payload))
                 else:
-                    self._frag_op = opcode
+                    self._frag_op = opcode | (b0 & 0x40)  # with the message's RSV1
                     self._frags = [payload]  # a new list: the idle reader shares an empty one
                     self._frag_size = length
             elif opcode == OP_CONTINUATION:
@@ -225,7 +238,10 @@ class FrameReader:
                 self._frags.append(payload)
                 self._frag_size += length
                 if b0 & 0x80:
-                    events.append(_message(self._frag_op, b"".join(self._frags)))
+                    payload = b"".join(self._frags)
+                    if self._frag_op & 0x40:
+                        payload = self._inflate(payload)  # type: ignore[misc]
+                    events.append(_message(self._frag_op & 0x0F, payload))
                     self._frag_op = 0
                     self._frags = _NO_FRAGMENTS
                     self._frag_size = 0
@@ -286,6 +302,18 @@ def frame(opcode: int, payload: bytes) -> bytes:
 
 
 _SHORT_TEXT = _SHORT_HEADERS[OP_TEXT]
+
+
+def deflated_frame(opcode: int, payload: bytes) -> bytes:
+    """One unfragmented frame holding a compressed message (RSV1 set, RFC 7692 6)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0xC0 | opcode, n))
+    elif n < 65536:
+        head = struct.pack("!BBH", 0xC0 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0xC0 | opcode, 127, n)
+    return head + payload
 
 
 def text_frame(text: str) -> bytes:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
+from gsio.protocol.deflate import Uncompressed
 from gsio.protocol.socketio import Packet, PacketType
 from gsio.server.interfaces import Data, Host, Member, Socket
 from gsio.server.recipients import Recipients
@@ -123,6 +124,8 @@ class Adapter:
             self._broadcast_recorded(packet, opts)
             return
         parts = self.namespace.server.encode(packet)
+        if not opts.compress:
+            parts = Uncompressed(parts)
         volatile = opts.volatile
         for conn in self._conns(opts):
             try:
@@ -133,6 +136,8 @@ class Adapter:
     def _broadcast_recorded(self, packet: Packet, opts: Recipients) -> None:
         encode = self.namespace.server.encode
         parts = encode(self.record(packet, opts))
+        if not opts.compress:
+            parts = Uncompressed(parts)
         plain: list[Data] | None = None  # without the offset, made once if a 2.x client is in
         for conn in self._conns(opts):
             try:
@@ -141,6 +146,8 @@ class Adapter:
                 else:
                     if plain is None:
                         plain = encode(packet)
+                        if not opts.compress:
+                            plain = Uncompressed(plain)
                     conn.send_parts(plain, False)
             except Exception:
                 log.exception("broadcast to %s failed", conn.id)
@@ -160,6 +167,8 @@ class Adapter:
         parts = namespace.server.encode(
             Packet(PacketType.EVENT, namespace.name, packet.data, ack_id)
         )
+        if not opts.compress:
+            parts = Uncompressed(parts)
         count = 0
         for conn in self._conns(opts):
             conn.expect_ack(ack_id, on_ack)

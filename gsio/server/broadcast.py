@@ -73,6 +73,11 @@ class BroadcastOperator:
         """How long :meth:`emit` with a callback, or :meth:`call`, waits for the acks."""
         return BroadcastOperator(self._namespace, self.recipients.flagged(timeout=seconds))
 
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Whether the packet may be compressed (per-message deflate, on the connections that
+        agreed to it; True by default), as Node's ``compress()``."""
+        return BroadcastOperator(self._namespace, self.recipients.flagged(compress=compress))
+
     def emit(self, event: str, *args: Any, callback: AckCallback | None = None) -> None:
         """Emit to every selected connection; the packet is encoded once.
 
@@ -181,6 +186,10 @@ class Broadcasting:
     def timeout(self, seconds: float) -> BroadcastOperator:
         """See :meth:`BroadcastOperator.timeout`."""
         return self._all.timeout(seconds)
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """See :meth:`BroadcastOperator.compress`."""
+        return self._all.compress(compress)
 
     def fetch_sockets(self) -> list[Socket]:
         """See :meth:`BroadcastOperator.fetch_sockets`."""

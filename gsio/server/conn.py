@@ -15,8 +15,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
+from gsio.protocol.deflate import Uncompressed
 from gsio.protocol.socketio_packet import Packet, PacketType, check_event
 from gsio.server.broadcast import BroadcastOperator, Scope
+from gsio.server.compressing import Uncompressing
 from gsio.server.handshake import Handshake
 from gsio.server.interfaces import Data, Link, SendParts
 from gsio.server.message import Message
@@ -118,9 +120,16 @@ class Conn:
 
     # -- sending --------------------------------------------------------------------------
 
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        callback: Callable[..., Any] | None = None,
+        compress: bool = True,
+    ) -> bool:
         """Send an event; never blocks on the network. ``callback(*args)`` runs (in a greenlet of
         its own) when the client acknowledges. Returns False if the connection is closed.
+        ``compress=False``: not compressed with per-message deflate (see :meth:`compress`).
 
         With connection state recovery on, an event without ``callback`` sent while the client
         is away (its session kept) is kept for it too, as in Node: True."""
@@ -130,7 +139,12 @@ class Conn:
             ack_id = self.namespace.next_ack_id()
             self._acks[ack_id] = (lambda ack_args: self._c.spawn(callback, *ack_args), None)
             packet = Packet(PacketType.EVENT, self.namespace.name, packet.data, ack_id)
-        return self._send(packet)
+        return self._send(packet, compress)
+
+    def compress(self, compress: bool) -> Conn | Uncompressing:
+        """As Node's ``socket.compress(false).emit(...)``: with False, an object whose
+        ``emit`` sends without per-message deflate, whatever the size; with True, this one."""
+        return self if compress else Uncompressing(self)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
         """Emit a ``message`` event, as Node's ``socket.send()``."""
@@ -167,7 +181,7 @@ class Conn:
             return None
         return ack_args[0] if len(ack_args) == 1 else tuple(ack_args)
 
-    def _send(self, packet: Packet) -> bool:
+    def _send(self, packet: Packet, compress: bool = True) -> bool:
         if self._recovery is not None and packet.id is None:
             own_room = self._own_room
             if own_room is None or self.id not in own_room.rooms:  # (made once: 0.6 us)
@@ -191,6 +205,8 @@ class Conn:
                 if self._pending is not None:
                     self._pending.append(self.client.encode(packet))
                     return True
+        if not compress:
+            return self.client.send_parts(Uncompressed(self.client.encode(packet)))
         return self.client.send_packet(packet)
 
     # -- rooms and broadcast ----------------------------------------------------------------

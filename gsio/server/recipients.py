@@ -35,16 +35,18 @@ class Recipients:
 
     Flags: ``volatile`` (dropped for a client that cannot take it at once), ``local`` (this
     process's sockets only, with a cluster adapter), ``timeout`` (seconds to wait for acks or
-    for the other servers' answers; None: the default).
+    for the other servers' answers; None: the default), ``compress`` (False: not compressed
+    with per-message deflate, whatever its size).
     """
 
-    __slots__ = ("rooms", "except_rooms", "volatile", "local", "timeout")
+    __slots__ = ("rooms", "except_rooms", "volatile", "local", "timeout", "compress")
 
     rooms: frozenset[str]
     except_rooms: frozenset[str]
     volatile: bool
     local: bool
     timeout: float | None
+    compress: bool
 
     def __init__(
         self,
@@ -55,17 +57,20 @@ class Recipients:
         volatile: bool = False,
         local: bool = False,
         timeout: float | None = None,
+        compress: bool = True,
     ) -> None:
         if flags:  # the map form, as :attr:`flags` gives it (and BroadcastOptions took it)
             volatile = volatile or bool(flags.get("volatile"))
             local = local or bool(flags.get("local"))
             timeout = flags.get("timeout", timeout)
+            compress = compress and flags.get("compress", True) is not False
         init = object.__setattr__  # frozen: as the dataclass's own __init__ would
         init(self, "rooms", rooms)
         init(self, "except_rooms", except_rooms)
         init(self, "volatile", volatile)
         init(self, "local", local)
         init(self, "timeout", timeout)
+        init(self, "compress", compress)
 
     def to(self, *rooms: RoomArg) -> Recipients:
         """These recipients, narrowed to the sockets in these rooms (in any of them)."""
@@ -75,6 +80,7 @@ class Recipients:
             volatile=self.volatile,
             local=self.local,
             timeout=self.timeout,
+            compress=self.compress,
         )
 
     def except_(self, *rooms: RoomArg) -> Recipients:
@@ -85,18 +91,26 @@ class Recipients:
             volatile=self.volatile,
             local=self.local,
             timeout=self.timeout,
+            compress=self.compress,
         )
 
     def flagged(
-        self, *, volatile: bool = False, local: bool = False, timeout: float | None = None
+        self,
+        *,
+        volatile: bool = False,
+        local: bool = False,
+        timeout: float | None = None,
+        compress: bool | None = None,
     ) -> Recipients:
-        """These recipients with more flags set (a flag set already stays set)."""
+        """These recipients with more flags set (a flag set already stays set; ``compress``
+        is replaced when given)."""
         return Recipients(
             self.rooms,
             self.except_rooms,
             volatile=volatile or self.volatile,
             local=local or self.local,
             timeout=self.timeout if timeout is None else timeout,
+            compress=self.compress if compress is None else compress,
         )
 
     @property
@@ -109,6 +123,8 @@ class Recipients:
             flags["local"] = True
         if self.timeout is not None:
             flags["timeout"] = self.timeout
+        if not self.compress:
+            flags["compress"] = False
         return flags
 
 

@@ -32,6 +32,7 @@ SERVER_ORDER = [
     "adapter",
     "broadcast",
     "message",
+    "compressing",
     "conn",
     "parked",
     "namespace",
@@ -42,6 +43,7 @@ SERVER_ORDER = [
 
 BROADCASTING = [
     "emit",
+    "compress",
     "send",
     "to",
     "in_",
