@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Protocol
 
-from gsio.engine.socket import EngineSocket, SocketOwner
+from gsio.engine.socket import EngineHandler, EngineSocket, SocketOwner
 from gsio.exceptions import ProtocolError
-from gsio.protocol.http import Response, error_response
+from gsio.protocol.http import ERROR_MESSAGES, Response, error_response
 
 __all__ = ["EngineView", "Forwarder", "Pending", "refused", "warn_no_hand_over"]
 
@@ -77,8 +77,11 @@ class Forwarder(Protocol):
         ...
 
 
-def refused(exc: ProtocolError, environ: dict[str, Any]) -> Response:
-    """The error answer to a request the engine refuses, logged once."""
+def refused(
+    exc: ProtocolError, environ: dict[str, Any], handler: EngineHandler | None = None
+) -> Response:
+    """The error answer to a request the engine refuses, logged once; ``handler`` is told
+    (:meth:`EngineHandler.on_connection_error`)."""
     log.info(
         "bad request (%s): %s %s?%s",
         exc.message,
@@ -86,6 +89,12 @@ def refused(exc: ProtocolError, environ: dict[str, Any]) -> Response:
         environ.get("PATH_INFO"),
         environ.get("QUERY_STRING"),
     )
+    if handler is not None:
+        try:
+            message = ERROR_MESSAGES.get(exc.code, "Bad request")  # (as answered)
+            handler.on_connection_error(environ, exc.code, message)
+        except Exception:
+            log.exception("on_connection_error handler failed")
     return error_response(exc.code, exc.status)
 
 

@@ -244,7 +244,7 @@ class Engine:
             try:
                 _check_origin(environ)
             except ProtocolError as exc:
-                return self.finish(refused(exc, environ), environ, start_response)
+                return self.finish(refused(exc, environ, self.handler), environ, start_response)
             # The preflight's answer has its CORS headers already: none are added twice.
             response = self.cors.preflight(environ)
             return self.finish(response, environ, start_response, cors=False)
@@ -289,7 +289,7 @@ class Engine:
                     )
                     if pending is not None:
                         return pending
-                    response = refused(exc, environ)
+                    response = refused(exc, environ, self.handler)
                 finish(response)
                 return None
             finish(self._refusal(exc, environ))
@@ -364,7 +364,7 @@ class Engine:
                 return response
             if environ.get("wsgi.multiprocess") and "gsio.hand_over" not in environ:
                 warn_no_hand_over(environ)
-        return refused(exc, environ)
+        return refused(exc, environ, self.handler)
 
     def _forward(
         self, forwarder: Forwarder, exc: _UnknownSession, environ: dict, start_response: Callable
@@ -381,7 +381,7 @@ class Engine:
                 response = forwarder.forward_wait(environ, exc.sid)
                 if response is not None:
                     return self.finish(response, environ, start_response, cors=False)
-            response = refused(exc, environ)
+            response = refused(exc, environ, self.handler)
         return self.finish(response, environ, start_response)
 
     def finish(

@@ -74,7 +74,7 @@ def _refuse(
 ) -> list[bytes]:
     """400 with the JSON error (logged once), on a connection that is not reused, as the
     reference's ``abortUpgrade``: the client may have sent frames behind its request."""
-    response = refused(exc, environ)
+    response = refused(exc, environ, engine.handler)
     upgraded = environ.get("wsgi.websocket")
     if upgraded is not None:
         # gevent-websocket answered 101 already (a server without gsio's pre_start_hook).
@@ -170,7 +170,15 @@ def _serve_upgrade(engine: EngineView, socket: EngineSocket, ws: WebSocket) -> b
     finally:
         timer.cancel()
     socket.flush()  # what was queued while upgrading goes out first, in order
+    _tell_upgrade(engine, socket)
     return _read_loop(socket, ws)
+
+
+def _tell_upgrade(engine: EngineView, socket: EngineSocket) -> None:
+    try:
+        engine.handler.on_upgrade(socket)
+    except Exception:
+        log.exception("%s: on_upgrade handler failed", socket.sid)
 
 
 def _read_loop(socket: EngineSocket, ws: WebSocket) -> bool:

@@ -18,7 +18,8 @@ from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
 from gsio.protocol.socketio_packet import Packet, PacketType, check_event
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.handshake import Handshake
-from gsio.server.interfaces import Data, Link, SendParts
+from gsio.server.interfaces import Data, Hooks, Link, SendParts
+from gsio.server.listeners import Listening, drop_ack, settle_closed
 from gsio.server.message import Message
 from gsio.server.recipients import Recipients, RoomArg, rooms_of
 from gsio.server.recovery import RECOVERABLE_REASONS, Restored, SessionState
@@ -45,7 +46,7 @@ class ConnNamespace(Scope, Protocol):
         ...
 
 
-class Conn:
+class Conn(Listening):
     """A client connected to a namespace.
 
     ``id`` is the socket id; ``protocol`` the Socket.IO protocol of its client (5; 4: see
@@ -54,7 +55,8 @@ class Conn:
     ``recovered`` is True on a restored connection (same ``id``, rooms, ``data``, and missed).
 
     :attr:`send_parts` (what the adapter delivers a broadcast with) is the client's own, bound
-    once: a broadcast costs no extra call per recipient.
+    once: a broadcast costs no extra call per recipient. Catch-all listeners and emits with an
+    ack timeout: :class:`~gsio.server.listeners.Listening`.
     """
 
     protocol = 5
@@ -87,6 +89,11 @@ class Conn:
         self._pending: list[list[Data]] | None = []  # emits made before the CONNECT answer is sent
         #: Guards what other threads see of a held connection (under gevent nothing preempts).
         self.guard = c.state_lock()
+        self._wire()
+
+    @property
+    def hooks(self) -> Hooks:
+        return self.server.observers
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
@@ -155,10 +162,10 @@ class Conn:
         self._acks[ack_id] = (on_ack, lambda: on_ack(_CLOSED))
         packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args], ack_id)
         if not self._send(packet):
-            self._acks.pop(ack_id, None)
+            drop_ack(self._acks, ack_id, "closed")
             raise ConnectionClosed(self.closed_reason or "transport close")
         if not done.wait(timeout):
-            self._acks.pop(ack_id, None)
+            drop_ack(self._acks, ack_id, "timed out")
             raise AckTimeout(f"no ack for {event!r} within {timeout} s")
         ack_args = result[0]
         if ack_args is _CLOSED:
@@ -191,7 +198,7 @@ class Conn:
                 if self._pending is not None:
                     self._pending.append(self.client.encode(packet))
                     return True
-        return self.client.send_packet(packet)
+        return self._out(packet)
 
     # -- rooms and broadcast ----------------------------------------------------------------
 
@@ -270,7 +277,7 @@ class Conn:
                 return
             self.connected = True
             client = self.client
-            self.send_parts = client.send_parts
+            self.send_parts = self._sender(client)
             name = self.namespace.name
             if missed is None:  # (a restored connection joined its rooms already)
                 self.namespace.adapter.add_all(self.id, (self.id,))
@@ -283,6 +290,8 @@ class Conn:
                 client.send_packet(Packet(PacketType.EVENT, name, data))
             for parts in pending:
                 client.send_parts(parts, False)
+        if self.connected and self.hooks:
+            self.hooks.connected(self)
 
     # -- connection state recovery ------------------------------------------------------------
 
@@ -318,6 +327,7 @@ class Conn:
         self._hold_sends()  # before it is back: a handler's thread must not pass the missed
         self._parked = self._away = False
         self.client, self.environ, self.handshake = client, client.environ, handshake
+        self._wire()
         self._take_back(restored)
 
     def hold(self) -> None:
@@ -361,15 +371,19 @@ class Conn:
         if self.closed_reason is not None:
             return
         self.closed_reason = reason
+        was_connected = self.connected or self._away
         self.connected = False
         if self._parked:  # for good: its client will not find it again
             self._parked = self._away = False
             self.namespace.unpark(self)
         self._inbox.put(_CLOSED)
         acks, self._acks = self._acks, {}
+        settle_closed(acks)  # (the observers are told, if they watch)
         for _, on_close in acks.values():
             if on_close is not None:
                 on_close()  # a waiting call() raises ConnectionClosed
         self.client.forget(self)
+        if was_connected and self.hooks:
+            self.hooks.disconnected(self, reason)
         if not quiet:
             log.debug("%s: %s closed (%s)", self.id, self.namespace.name, reason)

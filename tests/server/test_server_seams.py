@@ -32,11 +32,13 @@ SERVER_ORDER = [
     "adapter",
     "broadcast",
     "message",
+    "listeners",
     "conn",
     "parked",
     "namespace",
     "client",
     "legacy",
+    "observers",
     "server",
 ]
 
@@ -161,6 +163,7 @@ class FakeServer:
     def __init__(self):
         self.concurrency = select("threading")
         self.recovery = None
+        self.observers = ()  # (interfaces.Hooks: false, no one observes)
 
     def encode(self, packet):
         return [f"2{packet.data}"]
