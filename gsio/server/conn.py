@@ -18,7 +18,7 @@ from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
 from gsio.protocol.socketio_packet import Packet, PacketType, check_event
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.handshake import Handshake
-from gsio.server.interfaces import Data, Hooks, Link, SendParts
+from gsio.server.interfaces import Data, Link, SendParts
 from gsio.server.listeners import Listening, drop_ack, settle_closed
 from gsio.server.message import Message
 from gsio.server.recipients import Recipients, RoomArg, rooms_of
@@ -90,10 +90,6 @@ class Conn(Listening):
         #: Guards what other threads see of a held connection (under gevent nothing preempts).
         self.guard = c.state_lock()
         self._wire()
-
-    @property
-    def hooks(self) -> Hooks:
-        return self.server.observers
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
@@ -198,7 +194,7 @@ class Conn(Listening):
                 if self._pending is not None:
                     self._pending.append(self.client.encode(packet))
                     return True
-        return self._out(packet)
+        return self.client.send_packet(packet)
 
     # -- rooms and broadcast ----------------------------------------------------------------
 

@@ -126,6 +126,10 @@ class Hooks(Protocol):
 
     def ack_done(self, conn: Socket, ack_id: int, outcome: str) -> None: ...
 
+    def size_of_sent(self, packet: Packet, link: Link[Any]) -> int:
+        """The size of ``packet`` as it was just sent through ``link``."""
+        ...
+
     def packet_of(self, parts: Sequence[Data]) -> tuple[list[Any] | None, int]:
         """The EVENT data (``[event, *args]``) of encoded ``parts``, and their size in bytes."""
         ...

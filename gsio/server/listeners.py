@@ -15,7 +15,7 @@ from typing import Any, Callable, cast
 
 from gsio.exceptions import AckTimeout, ConnectionClosed
 from gsio.protocol.socketio_packet import Packet, PacketType, check_event
-from gsio.server.interfaces import Data, Hooks, Link, SendParts, Socket
+from gsio.server.interfaces import Data, Hooks, Link, SendParts, ServerCore, Socket
 from gsio.server.message import Message
 
 __all__ = ["AnyListener", "Listening", "TimedEmitter", "size_of"]
@@ -30,6 +30,11 @@ _EVENT = PacketType.EVENT
 
 def size_of(parts: Sequence[Data]) -> int:
     """The bytes of an encoded packet: its text in UTF-8, then its attachments."""
+    if len(parts) == 1:
+        p = parts[0]
+        if type(p) is str:
+            return len(p) if p.isascii() else len(p.encode())
+        return len(p)
     return sum(
         (len(p) if p.isascii() else len(p.encode())) if type(p) is str else len(p) for p in parts
     )
@@ -73,22 +78,30 @@ def settle_closed(acks: dict) -> None:
         acks.closed()
 
 
+def _unbind(obj: object, name: str) -> None:
+    """Drop a per-object binding of method ``name``, if ``obj`` has one."""
+    if getattr(obj, name).__func__ is not getattr(type(obj), name):
+        delattr(obj, name)
+
+
 class Listening:
     """The listeners and observed paths of :class:`~gsio.server.conn.Conn` (a mixin)."""
 
     id: str
     client: Link[Any]
+    server: ServerCore
     send_parts: SendParts
     _acks: dict
     _inbox: Any
-    _out: Callable[[Packet], bool]  # (bound in _wire)
     _any_in: list[AnyListener] | None = None
     _any_out: list[AnyListener] | None = None
     _failed: set[int] | None = None  # listeners that raised (logged once each)
+    _watch: Hooks | None = None  # the observers, while there are any (bound in _wire)
 
     @property
     def hooks(self) -> Hooks:
-        raise NotImplementedError
+        """The server's observers."""
+        return self.server.observers
 
     # -- public API -----------------------------------------------------------------------
 
@@ -133,21 +146,27 @@ class Listening:
         """Bind the per-message steps for who watches now: the plain ones when no one does."""
         client = self.client
         observed = bool(self.hooks)
-        watched_out = observed or self._any_out is not None
-        self._out = self._out_watched if watched_out else client.send_packet
-        steps = self.__dict__  # (a per-object binding: methods cannot be assigned)
+        self._watch = self.hooks if observed else None
         if getattr(self, "connected", False):
             self.send_parts = self._sender(client)
-        steps.pop("deliver", None)
-        steps.pop("receive", None)
+        # Per-object bindings that shadow the methods (never through self.__dict__: reading it
+        # makes every attribute look-up of the object slower, on every message).
+        if observed or self._any_out is not None:
+            self._send = self._send_watched
+        else:
+            _unbind(self, "_send")
         if observed:
-            steps["deliver"] = self._deliver_watched
+            self.deliver = self._deliver_watched
             if type(self._acks) is dict:
                 self._acks = _WatchedAcks(self._conn, self.hooks, self._acks)
-        elif type(self._acks) is not dict:
-            self._acks = dict(self._acks)
+        else:
+            _unbind(self, "deliver")
+            if type(self._acks) is not dict:
+                self._acks = dict(self._acks)
         if self._any_in is not None:
-            steps["receive"] = self._receive_watched
+            self.receive = self._receive_watched
+        else:
+            _unbind(self, "receive")
 
     def _sender(self, client: Link[Any]) -> SendParts:
         if self.hooks or self._any_out is not None:
@@ -161,10 +180,10 @@ class Listening:
     # -- the watched paths -------------------------------------------------------------------
 
     def _deliver_watched(self, message: Message[Any]) -> None:
-        hooks = self.hooks
-        if hooks:
+        hooks = self._watch
+        if hooks is not None:
             size = self.client.take_size_in()
-            hooks.event_received(self._conn, message.event, message.args, size)
+            hooks.event_received(self, message.event, message.args, size)  # type: ignore[arg-type]
         self._inbox.put(message)  # (as Conn.deliver)
 
     def _receive_watched(self, timeout: float | None = None) -> Message[Any]:
@@ -173,27 +192,29 @@ class Listening:
             self._tell(fn, message.event, message.args)
         return message
 
-    def _out_watched(self, packet: Packet) -> bool:
-        client = self.client
-        parts = client.encode(packet)
-        if packet.type is _EVENT:
-            self._sent(packet.data, size_of(parts))
-        return client.send_parts(parts)
+    def _send_watched(self, packet: Packet) -> bool:
+        sent = cast(Any, type(self))._send(self, packet)
+        if sent and packet.type is _EVENT:
+            watch = self._watch
+            size = 0 if watch is None else watch.size_of_sent(packet, self.client)
+            self._sent(packet.data, size)
+        return sent
 
     def _send_parts_watched(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         sent = self.client.send_parts(parts, volatile)
         if sent:
-            data, size = self.hooks.packet_of(parts)
+            data, size = self.server.observers.packet_of(parts)
             if data is not None:
                 self._sent(data, size)
         return sent
 
     def _sent(self, data: list, size: int) -> None:
-        hooks = self.hooks
-        if hooks:
-            hooks.event_sent(self._conn, data[0], data[1:], size)
-        for fn in self._any_out or ():
-            self._tell(fn, data[0], data[1:])
+        hooks = self._watch
+        if hooks is not None:
+            hooks.event_sent(self, data[0], data[1:], size)  # type: ignore[arg-type]
+        if self._any_out is not None:
+            for fn in self._any_out:
+                self._tell(fn, data[0], data[1:])
 
     def _tell(self, fn: AnyListener, event: str, args: list) -> None:
         try:

@@ -33,7 +33,7 @@ from gsio.engine import EngineSocket
 from gsio.protocol.socketio import Packet, PacketType
 from gsio.server.client import Client, ClientServer
 from gsio.server.conn import Conn
-from gsio.server.interfaces import Data, Socket
+from gsio.server.interfaces import Data, Link, Socket
 from gsio.server.listeners import size_of
 from gsio.server.namespace import Namespace
 
@@ -154,7 +154,10 @@ class Observers:
         self._failed: set[tuple[int, str]] = set()
         self._last: tuple[Any, list[Any] | None] = (None, None)  # the last EVENT encoded
         self._prev: tuple[Any, list[Any] | None] = (None, None)
-        self._sized: tuple[Any, int] = (None, 0)
+        # What packet_of() told last: a broadcast asks once per recipient, with the same parts.
+        self._told: tuple[Any, list[Any] | None, int] = (None, None, 0)
+        self._received: list[Callable[..., Any]] = []
+        self._sent: list[Callable[..., Any]] = []
 
     def __bool__(self) -> bool:
         return bool(self.observers)
@@ -193,6 +196,8 @@ class Observers:
                 if callable(getattr(o, name, None)) and getattr(type(o), name, None) is not default
             ]
         self._fns = fns
+        self._received = fns["event_received"]
+        self._sent = fns["event_sent"]
 
     def _switch(self, on: bool) -> None:
         """Give the server, and every live connection, the observed paths (or the plain)."""
@@ -208,8 +213,8 @@ class Observers:
         for name, step in steps.items():
             if on:
                 setattr(server, name, step)
-            else:
-                server.__dict__.pop(name, None)
+            else:  # (not through server.__dict__: reading it slows every attribute down)
+                delattr(server, name)
         for namespace in list(server.namespaces.values()):
             for conn in list(namespace.conns.values()):
                 conn._wire()
@@ -221,10 +226,13 @@ class Observers:
             try:
                 fn(*args)
             except Exception:
-                key = (id(getattr(fn, "__self__", fn)), name)
-                if key not in self._failed:
-                    self._failed.add(key)
-                    log.exception("observer %r failed in %s (logged once)", fn, name)
+                self._failed_once(fn, name)
+
+    def _failed_once(self, fn: Callable[..., Any], name: str) -> None:
+        key = (id(getattr(fn, "__self__", fn)), name)
+        if key not in self._failed:
+            self._failed.add(key)
+            log.exception("observer %r failed in %s (logged once)", fn, name)
 
     def joined(self, namespace: str, room: str, sid: str) -> None:
         self._tell("joined", namespace, room, sid)
@@ -239,10 +247,18 @@ class Observers:
         self._tell("disconnected", conn, reason)
 
     def event_received(self, conn: Socket, event: str, args: list[Any], size: int) -> None:
-        self._tell("event_received", conn, event, args, size)
+        for fn in self._received:  # (per message: _tell() inlined)
+            try:
+                fn(conn, event, args, size)
+            except Exception:
+                self._failed_once(fn, "event_received")
 
     def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None:
-        self._tell("event_sent", conn, event, args, size)
+        for fn in self._sent:
+            try:
+                fn(conn, event, args, size)
+            except Exception:
+                self._failed_once(fn, "event_sent")
 
     def ack_pending(self, conn: Socket, ack_id: int) -> None:
         self._tell("ack_pending", conn, ack_id)
@@ -258,7 +274,10 @@ class Observers:
 
     def _on_message(self, socket: EngineSocket, data: Any) -> None:
         client: Client = socket.data
-        client.size_in += size_of((data,))
+        if type(data) is str and not data.isascii():
+            client.size_in += len(data.encode())
+        else:
+            client.size_in += len(data)
         client.on_message(data)
         if not client.decoder.pending:
             client.size_in = 0  # (an event took it; an ack or a CONNECT is not counted)
@@ -280,8 +299,19 @@ class Observers:
             self._prev, self._last = self._last, (parts, packet.data)
         return parts
 
+    def size_of_sent(self, packet: Packet, link: Link[Any]) -> int:
+        """The size of ``packet``, which was just sent: encoded last, unless another thread
+        encoded something since (or the packet log gave it an offset): then anew."""
+        parts, data = self._last
+        if data is not packet.data:
+            parts = link.encode(packet)
+        return size_of(parts)
+
     def packet_of(self, parts: Sequence[Data]) -> tuple[list[Any] | None, int]:
         """The EVENT data of ``parts`` (encoded by this server), and their size."""
+        told = self._told
+        if told[0] is parts:  # (it holds them: the same object, not a new one in its place)
+            return told[1], told[2]
         last, prev = self._last, self._prev
         if last[0] is parts:
             data = last[1]
@@ -289,11 +319,8 @@ class Observers:
             data = prev[1]
         else:
             data = self._decode(parts)
-        sized = self._sized
-        if sized[0] is parts:
-            return data, sized[1]
         size = size_of(parts)
-        self._sized = (parts, size)
+        self._told = (parts, data, size)
         return data, size
 
     def _decode(self, parts: Sequence[Data]) -> list[Any] | None:
