@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Protocol
 
+from gsio.engine.headers import HeadersHook
 from gsio.engine.socket import EngineHandler, EngineSocket, SocketOwner
 from gsio.exceptions import ProtocolError
-from gsio.protocol.http import ERROR_MESSAGES, Response, error_response
+from gsio.protocol.http import ERROR_MESSAGES, Response, error_response, valid_header_value
 
-__all__ = ["EngineView", "Forwarder", "Pending", "refused", "warn_no_hand_over"]
+__all__ = ["EngineView", "Forwarder", "Pending", "check_origin", "refused", "warn_no_hand_over"]
 
 log = logging.getLogger("gsio.engine")
 
@@ -33,6 +34,8 @@ class EngineView(SocketOwner, Protocol):
     compression_threshold: int
     #: The WebSocket backend asked for (None: the best the server offers).
     websocket: str | None
+    initial_headers: HeadersHook
+    headers: HeadersHook
 
     def open_session(self, transport: str, environ: dict[str, Any]) -> EngineSocket:
         """Create a session for a handshake (the caller has validated the request)."""
@@ -75,6 +78,14 @@ class Forwarder(Protocol):
     ) -> list[bytes] | None:
         """Serve a WebSocket upgrade by relaying its messages to the owner and back."""
         ...
+
+
+def check_origin(environ: dict[str, Any]) -> None:
+    """Refuse an Origin that no browser sends: a control character in a header's value (as
+    the reference's ``checkInvalidHeaderChar``: 400, code 3, before any session exists)."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and not valid_header_value(origin):
+        raise ProtocolError(f"invalid Origin header {origin[:100]!r}", code=3)
 
 
 def refused(

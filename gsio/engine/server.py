@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from gsio.engine import polling, websocket
-from gsio.engine.base import Forwarder, refused, warn_no_hand_over
+from gsio.engine.base import Forwarder, check_origin, refused, warn_no_hand_over
+from gsio.engine.headers import HeadersHook, add_headers
 from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.engine.socket_v3 import make_socket
 from gsio.exceptions import ProtocolError
@@ -27,7 +28,7 @@ from gsio.io import concurrency
 from gsio.io.websocket import Data, message_frame
 from gsio.protocol.engineio import PROTOCOL, protocol_version
 from gsio.protocol.frames import text_frame as _text_frame
-from gsio.protocol.http import Cors, OriginsOption, Response, parse_query, valid_header_value
+from gsio.protocol.http import Cors, OriginsOption, Response, parse_query
 from gsio.protocol.session import Session
 
 __all__ = ["Engine", "EngineHandler", "EngineSocket", "UnknownSession"]
@@ -36,14 +37,6 @@ log = logging.getLogger("gsio.engine")
 
 #: ``unknown_session(environ, sid) -> Response | None``: see :class:`Engine`.
 UnknownSession = Callable[[dict[str, Any], str], Optional[Response]]
-
-
-def _check_origin(environ: dict) -> None:
-    """Refuse an Origin that no browser sends: a control character in a header's value (as
-    the reference's ``checkInvalidHeaderChar``: 400, code 3, before any session exists)."""
-    origin = environ.get("HTTP_ORIGIN")
-    if origin is not None and not valid_header_value(origin):
-        raise ProtocolError(f"invalid Origin header {origin[:100]!r}", code=3)
 
 
 class _UnknownSession(ProtocolError):
@@ -103,6 +96,8 @@ class Engine:
         request naming a session this engine does not have (see :meth:`on_unknown_session`).
     :param allow_eio3: also serve Engine.IO v3 clients (socket.io-client 2.x), as Node's
         ``allowEIO3`` (False: their handshake gets 400, code 5).
+    :param initial_headers: ``fn(headers, environ)`` adding ``(name, value)`` pairs to the
+        handshake's response; ``headers``: to every response (see :mod:`gsio.engine.headers`).
     """
 
     def __init__(
@@ -131,6 +126,8 @@ class Engine:
         websocket: str | None = None,
         unknown_session: UnknownSession | None = None,
         allow_eio3: bool = False,
+        initial_headers: HeadersHook = None,
+        headers: HeadersHook = None,
     ) -> None:
         bad = set(transports) - {"polling", "websocket"}
         if bad or not transports:
@@ -161,6 +158,7 @@ class Engine:
         self.websocket = websocket
         self.unknown_session = unknown_session
         self.allow_eio3 = allow_eio3
+        self.initial_headers, self.headers = initial_headers, headers
         #: Forwards requests for other servers' sessions to them (set by the Redis adapters).
         self.forwarder: Forwarder | None = None
         self.sockets: dict[str, EngineSocket] = {}
@@ -242,7 +240,7 @@ class Engine:
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS" and self.cors.enabled:
             try:
-                _check_origin(environ)
+                check_origin(environ)
             except ProtocolError as exc:
                 return self.finish(refused(exc, environ, self.handler), environ, start_response)
             # The preflight's answer has its CORS headers already: none are added twice.
@@ -314,7 +312,7 @@ class Engine:
         transport = query.get("transport")
         if transport not in self.transports:
             raise ProtocolError(f"transport unknown: {transport!r}", code=0)
-        _check_origin(environ)
+        check_origin(environ)
         if not self.cors.allows(environ.get("HTTP_ORIGIN")):
             raise ProtocolError("origin not allowed", code=4, status=403)
         sid = query.get("sid")
@@ -396,4 +394,6 @@ class Engine:
             response.headers.extend(self.cors.headers(environ))
         if environ.get("HTTP_CONNECTION", "").lower() == "close":
             response.headers.append(("Connection", "close"))
+        if self.headers is not None or self.initial_headers is not None:
+            add_headers(response.headers, environ, self.initial_headers, self.headers)
         return response

@@ -19,6 +19,7 @@ import logging
 from typing import Any, Callable
 
 from gsio.engine.base import EngineView, refused
+from gsio.engine.headers import HANDSHAKE, add_to_answer
 from gsio.engine.socket import EngineSocket
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.io.websocket import WebSocket
@@ -96,6 +97,9 @@ def handle(
         answer = check_handshake(environ)
     except ProtocolError as exc:
         return _refuse(engine, environ, start_response, exc)
+    if engine.headers is not None or engine.initial_headers is not None:
+        environ[HANDSHAKE] = sid is None
+        answer = add_to_answer(answer, environ, engine.initial_headers, engine.headers)
     ws = _accept(engine, environ, answer)
     if ws is None:
         error = ProtocolError("no websocket backend can take the connection")

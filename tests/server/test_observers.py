@@ -4,6 +4,8 @@ the upgrade, on every server kind (tests/servers/observe_app.py, tests/js/sio_ob
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 MODES = ["websocket", "polling", "default"]
@@ -155,3 +157,35 @@ def test_listeners_without_observers(start_server, run_node, wait_for, kind):
     assert result["unanswered"] == ["AckTimeout", [], 0, 1]
     assert result["answered"] == [None, ["yes", 2], 0, 1]
     assert result["report"] == [[["ping", 7], ["report"]]]
+
+
+def test_initial_headers_and_headers_are_added_to_the_engine_responses(start_server, kind):
+    from rawws import RawWebSocket
+
+    server = start_server("observe_app", "--headers", kind=kind)
+    server.expect_traceback = True  # (the hook that raises, on purpose)
+    status, headers, body = server.request("GET", "/socket.io/?EIO=4&transport=polling")
+    assert status == 200 and body.startswith(b"0{")
+    assert (headers["X-Initial"], headers["X-Every"]) == ("1", "GET")
+    assert "X-Bad" not in headers and "Injected" not in headers  # not a header: dropped
+    sid = json.loads(body[1:])["sid"]
+    status, headers, _ = server.request(
+        "POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", b"40"
+    )
+    assert status == 200 and headers["X-Every"] == "POST" and "X-Initial" not in headers
+    status, headers, _ = server.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    assert status == 200 and headers["X-Every"] == "GET" and "X-Initial" not in headers
+    status, headers, _ = server.request("GET", "/socket.io/?EIO=4&transport=bogus")
+    assert status == 400 and headers["X-Every"] == "GET" and "X-Initial" not in headers
+    # A hook that raises: logged, and the response goes out without its headers.
+    status, headers, body = server.request("GET", "/socket.io/?EIO=4&transport=polling&boom=1")
+    assert status == 200 and body.startswith(b"0{") and headers["X-Initial"] == "1"
+    assert "X-Every" not in headers
+    assert server.output().count("headers hook") >= 2  # the failure, the dropped pair
+    if kind == "gsio":  # gsio's own WebSocket layer writes the 101 with them
+        ws = RawWebSocket(server.port, "/socket.io/?EIO=4&transport=websocket")
+        assert ws.status == 101
+        lines = ws.head.split("\r\n")
+        assert "X-Initial: 1" in lines and "X-Every: GET" in lines
+        assert not any(line.startswith(("X-Bad", "Injected")) for line in lines)
+        ws.close()

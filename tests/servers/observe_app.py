@@ -12,6 +12,10 @@ back; ``ask(seconds, event)`` emits ``event`` with ``conn.timeout(seconds)`` and
 callback ran, ``[error class name or None, ack args, acks still expected, callback count]``.
 
 ``/blocking``: a blocking handler with an ``on_any`` listener; ``report`` acks its log.
+
+``--headers``: ``initial_headers`` adds ``X-Initial: 1`` (and a pair that is no header,
+dropped), ``headers`` adds ``X-Every: <method>``; a request with ``?boom=1`` makes ``headers``
+raise.
 """
 
 import common
@@ -86,8 +90,22 @@ def listen(conn):
     conn.on_any_outgoing(lambda event, *args: any_out.append([event, *describe(args)]))
 
 
+def initial_headers(headers, environ):
+    headers.append(("X-Initial", "1"))
+    headers.append(("X-Bad", "a\r\nInjected: yes"))
+
+
+def every_headers(headers, environ):
+    if "boom=1" in environ.get("QUERY_STRING", ""):
+        raise RuntimeError("headers hook bug")
+    headers.append(("X-Every", environ["REQUEST_METHOD"]))
+
+
 def build(args):
-    sio = gsio.Server(async_mode="threading" if args.kind == "werkzeug" else None)
+    options = {}
+    if args.headers:
+        options = {"initial_headers": initial_headers, "headers": every_headers}
+    sio = gsio.Server(async_mode="threading" if args.kind == "werkzeug" else None, **options)
     if not args.unobserved:
         sio.observe(Recorder())
     if args.raising:
@@ -166,6 +184,7 @@ def main():
     common.add_common_arguments(parser)
     parser.add_argument("--raising", action="store_true")
     parser.add_argument("--unobserved", action="store_true")
+    parser.add_argument("--headers", action="store_true")
     args = parser.parse_args()
     common.setup_logging()
     app = gsio.WSGIApp(build(args), log_app)
