@@ -304,6 +304,8 @@ class Conn(Listening):
                 self.connected = False
                 self._parked = True
                 self._pending = []
+                if self.hooks:  # as in Node: the socket disconnects, a recovered one connects
+                    self.hooks.disconnected(self, reason)
                 return
         self.close(reason)
 
@@ -367,7 +369,7 @@ class Conn(Listening):
         if self.closed_reason is not None:
             return
         self.closed_reason = reason
-        was_connected = self.connected or self._away
+        was_connected = self.connected  # (a parked one was told as its client left)
         self.connected = False
         if self._parked:  # for good: its client will not find it again
             self._parked = self._away = False
