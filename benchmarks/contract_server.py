@@ -1,12 +1,13 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery]
+[--recovery] [--observe]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
 simple-websocket on plain pywsgi (to compare the backends). --recovery turns connection state
-recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it). Under gunicorn, the app is
+recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --observe adds
+an observer counting events, bytes and connections (what observing costs). Under gunicorn, the app is
 ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
@@ -37,6 +38,31 @@ sio = gsio.Server(
     connection_state_recovery="--recovery" in sys.argv,
     per_message_deflate="--deflate" in sys.argv,  # (benchmarks/deflate_echo.js)
 )
+
+
+class _Counting:
+    """--observe: an observer counting what metrics count (events, bytes, connections)."""
+
+    def __init__(self):
+        self.counts = collections.Counter()
+
+    def connected(self, conn):
+        self.counts["connections"] += 1
+
+    def disconnected(self, conn, reason):
+        self.counts[f"disconnections {reason}"] += 1
+
+    def event_received(self, conn, event, args, size):
+        self.counts["events in"] += 1
+        self.counts["bytes in"] += size
+
+    def event_sent(self, conn, event, args, size):
+        self.counts["events out"] += 1
+        self.counts["bytes out"] += size
+
+
+if "--observe" in sys.argv:
+    sio.observe(_Counting())
 
 
 @sio.on("echo")

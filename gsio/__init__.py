@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from gsio.server.broadcast import BroadcastOperator
     from gsio.server.conn import Conn, Handshake, Message
     from gsio.server.namespace import Namespace
+    from gsio.server.observers import Observation, Observer
 
 __version__ = "0.1.0"
 
@@ -60,6 +61,8 @@ _LAZY = {
     "Handshake": "gsio.server.conn",
     "Message": "gsio.server.conn",
     "Namespace": "gsio.server.namespace",
+    "Observer": "gsio.server.observers",
+    "Observation": "gsio.server.observers",
 }
 
 # The cluster needs redis and msgpack (gsio[redis]).
@@ -109,6 +112,8 @@ __all__ = [
     "Conn",
     "Message",
     "Handshake",
+    "Observer",
+    "Observation",
     "BroadcastOperator",
     "Adapter",
     "BroadcastOptions",

@@ -9,14 +9,25 @@ The transports (:mod:`gsio.engine.polling`, :mod:`gsio.engine.websocket`) are be
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any, Callable, Protocol
 
-from gsio.engine.socket import EngineSocket, SocketOwner
+from gsio.engine.headers import HeadersHook
+from gsio.engine.socket import EngineHandler, EngineSocket, SocketOwner
 from gsio.exceptions import ProtocolError
 from gsio.protocol.deflate import PerMessageDeflate
-from gsio.protocol.http import Response, error_response, valid_header_value
+from gsio.protocol.http import ERROR_MESSAGES, Response, error_response, valid_header_value
 
-__all__ = ["EngineView", "Forwarder", "Pending", "check_origin", "refused", "warn_no_hand_over"]
+__all__ = [
+    "UnknownSessionError",
+    "default_sid",
+    "EngineView",
+    "Forwarder",
+    "Pending",
+    "check_origin",
+    "refused",
+    "warn_no_hand_over",
+]
 
 log = logging.getLogger("gsio.engine")
 
@@ -36,6 +47,8 @@ class EngineView(SocketOwner, Protocol):
     websocket: str | None
     #: Per-message deflate on gsio's own WebSocket layer, None when off.
     per_message_deflate: PerMessageDeflate | None
+    initial_headers: HeadersHook
+    headers: HeadersHook
 
     def open_session(self, transport: str, environ: dict[str, Any]) -> EngineSocket:
         """Create a session for a handshake (the caller has validated the request)."""
@@ -88,8 +101,11 @@ def check_origin(environ: dict[str, Any]) -> None:
         raise ProtocolError(f"invalid Origin header {origin[:100]!r}", code=3)
 
 
-def refused(exc: ProtocolError, environ: dict[str, Any]) -> Response:
-    """The error answer to a request the engine refuses, logged once."""
+def refused(
+    exc: ProtocolError, environ: dict[str, Any], handler: EngineHandler | None = None
+) -> Response:
+    """The error answer to a request the engine refuses, logged once; ``handler`` is told
+    (:meth:`EngineHandler.on_connection_error`)."""
     log.info(
         "bad request (%s): %s %s?%s",
         exc.message,
@@ -97,6 +113,12 @@ def refused(exc: ProtocolError, environ: dict[str, Any]) -> Response:
         environ.get("PATH_INFO"),
         environ.get("QUERY_STRING"),
     )
+    if handler is not None:
+        try:
+            message = ERROR_MESSAGES.get(exc.code, "Bad request")  # (as answered)
+            handler.on_connection_error(environ, exc.code, message)
+        except Exception:
+            log.exception("on_connection_error handler failed")
     return error_response(exc.code, exc.status)
 
 
@@ -117,3 +139,15 @@ def warn_no_hand_over(environ: dict[str, Any]) -> None:
         "worker per process behind sticky sessions",
         environ.get("SERVER_SOFTWARE", "this server"),
     )
+
+
+class UnknownSessionError(ProtocolError):
+    """A request for a session this engine does not have."""
+
+    def __init__(self, sid: str) -> None:
+        super().__init__("session ID unknown", code=1)
+        self.sid = sid
+
+
+def default_sid() -> str:
+    return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from gsio.engine import polling_v3
 from gsio.engine.base import EngineView
+from gsio.engine.headers import HANDSHAKE
 from gsio.engine.socket import EngineSocket
 from gsio.engine.socket_v3 import EngineSocketV3
 from gsio.exceptions import PayloadTooLarge, ProtocolError
@@ -74,6 +75,7 @@ def _handshake(engine: EngineView, environ: dict[str, Any]) -> Response:
     if v3 and (error := polling_v3.check_request(environ)) is not None:
         return error
     socket = engine.open_session("polling", environ)
+    environ[HANDSHAKE] = True  # (its response gets the initial_headers)
     engine.handler.on_open(socket)
     socket.start_heartbeat()
     body, content_type = _encode(socket, environ, [socket.session.open_packet()])

@@ -14,12 +14,13 @@ so can be any code that wants plain Engine.IO messages::
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from gsio.engine import polling, websocket
-from gsio.engine.base import Forwarder, check_origin, refused, warn_no_hand_over
+from gsio.engine.base import Forwarder, check_origin, default_sid, refused, warn_no_hand_over
+from gsio.engine.base import UnknownSessionError as _UnknownSession
+from gsio.engine.headers import HeadersHook, add_headers
 from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.engine.socket_v3 import make_socket
 from gsio.exceptions import ProtocolError
@@ -38,18 +39,6 @@ log = logging.getLogger("gsio.engine")
 
 #: ``unknown_session(environ, sid) -> Response | None``: see :class:`Engine`.
 UnknownSession = Callable[[dict[str, Any], str], Optional[Response]]
-
-
-class _UnknownSession(ProtocolError):
-    """A request for a session this engine does not have."""
-
-    def __init__(self, sid: str) -> None:
-        super().__init__("session ID unknown", code=1)
-        self.sid = sid
-
-
-def default_sid() -> str:
-    return secrets.token_urlsafe(15)  # 120 random bits, 20 URL-safe characters
 
 
 class Engine:
@@ -99,6 +88,8 @@ class Engine:
         ``allowEIO3`` (False: their handshake gets 400, code 5).
     :param per_message_deflate: WebSocket compression (RFC 7692) on gsio's own WebSocket layer:
         False (as Node), True, or a dict of :class:`~gsio.protocol.extensions.DeflateOptions`.
+    :param initial_headers: ``fn(headers, environ)`` adding ``(name, value)`` pairs to the
+        handshake's response; ``headers``: to every response (see :mod:`gsio.engine.headers`).
     """
 
     def __init__(
@@ -128,6 +119,8 @@ class Engine:
         unknown_session: UnknownSession | None = None,
         allow_eio3: bool = False,
         per_message_deflate: DeflateOption = False,
+        initial_headers: HeadersHook = None,
+        headers: HeadersHook = None,
     ) -> None:
         bad = set(transports) - {"polling", "websocket"}
         if bad or not transports:
@@ -159,6 +152,7 @@ class Engine:
         self.unknown_session = unknown_session
         self.allow_eio3 = allow_eio3
         self.per_message_deflate = PerMessageDeflate.of(per_message_deflate)
+        self.initial_headers, self.headers = initial_headers, headers
         #: Forwards requests for other servers' sessions to them (set by the Redis adapters).
         self.forwarder: Forwarder | None = None
         self.sockets: dict[str, EngineSocket] = {}
@@ -242,7 +236,7 @@ class Engine:
             try:
                 check_origin(environ)
             except ProtocolError as exc:
-                return self.finish(refused(exc, environ), environ, start_response)
+                return self.finish(refused(exc, environ, self.handler), environ, start_response)
             # The preflight's answer has its CORS headers already: none are added twice.
             response = self.cors.preflight(environ)
             return self.finish(response, environ, start_response, cors=False)
@@ -287,7 +281,7 @@ class Engine:
                     )
                     if pending is not None:
                         return pending
-                    response = refused(exc, environ)
+                    response = refused(exc, environ, self.handler)
                 finish(response)
                 return None
             finish(self._refusal(exc, environ))
@@ -362,7 +356,7 @@ class Engine:
                 return response
             if environ.get("wsgi.multiprocess") and "gsio.hand_over" not in environ:
                 warn_no_hand_over(environ)
-        return refused(exc, environ)
+        return refused(exc, environ, self.handler)
 
     def _forward(
         self, forwarder: Forwarder, exc: _UnknownSession, environ: dict, start_response: Callable
@@ -379,7 +373,7 @@ class Engine:
                 response = forwarder.forward_wait(environ, exc.sid)
                 if response is not None:
                     return self.finish(response, environ, start_response, cors=False)
-            response = refused(exc, environ)
+            response = refused(exc, environ, self.handler)
         return self.finish(response, environ, start_response)
 
     def finish(
@@ -394,4 +388,6 @@ class Engine:
             response.headers.extend(self.cors.headers(environ))
         if environ.get("HTTP_CONNECTION", "").lower() == "close":
             response.headers.append(("Connection", "close"))
+        if self.headers is not None or self.initial_headers is not None:
+            add_headers(response.headers, environ, self.initial_headers, self.headers)
         return response

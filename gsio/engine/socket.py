@@ -51,6 +51,12 @@ class EngineHandler:
     def on_close(self, socket: EngineSocket, reason: str) -> None:
         """The session ended; ``reason`` as the reference names it ("transport close", ...)."""
 
+    def on_upgrade(self, socket: EngineSocket) -> None:
+        """A polling session upgraded to WebSocket."""
+
+    def on_connection_error(self, environ: dict[str, Any], code: int, message: str) -> None:
+        """A request was refused with this Engine.IO error (Node's ``connection_error``)."""
+
 
 class SocketOwner(Protocol):
     """What an :class:`EngineSocket` needs of its engine (an :class:`~gsio.engine.server.Engine`)."""

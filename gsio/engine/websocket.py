@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from gsio.engine.base import EngineView, refused
+from gsio.engine.headers import HANDSHAKE, add_to_answer
 from gsio.engine.socket import EngineSocket
 from gsio.exceptions import PayloadTooLarge, ProtocolError
 from gsio.io.websocket import Data, WebSocket
@@ -105,7 +106,7 @@ def _refuse(
 ) -> list[bytes]:
     """400 with the JSON error (logged once), on a connection that is not reused, as the
     reference's ``abortUpgrade``: the client may have sent frames behind its request."""
-    response = refused(exc, environ)
+    response = refused(exc, environ, engine.handler)
     upgraded = environ.get("wsgi.websocket")
     if upgraded is not None:
         # gevent-websocket answered 101 already (a server without gsio's pre_start_hook).
@@ -127,6 +128,9 @@ def handle(
         answer = check_handshake(environ)
     except ProtocolError as exc:
         return _refuse(engine, environ, start_response, exc)
+    if engine.headers is not None or engine.initial_headers is not None:
+        environ[HANDSHAKE] = sid is None
+        answer = add_to_answer(answer, environ, engine.initial_headers, engine.headers)
     params = _negotiate(engine, environ)
     ws = _accept(engine, environ, answer, params)
     framer: Framer = None
@@ -213,7 +217,15 @@ def _serve_upgrade(
     finally:
         timer.cancel()
     socket.flush()  # what was queued while upgrading goes out first, in order
+    _tell_upgrade(engine, socket)
     return _read_loop(socket, ws)
+
+
+def _tell_upgrade(engine: EngineView, socket: EngineSocket) -> None:
+    try:
+        engine.handler.on_upgrade(socket)
+    except Exception:
+        log.exception("%s: on_upgrade handler failed", socket.sid)
 
 
 def _read_loop(socket: EngineSocket, ws: WebSocket) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from gsio.protocol.deflate import Uncompressed
 from gsio.protocol.socketio import Packet, PacketType
-from gsio.server.interfaces import Data, Host, Member, Socket
+from gsio.server.interfaces import Data, Hooks, Host, Member, Socket
 from gsio.server.recipients import Recipients
 from gsio.server.recovery import PacketLog, Restored, SessionState, SessionStore
 
@@ -65,29 +65,48 @@ class Adapter:
     # -- membership --------------------------------------------------------------------
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        new: list[str] = []
         with self._lock:
             joined = self.sids.setdefault(sid, set())
             for room in rooms:
+                if room not in joined:
+                    new.append(room)
                 joined.add(room)
                 self.rooms.setdefault(room, set()).add(sid)
+        self._tell(True, sid, new)
 
     def delete(self, sid: str, room: str) -> None:
         with self._lock:
-            self.sids.get(sid, set()).discard(room)
+            joined = self.sids.get(sid, set())
+            was_in = room in joined
+            joined.discard(room)
             members = self.rooms.get(room)
             if members is not None:
                 members.discard(sid)
                 if not members:
                     del self.rooms[room]
+        if was_in:
+            self._tell(False, sid, (room,))
 
     def delete_all(self, sid: str) -> None:
         with self._lock:
-            for room in self.sids.pop(sid, ()):
+            left = self.sids.pop(sid, ())
+            for room in left:
                 members = self.rooms.get(room)
                 if members is not None:
                     members.discard(sid)
                     if not members:
                         del self.rooms[room]
+        self._tell(False, sid, left)
+
+    def _tell(self, joined: bool, sid: str, rooms: Iterable[str]) -> None:
+        """Tell the server's observers of joins or leaves (after the lock: they may look)."""
+        hooks: Hooks = self.namespace.server.observers
+        if hooks:
+            hook = hooks.joined if joined else hooks.left
+            name = self.namespace.name
+            for room in rooms:
+                hook(name, room, sid)
 
     def socket_rooms(self, sid: str) -> set[str]:
         with self._lock:

@@ -59,7 +59,7 @@ class Client:
     the client that comes back (a new Client, on a new session) adopts it (:meth:`adopt`).
     """
 
-    __slots__ = ("server", "transport", "environ", "decoder", "conns", "_connect_timer")
+    __slots__ = ("server", "transport", "environ", "decoder", "conns", "_connect_timer", "size_in")
 
     def __init__(self, server: ClientServer, transport: Transport) -> None:
         self.server = server
@@ -70,6 +70,8 @@ class Client:
             max_namespace_length=server.max_namespace_length,
         )
         self.conns: dict[str, Conn] = {}
+        #: Bytes received toward the next event (counted only while the server is observed).
+        self.size_in = 0
         c = server.concurrency
         self._connect_timer = c.call_later(
             server.connect_timeout, lambda: c.spawn(self._connect_timed_out)
@@ -86,6 +88,10 @@ class Client:
     def send(self, t: PacketType, namespace: str, data: Any = None, id: int | None = None) -> bool:
         """``send_packet(Packet(t, namespace, data, id))``, without making the packet."""
         return self.transport.send_parts(self.server.codec.encode_fields(t, namespace, data, id))
+
+    def take_size_in(self) -> int:
+        size, self.size_in = self.size_in, 0
+        return size
 
     def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         """Send an encoded packet (text, then its attachments). A broadcast hands the same

@@ -21,6 +21,7 @@ from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.compressing import Uncompressing
 from gsio.server.handshake import Handshake
 from gsio.server.interfaces import Data, Link, SendParts
+from gsio.server.listeners import Listening, drop_ack, settle_closed
 from gsio.server.message import Message
 from gsio.server.recipients import Recipients, RoomArg, rooms_of
 from gsio.server.recovery import RECOVERABLE_REASONS, Restored, SessionState
@@ -47,7 +48,7 @@ class ConnNamespace(Scope, Protocol):
         ...
 
 
-class Conn:
+class Conn(Listening):
     """A client connected to a namespace.
 
     ``id`` is the socket id; ``protocol`` the Socket.IO protocol of its client (5; 4: see
@@ -55,8 +56,8 @@ class Conn:
     WSGI environ of its first request; ``data`` a dict for your own state. With recovery on,
     ``recovered`` is True on a restored connection (same ``id``, rooms, ``data``, and missed).
 
-    :attr:`send_parts` (what the adapter delivers a broadcast with) is the client's own, bound
-    once: a broadcast costs no extra call per recipient.
+    :attr:`send_parts` (how the adapter delivers a broadcast) is the client's own, bound once.
+    Catch-all listeners, emits with an ack timeout: :class:`~gsio.server.listeners.Listening`.
     """
 
     protocol = 5
@@ -89,6 +90,7 @@ class Conn:
         self._pending: list[list[Data]] | None = []  # emits made before the CONNECT answer is sent
         #: Guards what other threads see of a held connection (under gevent nothing preempts).
         self.guard = c.state_lock()
+        self._wire()
 
     def __repr__(self) -> str:
         return f"<Conn {self.id} {self.namespace.name} {'connected' if self.connected else self.closed_reason or 'connecting'}>"
@@ -129,7 +131,7 @@ class Conn:
     ) -> bool:
         """Send an event; never blocks on the network. ``callback(*args)`` runs (in a greenlet of
         its own) when the client acknowledges. Returns False if the connection is closed.
-        ``compress=False``: not compressed with per-message deflate (see :meth:`compress`).
+        ``compress=False``: not compressed with per-message deflate.
 
         With connection state recovery on, an event without ``callback`` sent while the client
         is away (its session kept) is kept for it too, as in Node: True."""
@@ -142,8 +144,7 @@ class Conn:
         return self._send(packet, compress)
 
     def compress(self, compress: bool) -> Conn | Uncompressing:
-        """As Node's ``socket.compress(false).emit(...)``: with False, an object whose
-        ``emit`` sends without per-message deflate, whatever the size; with True, this one."""
+        """As Node's ``socket.compress(false)``: False gives an emitter that never compresses."""
         return self if compress else Uncompressing(self)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> bool:
@@ -169,10 +170,10 @@ class Conn:
         self._acks[ack_id] = (on_ack, lambda: on_ack(_CLOSED))
         packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args], ack_id)
         if not self._send(packet):
-            self._acks.pop(ack_id, None)
+            drop_ack(self._acks, ack_id, "closed")
             raise ConnectionClosed(self.closed_reason or "transport close")
         if not done.wait(timeout):
-            self._acks.pop(ack_id, None)
+            drop_ack(self._acks, ack_id, "timed out")
             raise AckTimeout(f"no ack for {event!r} within {timeout} s")
         ack_args = result[0]
         if ack_args is _CLOSED:
@@ -189,9 +190,8 @@ class Conn:
             if self._away:
                 with self.guard:  # (its client coming back, in another thread: Parked.recover)
                     if self._away:
-                        # As Node: to whichever connection holds the id now (a recovered one,
-                        # maybe elsewhere in the cluster), and logged for a client that comes
-                        # back later.
+                        # As Node: to whoever holds the id now (a recovered connection, maybe
+                        # elsewhere), and logged for a client that comes back later.
                         self.namespace.adapter.broadcast(packet, own_room)
                         return True
             if self.closed_reason is not None:
@@ -286,7 +286,7 @@ class Conn:
                 return
             self.connected = True
             client = self.client
-            self.send_parts = client.send_parts
+            self.send_parts = self._sender(client)
             name = self.namespace.name
             if missed is None:  # (a restored connection joined its rooms already)
                 self.namespace.adapter.add_all(self.id, (self.id,))
@@ -299,6 +299,8 @@ class Conn:
                 client.send_packet(Packet(PacketType.EVENT, name, data))
             for parts in pending:
                 client.send_parts(parts, False)
+        if self.connected and self.hooks:
+            self.hooks.connected(self)
 
     # -- connection state recovery ------------------------------------------------------------
 
@@ -315,6 +317,8 @@ class Conn:
                 self.connected = False
                 self._parked = True
                 self._pending = []
+                if self.hooks:  # as in Node: the socket disconnects, a recovered one connects
+                    self.hooks.disconnected(self, reason)
                 return
         self.close(reason)
 
@@ -334,6 +338,7 @@ class Conn:
         self._hold_sends()  # before it is back: a handler's thread must not pass the missed
         self._parked = self._away = False
         self.client, self.environ, self.handshake = client, client.environ, handshake
+        self._wire()
         self._take_back(restored)
 
     def hold(self) -> None:
@@ -377,15 +382,19 @@ class Conn:
         if self.closed_reason is not None:
             return
         self.closed_reason = reason
+        was_connected = self.connected  # (a parked one was told as its client left)
         self.connected = False
         if self._parked:  # for good: its client will not find it again
             self._parked = self._away = False
             self.namespace.unpark(self)
         self._inbox.put(_CLOSED)
         acks, self._acks = self._acks, {}
+        settle_closed(acks)  # (the observers are told, if they watch)
         for _, on_close in acks.values():
             if on_close is not None:
                 on_close()  # a waiting call() raises ConnectionClosed
         self.client.forget(self)
+        if was_connected and self.hooks:
+            self.hooks.disconnected(self, reason)
         if not quiet:
             log.debug("%s: %s closed (%s)", self.id, self.namespace.name, reason)

@@ -2,7 +2,8 @@
 
 The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
 ``recipients``, ``recovery``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` →
-``conn`` → ``parked`` → ``namespace`` → ``client`` → ``server``. Where a lower module needs
+``message`` → ``listeners`` → ``conn`` → ``parked`` → ``namespace`` → ``client`` →
+``observers`` → ``server``. Where a lower module needs
 something of a higher one (the adapter delivers to connections, a connection sends through its
 client), it names what it needs here or in its own module as a Protocol, and the higher class
 fits it by its shape:
@@ -13,7 +14,9 @@ fits it by its shape:
 - :class:`ServerCore`: what every part uses of the :class:`~gsio.server.Server`;
 - :class:`Socket`: a connection as ``fetch_sockets()`` returns it, here or on another server
   (:class:`~gsio.server.conn.Conn`, :class:`~gsio.cluster.remote.RemoteConn`);
-- :class:`Member` and :class:`Host`: what the adapter uses of a connection and of its namespace.
+- :class:`Member` and :class:`Host`: what the adapter uses of a connection and of its namespace;
+- :class:`Hooks`: what connections and adapters tell the server's observers
+  (:class:`gsio.server.observers.Observers`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ from gsio.server.handshake import Handshake
 from gsio.server.recipients import RoomArg
 from gsio.server.recovery import RecoveryOptions
 
-__all__ = ["Data", "Host", "Link", "Member", "SendParts", "ServerCore", "Socket", "Transport"]
+__all__ = [
+    "Data",
+    "Hooks",
+    "Host",
+    "Link",
+    "Member",
+    "SendParts",
+    "ServerCore",
+    "Socket",
+    "Transport",
+]
 
 #: An Engine.IO message: text or binary.
 Data = Union[str, bytes]
@@ -77,12 +90,48 @@ class ServerCore(Protocol):
     def concurrency(self) -> Concurrency: ...
 
     @property
+    def observers(self) -> Hooks:
+        """Those watching the server (false when no one does)."""
+        ...
+
+    @property
     def recovery(self) -> RecoveryOptions | None:
         """Connection state recovery's options; None when it is off."""
         ...
 
     def encode(self, packet: Packet) -> list[Data]:
         """The packet encoded with the server's codec: text first, then attachments."""
+        ...
+
+
+class Hooks(Protocol):
+    """What the parts of the server tell its observers (see :mod:`gsio.server.observers`).
+    False when no one observes: the parts then take their plain paths."""
+
+    def __bool__(self) -> bool: ...
+
+    def joined(self, namespace: str, room: str, sid: str) -> None: ...
+
+    def left(self, namespace: str, room: str, sid: str) -> None: ...
+
+    def connected(self, conn: Socket) -> None: ...
+
+    def disconnected(self, conn: Socket, reason: str) -> None: ...
+
+    def event_received(self, conn: Socket, event: str, args: list[Any], size: int) -> None: ...
+
+    def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None: ...
+
+    def ack_pending(self, conn: Socket, ack_id: int) -> None: ...
+
+    def ack_done(self, conn: Socket, ack_id: int, outcome: str) -> None: ...
+
+    def size_of_sent(self, packet: Packet, link: Link[Any]) -> int:
+        """The size of ``packet`` as it was just sent through ``link``."""
+        ...
+
+    def packet_of(self, parts: Sequence[Data]) -> tuple[list[Any] | None, int]:
+        """The EVENT data (``[event, *args]``) of encoded ``parts``, and their size in bytes."""
         ...
 
 
@@ -168,6 +217,10 @@ class Link(Protocol[C]):
         ...
 
     def send_packet(self, packet: Packet) -> bool: ...
+
+    def take_size_in(self) -> int:
+        """The bytes received since this was last asked (observers count them per event)."""
+        ...
 
     def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool: ...
 

@@ -269,10 +269,9 @@ class Namespace(Broadcasting):
     def _dispatch(self, conn: Conn) -> None:
         """The event-handler API: a loop over ``conn.receive()``."""
         handlers = self.handlers
-        receive = conn.receive
         while True:
             try:
-                message = receive()
+                message = conn.receive()  # (not bound once: conn.on_any() rebinds it)
             except ConnectionClosed:
                 return
             fn = handlers.get(message.event)

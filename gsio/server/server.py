@@ -21,6 +21,7 @@ from gsio.server.client import Client
 from gsio.server.conn import Conn
 from gsio.server.legacy import LegacyClient
 from gsio.server.namespace import Handler, Namespace, ParentNamespace
+from gsio.server.observers import Observation, Observers
 from gsio.server.recipients import RoomArg
 from gsio.server.recovery import RecoveryOptions
 
@@ -143,6 +144,8 @@ class Server(EngineHandler, Broadcasting):
         self.context = context
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.namespaces: dict[str, Namespace] = {}
+        #: Those watching the server (see :meth:`observe`); false when no one does.
+        self.observers = Observers(self)
         self.parents: list[ParentNamespace] = []
         self.of("/")
         #: The client bundle served under the path; None when ``serve_client`` is False.
@@ -250,6 +253,12 @@ class Server(EngineHandler, Broadcasting):
     def get_conn(self, conn_id: str, namespace: str = "/") -> Conn | None:
         """The connection with this socket id, if it is connected to this process."""
         return self.of(namespace).conns.get(conn_id)
+
+    def observe(self, observer: object) -> Observation:
+        """Tell ``observer`` what happens on the server: any object with some of the methods
+        of :class:`~gsio.Observer` (sessions, connections, rooms, events in and out, acks).
+        Returns its :class:`~gsio.server.observers.Observation`: ``.remove()`` it to stop."""
+        return self.observers.add(observer)
 
     # -- serving ----------------------------------------------------------------------------
 

@@ -263,3 +263,25 @@ def test_a_client_back_while_its_old_transport_looks_alive_recovers(start_server
         packet = next_packet(new, lambda p: p.startswith(prefix + '["count"'))
         assert json.loads(packet[len(prefix) :])[1] == 1
         assert server.get_json("/log")["blocking_runs"] == 1
+
+
+@pytest.mark.parametrize("nsp", ["/", "/blocking"])
+def test_observers_see_a_recovered_connection_leave_and_come_back(start_server, wait_for, nsp):
+    """As Node: the socket disconnects as its transport drops, and connects again recovered
+    (a blocking handler's connection, which lives through the cut, too)."""
+    server = start_server("recovery_app", "--observe", "--ticks", 0)
+    ws, first = sio_connect(server, nsp)
+    sid = first["sid"]
+
+    def observed():
+        return [e for e in server.get_json("/log")["observed"] if e[1] == sid]
+
+    wait_for(lambda: observed() == [["connected", sid, nsp]])
+    ws.sock.close()
+    wait_for(lambda: len(observed()) == 2)
+    assert observed()[1][:3] == ["disconnected", sid, nsp]
+    assert observed()[1][3] in ("transport close", "transport error")
+    _, again = sio_connect(server, nsp, auth={"pid": first["pid"], "offset": None})
+    assert again["sid"] == sid
+    wait_for(lambda: len(observed()) == 3)
+    assert observed()[2] == ["connected", sid, nsp]

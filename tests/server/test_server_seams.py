@@ -33,11 +33,13 @@ SERVER_ORDER = [
     "broadcast",
     "message",
     "compressing",
+    "listeners",
     "conn",
     "parked",
     "namespace",
     "client",
     "legacy",
+    "observers",
     "server",
 ]
 
@@ -163,6 +165,7 @@ class FakeServer:
     def __init__(self):
         self.concurrency = select("threading")
         self.recovery = None
+        self.observers = ()  # (interfaces.Hooks: false, no one observes)
 
     def encode(self, packet):
         return [f"2{packet.data}"]

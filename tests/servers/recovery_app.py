@@ -19,8 +19,12 @@ event; ``total`` acks ``{count, ticks, id, recovered}``. Its runs and disconnect
 ``--redis URL``: with the pub/sub Redis adapter (``create_redis_adapter``); ``--streams URL``:
 with the Redis Streams adapter (``create_redis_streams_adapter``).
 
+``--observe``: an observer logs ``observed``: ``[hook, id, namespace(, reason)]`` for each
+connection told connected or disconnected.
+
 ``GET /log``: ``connects`` (``[{id, namespace, recovered}]``), ``disconnects``
-(``[{id, namespace, reason}]``), ``middleware`` (calls), ``blocking_runs``, ``blocking_ended``.
+(``[{id, namespace, reason}]``), ``middleware`` (calls), ``blocking_runs``, ``blocking_ended``,
+``observed``.
 """
 
 import common
@@ -32,7 +36,22 @@ import json  # noqa: E402
 
 import gsio  # noqa: E402
 
-LOG = {"connects": [], "disconnects": [], "middleware": 0, "blocking_runs": 0, "blocking_ended": []}
+LOG = {
+    "connects": [],
+    "disconnects": [],
+    "middleware": 0,
+    "blocking_runs": 0,
+    "blocking_ended": [],
+    "observed": [],
+}
+
+
+class Observer:
+    def connected(self, conn):
+        LOG["observed"].append(["connected", conn.id, conn.namespace.name])
+
+    def disconnected(self, conn, reason):
+        LOG["observed"].append(["disconnected", conn.id, conn.namespace.name, reason])
 
 
 def build(args):
@@ -54,6 +73,8 @@ def build(args):
         allow_eio3=args.allow_eio3,
     )
     c = sio.concurrency
+    if args.observe:
+        sio.observe(Observer())
 
     @sio.use
     def middleware(conn):
@@ -143,6 +164,7 @@ def main():
     parser.add_argument("--redis", help="a Redis URL: the pub/sub Redis adapter")
     parser.add_argument("--streams", help="a Redis URL: the Redis Streams adapter")
     parser.add_argument("--ticks", type=int, default=40)
+    parser.add_argument("--observe", action="store_true")
     parser.add_argument("--ping-interval", type=float, default=25.0)
     parser.add_argument("--ping-timeout", type=float, default=20.0)
     parser.add_argument("--allow-eio3", action="store_true", help="serve socket.io-client 2.x")
