@@ -9,19 +9,8 @@
 // non-zero). playwright-core drives the system's Chromium (/usr/bin/chromium).
 "use strict";
 
-const { chromium } = require("playwright-core");
+const { launch } = require("./browser_common");
 
-const EXECUTABLE = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const STEP_TIMEOUT = 10000;
 const DEADLINE = 45000; // under run_node's timeout, so Chromium is closed by us, not killed
 
@@ -79,7 +68,7 @@ async function demo() {
 }
 
 async function main() {
-  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS });
+  browser = await launch();
   if (mode === "page") return onePage();
   if (mode === "demo") return demo();
   throw new Error(`unknown mode ${mode}`);

@@ -13,21 +13,8 @@
 // playwright-core drives the system's Chromium (/usr/bin/chromium); it downloads no browser.
 "use strict";
 
-const { chromium } = require("playwright-core");
+const { launch } = require("./browser_common");
 
-const EXECUTABLE = "/usr/bin/chromium";
-// The network is closed: without the background-networking flags, Chromium's own requests
-// (component updates, sync...) are refused and its connections can stall.
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const STEP_TIMEOUT = 10000;
 const DEADLINE = 45000; // under run_node's timeout, so Chromium is closed by us, not killed
 
@@ -132,7 +119,7 @@ async function missing() {
 }
 
 async function main() {
-  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS });
+  browser = await launch();
   return mode === "missing" ? missing() : chat();
 }
 

@@ -15,19 +15,8 @@
 const fs = require("fs");
 const http = require("http");
 const path = require("path");
-const { chromium } = require("playwright-core");
+const { launch } = require("./browser_common");
 
-const EXECUTABLE = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const BUNDLE = path.join(__dirname, "node_modules", "socket.io-client", "dist", "socket.io.min.js");
 const DEADLINE = 30000;
 
@@ -76,7 +65,7 @@ function servePage() {
 }
 
 async function main() {
-  browser = await chromium.launch({ executablePath: EXECUTABLE, args: ARGS });
+  browser = await launch();
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => seen.errors.push(err.message));
