@@ -1,13 +1,14 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe]
+[--recovery] [--observe] [--no-gc-freeze]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
 simple-websocket on plain pywsgi (to compare the backends). --recovery turns connection state
 recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --observe adds
-an observer counting events, bytes and connections (what observing costs). Under gunicorn, the app is
+an observer counting events, bytes and connections (what observing costs); --no-gc-freeze
+leaves the garbage collector as Python has it (gsio.io.collector). Under gunicorn, the app is
 ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
@@ -31,12 +32,14 @@ import sys  # noqa: E402
 import greenlet  # noqa: E402
 
 import gsio  # noqa: E402
+from gsio.io.collector import collect_all  # noqa: E402
 
 sio = gsio.Server(
     ping_interval=25,
     ping_timeout=20,
     connection_state_recovery="--recovery" in sys.argv,
     per_message_deflate="--deflate" in sys.argv,  # (benchmarks/deflate_echo.js)
+    gc_freeze="--no-gc-freeze" not in sys.argv,
 )
 
 
@@ -101,7 +104,7 @@ def stats(environ, start_response):
         return [b""]
     query = environ.get("QUERY_STRING", "")
     if "gc=1" in query:
-        gc.collect()
+        collect_all()  # (gc.collect() and get_objects() leave frozen objects out)
     if "trim=1" in query:
         _malloc_trim()
     objects = gc.get_objects()

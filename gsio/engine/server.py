@@ -25,6 +25,7 @@ from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.engine.socket_v3 import make_socket
 from gsio.exceptions import ProtocolError
 from gsio.io import concurrency
+from gsio.io.collector import COLLECTOR
 from gsio.io.websocket import Data, message_frame
 from gsio.protocol.deflate import PerMessageDeflate
 from gsio.protocol.engineio import PROTOCOL, protocol_version
@@ -80,8 +81,7 @@ class Engine:
     :param async_mode: ``"gevent"``, ``"threading"`` or None to choose (see :mod:`gsio.io.concurrency`).
     :param websocket: the WebSocket backend: None picks gsio's own frame layer under gsio's
         pywsgi handler (``gsio.serve``), gevent-websocket's ``wsgi.websocket`` when the server
-        provides it, and simple-websocket otherwise; ``"simple-websocket"``
-        forces the latter.
+        provides it, and simple-websocket otherwise; ``"simple-websocket"`` forces the latter.
     :param unknown_session: ``callable(environ, sid) -> Response | None``, asked about a
         request naming a session this engine does not have (see :meth:`on_unknown_session`).
     :param allow_eio3: also serve Engine.IO v3 clients (socket.io-client 2.x), as Node's
@@ -90,6 +90,9 @@ class Engine:
         False (as Node), True, or a dict of :class:`~gsio.protocol.extensions.DeflateOptions`.
     :param initial_headers: ``fn(headers, environ)`` adding ``(name, value)`` pairs to the
         handshake's response; ``headers``: to every response (see :mod:`gsio.engine.headers`).
+    :param gc_freeze: keep the garbage collector's full passes as short as the growth since
+        the last one, not as the whole heap (process-wide, :mod:`gsio.io.collector`); False
+        leaves the collector as Python has it.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class Engine:
         per_message_deflate: DeflateOption = False,
         initial_headers: HeadersHook = None,
         headers: HeadersHook = None,
+        gc_freeze: bool = True,
     ) -> None:
         bad = set(transports) - {"polling", "websocket"}
         if bad or not transports:
@@ -153,6 +157,8 @@ class Engine:
         self.allow_eio3 = allow_eio3
         self.per_message_deflate = PerMessageDeflate.of(per_message_deflate)
         self.initial_headers, self.headers = initial_headers, headers
+        if not gc_freeze:
+            COLLECTOR.disable()
         #: Forwards requests for other servers' sessions to them (set by the Redis adapters).
         self.forwarder: Forwarder | None = None
         self.sockets: dict[str, EngineSocket] = {}
@@ -182,8 +188,8 @@ class Engine:
         return data
 
     def forget(self, socket: EngineSocket) -> None:
-        if self.sockets.get(socket.sid) is socket:
-            self.sockets.pop(socket.sid, None)
+        if self.sockets.pop(socket.sid, socket) is socket:
+            COLLECTOR.closed()
 
     def open_session(self, transport: str, environ: dict, protocol: int = 0) -> EngineSocket:
         """Create a session for a handshake (the caller has validated the request); its
@@ -205,6 +211,7 @@ class Engine:
         )
         socket = make_socket(self, session, environ)
         self.sockets[sid] = socket
+        COLLECTOR.opened()
         return socket
 
     def shutdown(self, timeout: float | None = None) -> None:
