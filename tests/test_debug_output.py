@@ -25,12 +25,17 @@ def _scenario(start_server, run_node, kind, debug, mode="default"):
 
 def _wait_lines(server, wait_for, *patterns):
     """Wait until every regex in ``patterns`` matches a line of the server's output."""
+    missing = list(patterns)
 
     def found():
         output = server.output()
-        return all(re.search(p, output, re.M) for p in patterns) and output
+        missing[:] = [p for p in patterns if not re.search(p, output, re.M)]
+        return None if missing else output
 
-    return wait_for(found, message=f"debug lines {patterns}")
+    try:
+        return wait_for(found, message="the debug lines")
+    except pytest.fail.Exception:
+        pytest.fail(f"no line matches {missing}; the output:\n{server.output()}")
 
 
 @pytest.mark.parametrize("mode", ["default", "websocket"])

