@@ -113,3 +113,15 @@ def test_no_debug_no_debug_lines_and_no_observer(start_server, run_node, wait_fo
     output = _wait_lines(server, wait_for, r"INFO gsio\.engine: bad request")
     assert server.get_json("/observers")["observers"] == []
     assert "DEBUG" not in output and "gsio:" not in output
+
+
+def test_debug_output_names_the_engine_io_protocol(start_server, wait_for):
+    server = start_server("debug_app", env={"DEBUG": "gsio:engine"})
+    status, _, body = server.request("GET", "/socket.io/?EIO=3&transport=polling")
+    assert status == 200
+    sid = re.escape(re.search(rb'"sid":"([^"]+)"', body)[1].decode())
+    output = _wait_lines(
+        server, wait_for, rf"gsio:engine {sid}: handshake, EIO=3, polling, from 127\.0\.0\.1:\d+$"
+    )
+    assert "gsio:socket" not in output and "gsio:packet" not in output
+    assert server.get_json("/observers")["observers"] == ["EngineDebug"]

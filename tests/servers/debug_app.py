@@ -1,6 +1,6 @@
 """observe_app's server without an observer of its own, for tests/test_debug_output.py: what
 ``DEBUG=gsio*`` prints. Beside observe_app's namespaces, ``/private`` refuses every connection
-in a middleware ("not for you"); ``GET /observers`` answers the names of the server's
+in a middleware ("not for you"), Engine.IO v3 clients are served too; ``GET /observers`` answers the names of the server's
 observers' classes (``{"observers": [...]}``)."""
 
 import common
@@ -22,6 +22,7 @@ def main():
     common.setup_logging()
     args.unobserved, args.raising, args.headers = True, False, False
     sio = observe_app.build(args)
+    sio.engine.allow_eio3 = True
 
     @sio.of("/private").use
     def refuse(conn):
