@@ -8,10 +8,28 @@ separated by commas or spaces, ``*`` as a wildcard, a leading ``-`` to exclude::
 
     DEBUG=gsio*                  everything
     DEBUG=gsio:engine,gsio:socket
-    DEBUG=gsio*,-gsio:access
+    DEBUG=gsio*,-gsio:packet     everything but a line per event
 
-Scopes: ``gsio:engine`` (sessions, transports), ``gsio:socket`` (namespaces, connections),
-``gsio:adapter`` (rooms, broadcast), ``gsio:access`` (pywsgi's access log), ``gsio:concurrency``.
+Scopes, one line each of what happens:
+
+- ``gsio:engine``: Engine.IO sessions: the handshake (sid, ``EIO=4`` or ``3``, transport, remote
+  address), the upgrade to WebSocket, the close with its reason; refused requests (the error,
+  its code, the method, path and query).
+- ``gsio:socket``: namespace connections: accepted (with the session under them), refused
+  (``Invalid namespace``, a middleware's message), closed with the disconnect reason; acks the
+  server expects, and how each ended (``answered``, ``timed out``, ``closed``).
+- ``gsio:adapter``: rooms joined and left, broadcasts (event, rooms, flags).
+- ``gsio:packet``: every event in and out of each connection (``received``, ``sent``; a
+  broadcast once per recipient): its name and arguments as JSON-like text cut at 200
+  characters (``…``), binary as ``<binary N bytes>``, and the packet's size in bytes.
+- ``gsio:access``: pywsgi's access log; ``gsio:concurrency``.
+
+Handshakes, upgrades, connections, acks, rooms and packets are told by observers
+(:mod:`gsio.server.debugging`) that a :class:`~gsio.Server` adds as it is made, for each of
+these scopes whose logger (``gsio.engine``, ...) is enabled for DEBUG then: by ``DEBUG``, or by
+your own logging configuration (``logging.getLogger("gsio.packet").setLevel(logging.DEBUG)``)
+before the server is made. Without them the server has no observer, and the output costs
+nothing. (Closes, refusals and broadcasts are logged where they happen.)
 """
 
 from __future__ import annotations
@@ -24,7 +42,14 @@ from typing import TextIO
 
 __all__ = ["SCOPES", "enable", "enable_from_environment"]
 
-SCOPES = ("gsio:engine", "gsio:socket", "gsio:adapter", "gsio:access", "gsio:concurrency")
+SCOPES = (
+    "gsio:engine",
+    "gsio:socket",
+    "gsio:adapter",
+    "gsio:packet",
+    "gsio:access",
+    "gsio:concurrency",
+)
 
 _FORMAT = "%(asctime)s %(scope)s %(message)s"
 

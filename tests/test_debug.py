@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         ("gsio:engine,gsio:socket", ["gsio:engine", "gsio:socket"]),
         ("gsio:engine gsio:socket", ["gsio:engine", "gsio:socket"]),
         ("gsio*,-gsio:access", [s for s in SCOPES if s != "gsio:access"]),
+        ("gsio*,-gsio:packet", [s for s in SCOPES if s != "gsio:packet"]),
         ("socket.io*,gsio:adapter", ["gsio:adapter"]),
         ("*", list(SCOPES)),
     ],

@@ -107,8 +107,9 @@ def refused(
     """The error answer to a request the engine refuses, logged once; ``handler`` is told
     (:meth:`EngineHandler.on_connection_error`)."""
     log.info(
-        "bad request (%s): %s %s?%s",
+        "bad request (%s, code %d): %s %s?%s",
         exc.message,
+        exc.code,
         environ.get("REQUEST_METHOD"),
         environ.get("PATH_INFO"),
         environ.get("QUERY_STRING"),

@@ -12,6 +12,8 @@ Its modules import one way, lowest first (what a lower one needs of a higher one
 - :mod:`~gsio.server.conn`: :class:`~gsio.server.conn.Conn`, one client on one namespace;
 - :mod:`~gsio.server.namespace`: namespaces (static, dynamic, class-based) and dispatch;
 - :mod:`~gsio.server.client`: one client's Socket.IO connection over its transport;
+- :mod:`~gsio.server.observers`: watching a running server; :mod:`~gsio.server.debugging`: the
+  ``DEBUG=gsio*`` output, told by observers;
 - :mod:`~gsio.server.server`: :class:`Server`.
 
 This package imports :class:`Server` only when first asked for, so that importing one of its

@@ -7,6 +7,7 @@ and the same bytes go to every recipient.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, Callable, Protocol
 
@@ -21,6 +22,9 @@ __all__ = ["BroadcastOperator", "Broadcasting", "Scope", "RoomArg", "rooms_of"]
 
 #: ``callback(err, responses)`` of a broadcast with acks.
 AckCallback = Callable[[Any, list], Any]
+
+log = logging.getLogger("gsio.adapter")
+_DEBUG = logging.DEBUG
 
 
 class Scope(Protocol):
@@ -87,6 +91,8 @@ class BroadcastOperator:
         """
         if not isinstance(event, str) or event in RESERVED_EVENTS:
             raise ValueError(f"{event!r} cannot be emitted")
+        if log.isEnabledFor(_DEBUG):  # (once per broadcast, not per recipient: 0.05 us)
+            _log_broadcast(self._namespace.name, event, self.recipients, callback is not None)
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])
@@ -133,6 +139,18 @@ class BroadcastOperator:
         """Disconnect the selected connections (and with ``close`` their whole connection)."""
         for namespace in self._namespace.targets():
             namespace.adapter.disconnect_sockets(self.recipients, close)
+
+
+def _log_broadcast(namespace: str, event: str, recipients: Recipients, acks: bool) -> None:
+    to = f"rooms {sorted(recipients.rooms)}" if recipients.rooms else "everyone"
+    if recipients.except_rooms:
+        to += f" except {sorted(recipients.except_rooms)}"
+    flags = [name for name in ("volatile", "local") if getattr(recipients, name)]
+    if acks:
+        flags.append(f"acks within {recipients.timeout} s")
+    log.debug(
+        "%s broadcast %r to %s%s", namespace, event, to, f" ({', '.join(flags)})" if flags else ""
+    )
 
 
 class Broadcasting:

@@ -153,6 +153,7 @@ class Client:
         namespace = self.server.namespace_for(packet.namespace, auth)
         if namespace is None:
             error = {"message": "Invalid namespace"}
+            log.debug("%s: %s refused (Invalid namespace)", self.transport.sid, packet.namespace)
             self.send_packet(Packet(PacketType.CONNECT_ERROR, packet.namespace, error))
             return
         conn = self._new_conn(namespace, auth)

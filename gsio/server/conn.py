@@ -397,4 +397,4 @@ class Conn(Listening):
         if was_connected and self.hooks:
             self.hooks.disconnected(self, reason)
         if not quiet:
-            log.debug("%s: %s closed (%s)", self.id, self.namespace.name, reason)
+            log.debug("%s: %s disconnected (%s)", self.id, self.namespace.name, reason)

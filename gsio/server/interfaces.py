@@ -3,7 +3,7 @@
 The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
 ``recipients``, ``recovery``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` →
 ``message`` → ``listeners`` → ``conn`` → ``parked`` → ``namespace`` → ``client`` →
-``observers`` → ``server``. Where a lower module needs
+``observers`` → ``debugging`` → ``server``. Where a lower module needs
 something of a higher one (the adapter delivers to connections, a connection sends through its
 client), it names what it needs here or in its own module as a Protocol, and the higher class
 fits it by its shape:

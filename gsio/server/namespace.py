@@ -249,6 +249,7 @@ class Namespace(Broadcasting):
                 if connect(*args) is False:
                     raise ConnectionRefused("Connection refused")
         except ConnectionRefused as exc:
+            log.debug("%s: %s refused (%s)", conn.id, self.name, exc.message)
             conn.refuse(exc)
             return False
         except Exception:

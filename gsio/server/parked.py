@@ -173,6 +173,7 @@ class Parked:
                 for middleware in namespace.middlewares:
                     middleware(conn)
             except ConnectionRefused as exc:
+                log.debug("%s: %s refused (%s)", conn.id, namespace.name, exc.message)
                 conn.refuse(exc)
                 return
             except Exception:

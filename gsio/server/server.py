@@ -19,6 +19,7 @@ from gsio.server.adapter import Adapter
 from gsio.server.broadcast import AckCallback, Broadcasting, BroadcastOperator
 from gsio.server.client import Client
 from gsio.server.conn import Conn
+from gsio.server.debugging import observe as observe_for_debug
 from gsio.server.legacy import LegacyClient
 from gsio.server.namespace import Handler, Namespace, ParentNamespace
 from gsio.server.observers import Observation, Observers
@@ -146,6 +147,7 @@ class Server(EngineHandler, Broadcasting):
         self.namespaces: dict[str, Namespace] = {}
         #: Those watching the server (see :meth:`observe`); false when no one does.
         self.observers = Observers(self)
+        observe_for_debug(self.observers)  # DEBUG=gsio*: the debug output's observers
         self.parents: list[ParentNamespace] = []
         self.of("/")
         #: The client bundle served under the path; None when ``serve_client`` is False.

@@ -40,6 +40,7 @@ SERVER_ORDER = [
     "client",
     "legacy",
     "observers",
+    "debugging",
     "server",
 ]
 
