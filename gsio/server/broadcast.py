@@ -14,6 +14,7 @@ from gsio.exceptions import AckTimeout
 from gsio.io.concurrency import Concurrency, Timer
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
 from gsio.server.adapter import Adapter
+from gsio.server.files import files_read
 from gsio.server.interfaces import ServerCore, Socket
 from gsio.server.recipients import EVERYONE, Recipients, RoomArg, rooms_of
 
@@ -87,6 +88,7 @@ class BroadcastOperator:
         """
         if not isinstance(event, str) or event in RESERVED_EVENTS:
             raise ValueError(f"{event!r} cannot be emitted")
+        args = tuple(files_read(args, self._namespace.server))  # read once for every recipient
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])

@@ -95,6 +95,11 @@ class ServerCore(Protocol):
         ...
 
     @property
+    def max_payload(self) -> int:
+        """The largest message the server accepts: what the files of one emit may hold."""
+        ...
+
+    @property
     def recovery(self) -> RecoveryOptions | None:
         """Connection state recovery's options; None when it is off."""
         ...
