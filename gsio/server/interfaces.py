@@ -1,7 +1,7 @@
 """The seams of the Socket.IO server: what each part needs of the others, as typing.Protocols.
 
 The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
-``recipients``, ``recovery``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` →
+``recipients``, ``recovery``, ``handshake``, ``files``, ``interfaces`` → ``adapter`` → ``broadcast`` →
 ``message`` → ``listeners`` → ``conn`` → ``parked`` → ``namespace`` → ``client`` →
 ``observers`` → ``server``. Where a lower module needs
 something of a higher one (the adapter delivers to connections, a connection sends through its
