@@ -7,6 +7,8 @@ Everything gsio raises derives from :class:`GsioError`:
   and the ``reason`` the session is closed with. Codecs raise nothing else.
 - :class:`PayloadTooLarge`: a :class:`ProtocolError` for input over ``max_payload``
   (HTTP 413, WebSocket close 1009).
+- :class:`FileTooLarge`: a file-like object emitted holds more than ``max_payload``: nothing
+  was sent.
 - :class:`ConnectionClosed`: the connection is gone; ``reason`` says why, with the reference
   server's names ("transport close", "ping timeout", "client namespace disconnect", ...).
 - :class:`ConnectionRefused`: raised by a connect handler or middleware to refuse a client;
@@ -23,6 +25,7 @@ __all__ = [
     "GsioError",
     "ProtocolError",
     "PayloadTooLarge",
+    "FileTooLarge",
     "ConnectionClosed",
     "ConnectionRefused",
     "AckTimeout",
@@ -58,6 +61,18 @@ class PayloadTooLarge(ProtocolError):
 
     def __init__(self, message: str = "Payload too large") -> None:
         super().__init__(message, status=413, code=3, reason="transport error")
+
+
+class FileTooLarge(GsioError, ValueError):
+    """The file-like objects of an emit hold more than ``max_payload`` bytes (together): the
+    emit raised before anything was sent. ``size`` is the bytes found (None for a stream, read
+    until it passed the limit), ``limit`` what was left of ``max_payload`` for it."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        held = "more" if size is None else f"{size:,} bytes"
+        super().__init__(f"a file emitted holds {held}: over max_payload ({limit:,} bytes)")
+        self.limit = limit
+        self.size = size
 
 
 class ConnectionClosed(GsioError):

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
 from gsio.protocol import engineio as eio
 from gsio.protocol.socketio import Decoder, Packet, PacketType, encode
+from gsio.server.files import has_file, read_files
 
 __all__ = ["TestClient", "ReceivedEvent"]
 
@@ -150,7 +151,10 @@ class TestClient:
             opening = self._ws.receive(timeout)
             if not isinstance(opening, str) or not opening.startswith("0"):
                 raise ConnectionClosed(f"no Engine.IO handshake: {opening!r}")
-            self.eio_sid = json.loads(opening[1:])["sid"]
+            handshake = json.loads(opening[1:])
+            self.eio_sid = handshake["sid"]
+            #: The server's ``max_payload``: what the files of one emit may hold.
+            self.max_payload: int = handshake.get("maxPayload", 1_000_000)
             self._reader.start()
             if namespace is not None:
                 self.connect(namespace, auth)
@@ -259,6 +263,9 @@ class TestClient:
                     raise TimeoutError(f"waited {timeout or self.timeout} s for {what}") from None
 
     def _send(self, packet: Packet) -> None:
+        if type(packet.data) is list and has_file(packet.data):  # read here, as the server does
+            data = read_files(packet.data, self.max_payload)
+            packet = Packet(packet.type, packet.namespace, data, packet.id)
         parts = encode(packet)
         self._ws.send("4" + cast(str, parts[0]))  # the text packet, then its attachments
         for attachment in parts[1:]:

@@ -60,6 +60,29 @@ def test_connect_receive_and_call(sio):
         assert (joined.name, joined.args) == ("joined", ["r1"])
 
 
+def test_files_both_ways(sio, tmp_path):
+    """A file emitted by the test client, and one in the server's answer, are read as the
+    server reads them (gsio.server.files): sent as binary, left open; past max_payload, the
+    emit raises FileTooLarge before anything is sent."""
+    import io
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(100_000))
+
+    @sio.on("fetch")
+    def fetch(conn):
+        return path.open("rb")
+
+    with TestClient(sio, auth={"token": "ok"}) as client, path.open("rb") as f:
+        client.receive()  # welcome
+        assert client.call("echo", {"f": [f]}) == {"f": [path.read_bytes()]}
+        assert not f.closed
+        assert client.call("fetch") == path.read_bytes()
+        with pytest.raises(gsio.FileTooLarge):
+            client.emit("echo", io.BytesIO(bytes(client.max_payload + 1)))
+        assert client.call("echo", "next") == "next"
+
+
 def test_reply_to_the_servers_call(sio):
     with TestClient(sio, auth={"token": "ok"}) as client:
         client.receive()  # welcome

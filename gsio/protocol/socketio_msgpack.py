@@ -48,8 +48,7 @@ class MsgpackCodec:
     3.x (see the module's docstring). It holds no per-connection state.
 
     Python values go out as msgpack's: ``bytes``, ``bytearray`` and ``memoryview`` as ``bin``
-    (a ``Buffer`` in Node, an ``ArrayBuffer`` in a browser), a file-like object as the ``bin``
-    of what its ``read()`` returns, tuples as arrays; floats as float64 (NaN and infinities
+    (a ``Buffer`` in Node, an ``ArrayBuffer`` in a browser), tuples as arrays; floats as float64 (NaN and infinities
     included, which JSON would make null); an int past 64 bits raises ``OverflowError`` and
     data nested deeper than 511 levels ``ValueError``; anything else msgpack cannot hold
     raises ``TypeError``, as the JSON codec does.
@@ -210,11 +209,8 @@ def _ext(code: int, data: bytes) -> Any:
 
 
 def _default(obj: Any) -> Any:
-    """What msgpack cannot pack by itself: a file-like object is the binary it reads."""
-    read = getattr(obj, "read", None)
-    if callable(read):
-        content = read()
-        return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    """What msgpack cannot pack by itself: nothing more (a file-like object is read by the
+    server before it encodes: :mod:`gsio.server.files`)."""
     raise TypeError(f"Object of type {type(obj).__name__} is not msgpack serializable")
 
 

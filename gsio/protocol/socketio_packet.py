@@ -197,9 +197,11 @@ def _finite_key(key: Any) -> Any:
 def encode(packet: Packet, dumps: Callable[[Any], str] = dumps) -> list[str | bytes]:
     """Encode ``packet`` as Engine.IO messages: the text packet, then one bytes per attachment.
 
-    An EVENT or ACK whose data holds binary anywhere (``bytes``, ``bytearray``, ``memoryview``,
-    or a file-like object, whose ``read()`` is sent) goes as BINARY_EVENT or BINARY_ACK, each
-    binary replaced by a placeholder in depth-first order. Tuples become JSON arrays.
+    An EVENT or ACK whose data holds binary anywhere (``bytes``, ``bytearray``, ``memoryview``)
+    goes as BINARY_EVENT or BINARY_ACK, each binary replaced by a placeholder in depth-first
+    order. Tuples become JSON arrays. A file-like object is refused as any other value JSON
+    cannot hold (``TypeError``): reading it is I/O, done by the server before it encodes
+    (:mod:`gsio.server.files`).
     """
     return encode_fields(packet.type, packet.namespace, packet.data, packet.id, dumps)
 
@@ -262,7 +264,7 @@ _PLAIN = (str, int, float, type(None))
 def _is_binary(obj: Any) -> bool:
     if isinstance(obj, _PLAIN):
         return False
-    return isinstance(obj, (bytes, bytearray, memoryview)) or callable(getattr(obj, "read", None))
+    return isinstance(obj, (bytes, bytearray, memoryview))
 
 
 def _has_binary(obj: Any) -> bool:
@@ -281,10 +283,5 @@ def _deconstruct(obj: Any, attachments: list[bytes]) -> Any:
         return {key: _deconstruct(value, attachments) for key, value in obj.items()}
     if not _is_binary(obj):
         return obj
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        blob = bytes(obj)
-    else:
-        content = obj.read()
-        blob = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    attachments.append(blob)
+    attachments.append(bytes(obj))  # (no copy of bytes: the server's read files are bytes)
     return {"_placeholder": True, "num": len(attachments) - 1}

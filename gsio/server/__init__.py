@@ -5,6 +5,8 @@ Its modules import one way, lowest first (what a lower one needs of a higher one
 
 - :mod:`~gsio.server.recipients`: :class:`~gsio.server.recipients.Recipients`, who a broadcast
   reaches (rooms, excluded rooms, flags); :mod:`~gsio.server.handshake`: what a client sent;
+- :mod:`~gsio.server.files`: file-like objects in an emit's arguments, read (within
+  ``max_payload``) before the packet is encoded;
 - :mod:`~gsio.server.interfaces`: the Protocols at the seams (the transport under a client, the
   server, a connection as the adapter and ``fetch_sockets()`` see it);
 - :mod:`~gsio.server.adapter`: rooms and delivery; :mod:`~gsio.server.broadcast`: broadcast

@@ -15,6 +15,7 @@ from gsio.exceptions import AckTimeout
 from gsio.io.concurrency import Concurrency, Timer
 from gsio.protocol.socketio import RESERVED_EVENTS, Packet, PacketType
 from gsio.server.adapter import Adapter
+from gsio.server.files import files_read
 from gsio.server.interfaces import ServerCore, Socket
 from gsio.server.recipients import EVERYONE, Recipients, RoomArg, rooms_of
 
@@ -93,6 +94,7 @@ class BroadcastOperator:
             raise ValueError(f"{event!r} cannot be emitted")
         if log.isEnabledFor(_DEBUG):  # (once per broadcast, not per recipient: 0.05 us)
             _log_broadcast(self._namespace.name, event, self.recipients, callback is not None)
+        args = tuple(files_read(args, self._namespace.server))  # read once for every recipient
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])

@@ -16,9 +16,10 @@ from typing import Any, Callable, Protocol
 
 from gsio.exceptions import AckTimeout, ConnectionClosed, ConnectionRefused
 from gsio.protocol.deflate import Uncompressed
-from gsio.protocol.socketio_packet import Packet, PacketType, check_event
+from gsio.protocol.socketio_packet import Packet, PacketType
 from gsio.server.broadcast import BroadcastOperator, Scope
 from gsio.server.compressing import Uncompressing
+from gsio.server.files import event_data
 from gsio.server.handshake import Handshake
 from gsio.server.interfaces import Data, Link, SendParts
 from gsio.server.listeners import Listening, drop_ack, settle_closed
@@ -135,8 +136,7 @@ class Conn(Listening):
 
         With connection state recovery on, an event without ``callback`` sent while the client
         is away (its session kept) is kept for it too, as in Node: True."""
-        check_event(event)
-        packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args])
+        packet = Packet(PacketType.EVENT, self.namespace.name, event_data(event, args, self.server))
         if callback is not None:
             ack_id = self.namespace.next_ack_id()
             self._acks[ack_id] = (lambda ack_args: self._c.spawn(callback, *ack_args), None)
@@ -158,7 +158,7 @@ class Conn(Listening):
         :class:`AckTimeout` after ``timeout`` seconds and :class:`ConnectionClosed` if the
         client goes away first.
         """
-        check_event(event)
+        data = event_data(event, args, self.server)  # (may raise: before the ack is expected)
         done = self._c.event()
         result: list[Any] = []
         ack_id = self.namespace.next_ack_id()
@@ -168,7 +168,7 @@ class Conn(Listening):
             done.set()
 
         self._acks[ack_id] = (on_ack, lambda: on_ack(_CLOSED))
-        packet = Packet(PacketType.EVENT, self.namespace.name, [event, *args], ack_id)
+        packet = Packet(PacketType.EVENT, self.namespace.name, data, ack_id)
         if not self._send(packet):
             drop_ack(self._acks, ack_id, "closed")
             raise ConnectionClosed(self.closed_reason or "transport close")

@@ -1,7 +1,7 @@
 """The seams of the Socket.IO server: what each part needs of the others, as typing.Protocols.
 
 The modules of :mod:`gsio.server` import each other in one direction only, lowest first:
-``recipients``, ``recovery``, ``handshake``, ``interfaces`` → ``adapter`` → ``broadcast`` →
+``recipients``, ``recovery``, ``handshake``, ``files``, ``interfaces`` → ``adapter`` → ``broadcast`` →
 ``message`` → ``listeners`` → ``conn`` → ``parked`` → ``namespace`` → ``client`` →
 ``observers`` → ``debugging`` → ``server``. Where a lower module needs
 something of a higher one (the adapter delivers to connections, a connection sends through its
@@ -92,6 +92,11 @@ class ServerCore(Protocol):
     @property
     def observers(self) -> Hooks:
         """Those watching the server (false when no one does)."""
+        ...
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message the server accepts: what the files of one emit may hold."""
         ...
 
     @property

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any, Callable, cast
 
 from gsio.exceptions import AckTimeout, ConnectionClosed
-from gsio.protocol.socketio_packet import Packet, PacketType, check_event
+from gsio.protocol.socketio_packet import Packet, PacketType
+from gsio.server.files import event_data
 from gsio.server.interfaces import Data, Hooks, Link, SendParts, ServerCore, Socket
 from gsio.server.message import Message
 
@@ -243,8 +244,8 @@ class TimedEmitter:
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any]) -> bool:
         """Emit with an ack: ``callback(err, *args)`` (see :meth:`Listening.timeout`)."""
-        check_event(event)
         conn = self.conn
+        data = event_data(event, args, conn.server)  # (may raise: before the ack is expected)
         c = conn.server.concurrency
         ack_id = conn.namespace.next_ack_id()
         done: list[bool] = []
@@ -265,7 +266,7 @@ class TimedEmitter:
 
         timer = c.call_later(self.seconds, lambda: c.spawn(expired))
         conn._acks[ack_id] = (lambda ack_args: finish(None, ack_args), closed)
-        packet = Packet(_EVENT, conn.namespace.name, [event, *args], ack_id)
+        packet = Packet(_EVENT, conn.namespace.name, data, ack_id)
         if conn._send(packet):
             return True
         if drop_ack(conn._acks, ack_id, "closed") is not None:

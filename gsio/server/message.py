@@ -8,6 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from gsio.exceptions import GsioError
 from gsio.protocol.socketio_packet import PacketType
 from gsio.server.broadcast import Scope
+from gsio.server.files import files_read
 from gsio.server.interfaces import Link
 
 __all__ = ["Message"]
@@ -56,9 +57,10 @@ class Message(Generic[R]):
             return False
         if self._replied:
             raise GsioError(f"event {self.event!r} was replied to already")
-        self._replied = True
         conn = self.conn
-        conn.client.send(_ACK, conn.namespace.name, list(args), self.id)
+        data = list(files_read(args, conn.namespace.server))  # (may raise: not replied then)
+        self._replied = True
+        conn.client.send(_ACK, conn.namespace.name, data, self.id)
         return True
 
     def __repr__(self) -> str:

@@ -159,6 +159,12 @@ class Server(EngineHandler, Broadcasting):
     def concurrency(self) -> Concurrency:
         return self.engine.concurrency
 
+    @property
+    def max_payload(self) -> int:
+        """The largest message or polling body accepted (the engine's ``max_payload``); the files
+        of one emit may hold no more."""
+        return self.engine.max_payload
+
     def encode(self, packet: Packet) -> list[str | bytes]:
         """Encode a packet with this server's codec: text first, then attachments."""
         return self.codec.encode(packet)

@@ -28,6 +28,7 @@ SERVER_ORDER = [
     "recipients",
     "recovery",
     "handshake",
+    "files",
     "interfaces",
     "adapter",
     "broadcast",
