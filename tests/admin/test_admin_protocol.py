@@ -1,0 +1,116 @@
+"""gsio.instrument(): the Admin UI's protocol, as @socket.io/admin-ui's Node server speaks it,
+seen by real socket.io-client sockets (tests/js/driver.js) on a real server
+(tests/servers/admin_app.py): config, all_sockets, server_stats, every development-mode event
+and every command."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+ALL = ["EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"]
+ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
+
+
+def take(clients, name, event, count=1, timeout=10.0, where=None):
+    """The next ``count`` ``event`` events of ``name`` (matching ``where``); others are kept
+    in ``clients.kept[name]``."""
+    kept = clients.__dict__.setdefault("kept", {}).setdefault(name, [])
+    found = []
+    deadline = time.monotonic() + timeout
+    while True:
+        pool = kept + clients.events(name)
+        kept.clear()
+        for e in pool:
+            if len(found) < count and e[0] == event and (where is None or where(e)):
+                found.append(e)
+            else:
+                kept.append(e)
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name}: {len(found)} of {count} {event!r} in {timeout} s; had {kept}")
+        time.sleep(0.02)
+
+
+def one(clients, name, event, where=None, timeout=10.0):
+    return take(clients, name, event, 1, timeout, where)[0]
+
+
+def admin(clients, port, name="adm", **options):
+    clients.connect(name, port, "/admin", **options)
+    return one(clients, name, "config")[1]["supportedFeatures"]
+
+
+def test_development_config_and_all_sockets(start_server, clients):
+    server = start_server("admin_app")
+    a = clients.connect("a", server.port, "/", transport="polling")
+    clients.call("a", "join", "r1")
+    clients.call("a", "set", "user", "ann")
+    assert admin(clients, server.port) == [*ALL, "AGGREGATED_EVENTS", "ALL_EVENTS"]
+    sockets = one(clients, "adm", "all_sockets")[1]
+    by_id = {s["id"]: s for s in sockets}
+    assert {s["nsp"] for s in sockets} == {"/", "/admin"}
+    mine = by_id[a]
+    assert mine["nsp"] == "/" and mine["transport"] == "polling"
+    assert len(mine["clientId"]) == 12
+    assert mine["rooms"] == [a, "r1"]
+    assert mine["data"] == {"user": "ann"}  # (not the UI's own "_admin" entry)
+    handshake = mine["handshake"]
+    assert handshake["address"] == "127.0.0.1"
+    assert handshake["query"]["EIO"] == "4" and handshake["url"].startswith("/socket.io/")
+    assert handshake["secure"] is False and isinstance(handshake["issued"], int)
+    assert "auth" not in handshake and "host" in handshake["headers"]
+
+
+def test_server_stats(start_server, clients):
+    server = start_server("admin_app", "--server-id", "s1")
+    clients.connect("a", server.port, "/", transport="polling")
+    clients.connect("b", server.port, "/other")
+    admin(clients, server.port)
+    first, second = take(clients, "adm", "server_stats", 2, timeout=10)
+    stats = second[1]
+    assert stats["serverId"] == "s1" and isinstance(stats["pid"], int)
+    assert stats["hostname"] and stats["uptime"] > 0
+    assert stats["clientsCount"] == 3 and stats["pollingClientsCount"] == 1
+    counts = {n["name"]: n["socketsCount"] for n in stats["namespaces"]}
+    assert counts == {"/": 1, "/other": 1, "/admin": 1}
+    events = first[1]["aggregatedEvents"] + stats["aggregatedEvents"]
+    assert all(set(e) >= {"timestamp", "type", "count"} for e in events)
+    assert all(e["timestamp"] % 1000 == 0 for e in events)
+
+
+def totals(clients, name, want, timeout=15.0):
+    """Sum the aggregated events of ``server_stats`` until ``want(sums)``."""
+    sums: dict = {}
+    deadline = time.monotonic() + timeout
+    while not want(sums):
+        if time.monotonic() > deadline:
+            pytest.fail(f"aggregated events: {sums}")
+        for e in take(clients, name, "server_stats", timeout=5)[0][1]["aggregatedEvents"]:
+            key = (e["type"], e.get("subType"))
+            sums[key] = sums.get(key, 0) + e["count"]
+    return sums
+
+
+@pytest.mark.parametrize("mode", ["development", "production"])
+def test_aggregated_events(start_server, clients, mode):
+    server = start_server("admin_app", "--mode", mode)
+    features = admin(clients, server.port)
+    if mode == "production":
+        assert features == [*ALL, "AGGREGATED_EVENTS"]
+    clients.connect("a", server.port, "/")
+    for _ in range(3):
+        clients.emit("a", "ping", "xyz")  # 2["ping","xyz"]: 15 bytes each (as Node, the Engine.IO packet's data)
+    clients.close("a")
+    sums = totals(
+        clients,
+        "adm",
+        lambda s: s.get(("packetsIn", None), 0) >= 3
+        and ("rawDisconnection", "transport close") in s,
+    )
+    assert sums[("packetsIn", None)] == 3 and sums[("bytesIn", None)] == 45
+    assert sums[("rawConnection", None)] == 2  # the admin's and a's
+    if mode == "production":
+        assert "all_sockets" not in [e[0] for e in clients.kept["adm"]]
