@@ -5,6 +5,7 @@ and every command."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -114,3 +115,89 @@ def test_aggregated_events(start_server, clients, mode):
     assert sums[("rawConnection", None)] == 2  # the admin's and a's
     if mode == "production":
         assert "all_sockets" not in [e[0] for e in clients.kept["adm"]]
+
+
+def test_development_events(start_server, clients):
+    server = start_server("admin_app")
+    a = clients.connect("a", server.port, "/")
+    clients.call("a", "join", "r1")
+    admin(clients, server.port)
+    one(clients, "adm", "all_sockets")
+    b = clients.connect("b", server.port, "/", transport="default")  # polling, then upgrade
+    connected = one(clients, "adm", "socket_connected", lambda e: e[1]["id"] == b)
+    assert connected[1]["transport"] == "polling" and connected[1]["rooms"] == [b]
+    assert re.match(ISO, connected[2])
+    assert one(clients, "adm", "room_joined", lambda e: e[3] == b)[1:4] == ["/", b, b]
+    upgraded = one(clients, "adm", "socket_updated", lambda e: "transport" in e[1])
+    assert upgraded[1] == {"id": b, "nsp": "/", "transport": "websocket"}
+    clients.call("b", "set", "user", "bob")
+    updated = one(clients, "adm", "socket_updated", lambda e: "data" in e[1])
+    assert updated[1] == {"id": b, "nsp": "/", "data": {"user": "bob"}}
+    clients.call("b", "join", "r1")
+    assert one(clients, "adm", "room_joined", lambda e: e[2] == "r1")[1:4] == ["/", "r1", b]
+    clients.call("b", "echo", 1, "x")
+    received = one(clients, "adm", "event_received", lambda e: e[3][0] == "echo")
+    assert received[1:4] == ["/", b, ["echo", 1, "x"]]
+    clients.call("b", "shout", "r1", "hi")
+    sent = take(clients, "adm", "event_sent", 2, where=lambda e: e[3][0] == "shouted")
+    assert sorted(e[2] for e in sent) == sorted([a, b])
+    assert sent[0][3] == ["shouted", "hi"]
+    clients.call("b", "leave", "r1")
+    assert one(clients, "adm", "room_left", lambda e: e[2] == "r1")[1:4] == ["/", "r1", b]
+    clients.close("b")
+    gone = one(clients, "adm", "socket_disconnected", lambda e: e[2] == b)
+    assert gone[1:4] == ["/", b, "client namespace disconnect"]
+    assert one(clients, "adm", "room_left", lambda e: e[3] == b)[1:4] == ["/", b, b]
+    # The admin namespace's own events are not told (nor the admin's stats, every 2 s).
+    kept = clients.kept["adm"] + clients.events("adm")
+    assert not [e for e in kept if e[0] in ("event_sent", "event_received") and e[1] == "/admin"]
+
+
+def test_commands(start_server, clients):
+    server = start_server("admin_app")
+    a = clients.connect("a", server.port, "/")
+    b = clients.connect("b", server.port, "/")
+    clients.call("a", "join", "r1")
+    admin(clients, server.port)
+    one(clients, "adm", "all_sockets")
+    # emit: to a room, then to the whole namespace
+    clients.emit("adm", "emit", "/", "r1", "hello", 1, {"x": 2})
+    assert clients.wait_events("a", 1, event="hello") == [["hello", 1, {"x": 2}]]
+    clients.emit("adm", "emit", "/", None, "all", "z")
+    assert clients.wait_events("b", 1, event="all") == [["all", "z"]]
+    assert clients.wait_events("a", 1, event="all") == [["all", "z"]]
+    # join / leave: one socket (its id is a room), then every socket (MJOIN, MLEAVE)
+    clients.emit("adm", "join", "/", "r2", b)
+    assert one(clients, "adm", "room_joined", lambda e: e[2] == "r2")[3] == b
+    clients.emit("adm", "join", "/", "r3")
+    assert {e[3] for e in take(clients, "adm", "room_joined", 2, where=lambda e: e[2] == "r3")} == {a, b}
+    clients.emit("adm", "leave", "/", "r3", a)
+    assert one(clients, "adm", "room_left", lambda e: e[2] == "r3")[3] == a
+    clients.emit("adm", "leave", "/", "r3")
+    assert one(clients, "adm", "room_left", lambda e: e[2] == "r3")[3] == b
+    # bad input is ignored (logged), the admin stays connected
+    clients.emit("adm", "join", 5, "r4")
+    clients.emit("adm", "emit", "/", None, "connect")
+    # _disconnect: one socket, then a whole client (close)
+    c = clients.connect("c", server.port, "/other")
+    clients.emit("adm", "_disconnect", "/", False, a)
+    assert clients.wait_events("a", 1, event="__disconnect") == [["__disconnect", "io server disconnect"]]
+    gone = one(clients, "adm", "socket_disconnected", lambda e: e[2] == a)
+    assert gone[3] == "server namespace disconnect"
+    clients.emit("adm", "_disconnect", "/other", True, c)
+    assert clients.wait_events("c", 1, event="__disconnect")[0][0] == "__disconnect"
+    one(clients, "adm", "socket_disconnected", lambda e: e[2] == c)
+    assert server.get_json("/sockets") == [b]
+    assert "r4" not in str(clients.kept["adm"] + clients.events("adm"))
+    assert "ignored" in server.output() or "refused" in server.output()
+
+
+def test_readonly(start_server, clients):
+    server = start_server("admin_app", "--readonly")
+    clients.connect("a", server.port, "/")
+    assert admin(clients, server.port) == ["AGGREGATED_EVENTS", "ALL_EVENTS"]
+    clients.emit("adm", "emit", "/", None, "hello")
+    clients.emit("adm", "_disconnect", "/", False)
+    clients.call("a", "echo", 1)  # (a is still there, and got nothing)
+    one(clients, "adm", "server_stats")
+    assert clients.events("a") == []
