@@ -201,3 +201,33 @@ def test_readonly(start_server, clients):
     clients.call("a", "echo", 1)  # (a is still there, and got nothing)
     one(clients, "adm", "server_stats")
     assert clients.events("a") == []
+
+
+def test_basic_auth(start_server, run_node):
+    import bcrypt
+    # Cost 13: a check takes ~0.5 s here, time for five echoes on another client many times.
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(13)).decode()
+    server = start_server("admin_app", "--hash", hashed)
+    seen = run_node("sio_admin_auth", str(server.port), "websocket", timeout=60)
+    refusal = {"message": "invalid credentials", "data": None}
+    for case in ("noAuth", "wrongPassword", "wrongUser", "badSession", "notStrings"):
+        assert seen[case] == refusal, case
+    assert seen["order"] == ["echoes", "login"]  # the event loop went on during the check
+    assert re.fullmatch(r"[0-9a-f]{16}", seen["sessionId"])
+    assert seen["firstEvents"][:3] == ["session", "config", "all_sockets"]
+    assert "session" not in seen["againEvents"] and seen["againEvents"][0] == "config"
+    assert server.output().count("invalid credentials") == 5  # one line each
+
+
+def test_auth_is_required():
+    import gsio
+
+    sio = gsio.Server()
+    with pytest.raises(TypeError, match="auth"):
+        gsio.instrument(sio)
+    with pytest.raises(ValueError, match="bcrypt hash"):
+        gsio.instrument(sio, auth={"type": "basic", "username": "a", "password": "plain"})
+    with pytest.raises(ValueError):
+        gsio.instrument(sio, auth=True)
+    with pytest.raises(ValueError, match="mode"):
+        gsio.instrument(sio, auth=False, mode="dev")
