@@ -13,7 +13,7 @@ The operations mirror Node's socket.io adapter (``broadcast``, ``broadcastWithAc
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Callable
 
 from gsio.protocol.deflate import Uncompressed
@@ -125,12 +125,13 @@ class Adapter:
                 ids.difference_update(self.rooms.get(room, ()))
         return ids
 
-    def _conns(self, opts: Recipients) -> Iterator[Member]:
+    def _conns(self, opts: Recipients) -> list[Member]:
         conns = self.namespace.conns
-        for sid in self.socket_ids(opts):
-            conn = conns.get(sid)
-            if conn is not None and conn.connected:
-                yield conn
+        return [
+            conn
+            for sid in self.socket_ids(opts)
+            if (conn := conns.get(sid)) is not None and conn.connected
+        ]
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -146,11 +147,15 @@ class Adapter:
         if not opts.compress:
             parts = Uncompressed(parts)
         volatile = opts.volatile
-        for conn in self._conns(opts):
+        recipients = self._conns(opts)
+        for conn in recipients:
             try:
                 conn.send_parts(parts, volatile)
             except Exception:
                 log.exception("broadcast to %s failed", conn.id)
+        hooks: Hooks = self.namespace.server.observers
+        if hooks:
+            hooks.broadcast_sent(self.namespace.name, packet.data, parts, len(recipients))
 
     def _broadcast_recorded(self, packet: Packet, opts: Recipients) -> None:
         encode = self.namespace.server.encode
@@ -158,7 +163,8 @@ class Adapter:
         if not opts.compress:
             parts = Uncompressed(parts)
         plain: list[Data] | None = None  # without the offset, made once if a 2.x client is in
-        for conn in self._conns(opts):
+        recipients = self._conns(opts)
+        for conn in recipients:
             try:
                 if conn.protocol > 4:
                     conn.send_parts(parts, False)
@@ -170,6 +176,9 @@ class Adapter:
                     conn.send_parts(plain, False)
             except Exception:
                 log.exception("broadcast to %s failed", conn.id)
+        hooks: Hooks = self.namespace.server.observers
+        if hooks:
+            hooks.broadcast_sent(self.namespace.name, packet.data, parts, len(recipients))
 
     def broadcast_with_ack(
         self,
@@ -188,12 +197,14 @@ class Adapter:
         )
         if not opts.compress:
             parts = Uncompressed(parts)
-        count = 0
-        for conn in self._conns(opts):
+        recipients = self._conns(opts)
+        for conn in recipients:
             conn.expect_ack(ack_id, on_ack)
             conn.send_parts(parts, False)
-            count += 1
-        client_count(count)
+        hooks: Hooks = namespace.server.observers
+        if hooks:
+            hooks.broadcast_sent(namespace.name, packet.data, parts, len(recipients))
+        client_count(len(recipients))
 
     # -- connection state recovery -------------------------------------------------------------
 

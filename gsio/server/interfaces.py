@@ -120,7 +120,25 @@ class Hooks(Protocol):
 
     def event_received(self, conn: Socket, event: str, args: list[Any], size: int) -> None: ...
 
-    def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None: ...
+    def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None:
+        """An emit of the connection's own was sent."""
+        ...
+
+    def delivered(self, conn: Socket, data: list[Any], size: int) -> None:
+        """A broadcast reached ``conn`` (``data``: ``[event, *args]``)."""
+        ...
+
+    def broadcast_sent(
+        self, namespace: str, data: list[Any], parts: Sequence[Data], count: int
+    ) -> None:
+        """A broadcast (``data``: ``[event, *args]``, encoded as ``parts``) reached ``count``
+        local connections."""
+        ...
+
+    @property
+    def each_delivery(self) -> bool:
+        """Whether an observer wants each recipient of a broadcast told (``event_sent``)."""
+        ...
 
     def ack_pending(self, conn: Socket, ack_id: int) -> None: ...
 

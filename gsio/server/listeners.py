@@ -169,7 +169,7 @@ class Listening:
             _unbind(self, "receive")
 
     def _sender(self, client: Link[Any]) -> SendParts:
-        if self.hooks or self._any_out is not None:
+        if self.hooks.each_delivery or self._any_out is not None:
             return self._send_parts_watched
         return client.send_parts
 
@@ -205,13 +205,17 @@ class Listening:
         if sent:
             data, size = self.server.observers.packet_of(parts)
             if data is not None:
-                self._sent(data, size)
+                self._sent(data, size, True)
         return sent
 
-    def _sent(self, data: list, size: int) -> None:
+    def _sent(self, data: list, size: int, broadcast: bool = False) -> None:
         hooks = self._watch
-        if hooks is not None:
-            hooks.event_sent(self, data[0], data[1:], size)  # type: ignore[arg-type]
+        if hooks is None:
+            pass
+        elif broadcast:  # (told in total by the adapter, each recipient here)
+            hooks.delivered(self._conn, data, size)
+        else:
+            hooks.event_sent(self._conn, data[0], data[1:], size)
         if self._any_out is not None:
             for fn in self._any_out:
                 self._tell(fn, data[0], data[1:])

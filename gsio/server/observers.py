@@ -92,7 +92,16 @@ class Observer:
 
     def event_sent(self, conn: Conn, event: str, args: list[Any], size: int) -> None:
         """An event was sent to the client: an emit of its own, or a broadcast that reached
-        it (told once per recipient)."""
+        it (told once per recipient: a broadcast to many costs a call each; for totals,
+        :meth:`events_sent` is cheaper)."""
+
+    def events_sent(
+        self, namespace: str, event: str, args: list[Any], count: int, size: int
+    ) -> None:
+        """``count`` copies of an event went out, ``size`` bytes each: an emit of one
+        connection's own (``count`` 1), or a broadcast (``count``: the connections of this
+        server it reached; on a cluster, each server tells its own). Told once per emit, where
+        :meth:`event_sent` is told per recipient: what counters and dashboards want."""
 
     def ack_pending(self, conn: Conn, ack_id: int) -> None:
         """An ack is expected from the client (an emit with a callback, a call, a broadcast
@@ -158,6 +167,7 @@ class Observers:
         self._told: tuple[Any, list[Any] | None, int] = (None, None, 0)
         self._received: list[Callable[..., Any]] = []
         self._sent: list[Callable[..., Any]] = []
+        self._totals: list[Callable[..., Any]] = []
 
     def __bool__(self) -> bool:
         return bool(self.observers)
@@ -174,8 +184,7 @@ class Observers:
         was = bool(self.observers)
         self.observers = [*self.observers, observer]
         self._collect()
-        if not was:
-            self._switch(True)
+        self._switch(True, server=not was)
         return Observation(self, observer)
 
     def remove(self, observer: object) -> None:
@@ -183,8 +192,7 @@ class Observers:
             return
         self.observers = [o for o in self.observers if o is not observer]
         self._collect()
-        if not self.observers:
-            self._switch(False)
+        self._switch(bool(self.observers), server=not self.observers)
 
     def _collect(self) -> None:
         fns: dict[str, list[Callable[..., Any]]] = {}
@@ -198,9 +206,24 @@ class Observers:
         self._fns = fns
         self._received = fns["event_received"]
         self._sent = fns["event_sent"]
+        self._totals = fns["events_sent"]
 
-    def _switch(self, on: bool) -> None:
-        """Give the server, and every live connection, the observed paths (or the plain)."""
+    @property
+    def each_delivery(self) -> bool:
+        """Whether an observer wants each recipient of a broadcast told (has ``event_sent``):
+        only then do connections take the watched path for broadcasts."""
+        return bool(self._sent)
+
+    def _switch(self, on: bool, server: bool = True) -> None:
+        """Give every live connection the paths for who observes now, and (``server``) the
+        server its observed paths (or the plain)."""
+        for namespace in list(self.server.namespaces.values()):
+            for conn in list(namespace.conns.values()):
+                conn._wire()
+        if server:
+            self._switch_server(on)
+
+    def _switch_server(self, on: bool) -> None:
         server = self.server
         steps = {
             "on_open": self._on_open,
@@ -215,9 +238,6 @@ class Observers:
                 setattr(server, name, step)
             else:  # (not through server.__dict__: reading it slows every attribute down)
                 delattr(server, name)
-        for namespace in list(server.namespaces.values()):
-            for conn in list(namespace.conns.values()):
-                conn._wire()
 
     # -- telling ------------------------------------------------------------------------------
 
@@ -254,11 +274,31 @@ class Observers:
                 self._failed_once(fn, "event_received")
 
     def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None:
+        self.delivered(conn, [event, *args], size)
+        for fn in self._totals:
+            try:
+                fn(conn.namespace.name, event, args, 1, size)  # type: ignore[attr-defined]
+            except Exception:
+                self._failed_once(fn, "events_sent")
+
+    def delivered(self, conn: Socket, data: list[Any], size: int) -> None:
         for fn in self._sent:
             try:
-                fn(conn, event, args, size)
+                fn(conn, data[0], data[1:], size)
             except Exception:
                 self._failed_once(fn, "event_sent")
+
+    def broadcast_sent(
+        self, namespace: str, data: list[Any], parts: Sequence[Data], count: int
+    ) -> None:
+        if not self._totals:
+            return
+        size = size_of(parts)
+        for fn in self._totals:
+            try:
+                fn(namespace, data[0], data[1:], count, size)
+            except Exception:
+                self._failed_once(fn, "events_sent")
 
     def ack_pending(self, conn: Socket, ack_id: int) -> None:
         self._tell("ack_pending", conn, ack_id)

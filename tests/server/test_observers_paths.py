@@ -228,3 +228,45 @@ def test_an_observed_connection_still_emits_uncompressed():
             assert len(socket.sent) == before + 1
     finally:
         sio.on_close(socket, "transport close")
+
+
+class Totals(gsio.Observer):
+    def __init__(self) -> None:
+        self.seen: list[tuple] = []
+
+    def events_sent(self, namespace, event, args, count, size):
+        self.seen.append((namespace, event, args, count, size))
+
+
+def test_a_totals_observer_is_told_once_per_broadcast_and_leaves_broadcasts_plain():
+    sio, _ = _server()
+    (s1, c1), (s2, c2) = _connect(sio, "s1"), _connect(sio, "s2")
+    try:
+        totals = Totals()
+        sio.observe(totals)
+        # Broadcasts stay on the connections' plain path: no per-recipient call.
+        assert c1.send_parts == c1.client.send_parts and c2.send_parts == c2.client.send_parts
+        sio.emit("news", "hi")
+        c1.emit("pong", 1)
+        sio.to(c2.id).emit("solo")
+        text = '2["news","hi"]'
+        assert totals.seen == [
+            ("/", "news", ["hi"], 2, len(text)),
+            ("/", "pong", [1], 1, len('2["pong",1]')),
+            ("/", "solo", [], 1, len('2["solo"]')),
+        ]
+        assert s1.sent[-2:] == [[text], ['2["pong",1]']] and s2.sent[-2:] == [[text], ['2["solo"]']]
+        # One that wants each recipient, added later, gets them; removed, the plain path again.
+        each = Recorder()
+        watching = sio.observe(each)
+        assert c1.send_parts != c1.client.send_parts
+        sio.emit("news", "again")
+        assert [e for e in each.seen if e[0] == "out"] == [("out", "news", ["again"], 17)] * 2
+        assert totals.seen[-1] == ("/", "news", ["again"], 2, 17)
+        watching.remove()
+        assert c1.send_parts == c1.client.send_parts
+        sio.emit("news", "last")
+        assert totals.seen[-1] == ("/", "news", ["last"], 2, 16) and len(each.seen) == 2
+    finally:
+        sio.on_close(s1, "transport close")
+        sio.on_close(s2, "transport close")
