@@ -82,9 +82,9 @@ def test_server_stats(start_server, clients):
     assert all(e["timestamp"] % 1000 == 0 for e in events)
 
 
-def totals(clients, name, want, timeout=15.0):
-    """Sum the aggregated events of ``server_stats`` until ``want(sums)``."""
-    sums: dict = {}
+def totals(clients, name, want, timeout=15.0, sums=None):
+    """Sum the aggregated events of ``server_stats`` (into ``sums``) until ``want(sums)``."""
+    sums = {} if sums is None else sums
     deadline = time.monotonic() + timeout
     while not want(sums):
         if time.monotonic() > deadline:
@@ -102,17 +102,28 @@ def test_aggregated_events(start_server, clients, mode):
     if mode == "production":
         assert features == [*ALL, "AGGREGATED_EVENTS"]
     clients.connect("a", server.port, "/")
+    clients.connect("b", server.port, "/")
+    clients.call("a", "join", "r")
+    clients.call("b", "join", "r")
+    sums = totals(clients, "adm", lambda s: s.get(("packetsIn", None), 0) >= 2)
     for _ in range(3):
         clients.emit("a", "ping", "xyz")  # 2["ping","xyz"]: 15 bytes each (as Node, the Engine.IO packet's data)
+    clients.emit("a", "shout", "r", "hey")  # 2["shout","r","hey"], no ack: 20 bytes
+    clients.wait_events("b", 1, event="shouted")  # 2["shouted","hey"] to 2 sockets: 17 bytes each
     clients.close("a")
     sums = totals(
         clients,
         "adm",
-        lambda s: s.get(("packetsIn", None), 0) >= 3
+        lambda s: s.get(("packetsIn", None), 0) >= 6
         and ("rawDisconnection", "transport close") in s,
+        sums=sums,
     )
-    assert sums[("packetsIn", None)] == 3 and sums[("bytesIn", None)] == 45
-    assert sums[("rawConnection", None)] == 2  # the admin's and a's
+    # The joins (2[0]["join","r"]: 14 bytes each), then:
+    assert sums[("packetsIn", None)] == 6 and sums[("bytesIn", None)] == 2 * 14 + 45 + 20
+    # Out: the two "shouted", and the admin's server_stats (each told as it goes: counted
+    # with what the next one reports), whose sizes vary.
+    assert sums[("packetsOut", None)] >= 2 and sums[("bytesOut", None)] >= 2 * 17
+    assert sums[("rawConnection", None)] == 3  # the admin's, a's and b's
     if mode == "production":
         assert "all_sockets" not in [e[0] for e in clients.kept["adm"]]
 
