@@ -23,6 +23,7 @@ from gsio.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from gsio.admin import Instrumentation, instrument
     from gsio.cluster.emitter import Emitter
     from gsio.cluster.host import create_host_adapter
     from gsio.cluster.redis import RedisAdapter, create_redis_adapter
@@ -64,6 +65,8 @@ _LAZY = {
     "Namespace": "gsio.server.namespace",
     "Observer": "gsio.server.observers",
     "Observation": "gsio.server.observers",
+    "instrument": "gsio.admin",
+    "Instrumentation": "gsio.admin",
 }
 
 # The cluster needs redis and msgpack (gsio[redis]).
@@ -116,6 +119,8 @@ __all__ = [
     "Observer",
     "Observation",
     "BroadcastOperator",
+    "instrument",
+    "Instrumentation",
     "Adapter",
     "BroadcastOptions",
     "Engine",

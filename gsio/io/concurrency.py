@@ -117,6 +117,13 @@ class Concurrency:
         """Wait until the file descriptor can be written to."""
         raise NotImplementedError
 
+    def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` in an OS thread and return its result (or raise its exception),
+        blocking only the caller: for CPU work that releases the GIL (a password hash), which
+        would stall every greenlet if run in the event loop's thread. In threading mode the
+        caller is an OS thread already: ``fn`` runs there."""
+        return fn(*args)
+
 
 class GeventConcurrency(Concurrency):
     name = "gevent"
@@ -201,6 +208,19 @@ class GeventConcurrency(Concurrency):
 
     def wait_write(self, fileno: int) -> None:
         self._gevent.socket.wait_write(fileno)
+
+    def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        def call() -> tuple[bool, Any]:
+            # Caught here: gevent's pool would print the traceback of what it sees raised.
+            try:
+                return True, fn(*args)
+            except BaseException as exc:
+                return False, exc
+
+        ok, value = self._hub.threadpool.apply(call)
+        if not ok:
+            raise value
+        return value
 
     def _run_pending(self) -> None:
         pending, self._pending = self._pending, []

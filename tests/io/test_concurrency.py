@@ -155,3 +155,29 @@ def test_light_event_wait_times_out_and_a_late_set_is_harmless(c):
     waiter.join(1)
     assert done[1] is True and done[0] in (True, False)
     assert not event._waiters
+
+
+def test_run_in_thread_blocks_only_its_caller(c):
+    # A real (unpatched) sleep stands for CPU work that releases the GIL (bcrypt): greenlets
+    # go on meanwhile, and the caller gets the result, or the exception.
+    from gevent import monkey
+
+    real_sleep = monkey.get_original("time", "sleep")
+    ticks = []
+
+    def tick():
+        while True:
+            ticks.append(1)
+            c.sleep(0.01)
+
+    ticker = c.spawn(tick)
+
+    def work(x):
+        real_sleep(0.3)
+        return x * 2
+
+    assert c.run_in_thread(work, 21) == 42
+    assert len(ticks) >= 10
+    with pytest.raises(ZeroDivisionError):
+        c.run_in_thread(lambda: 1 / 0)
+    ticker.kill()
