@@ -20,6 +20,7 @@ from gsio.exceptions import (
     GsioError,
     PayloadTooLarge,
     ProtocolError,
+    RequestRefused,
 )
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ __all__ = [
     "GsioError",
     "ProtocolError",
     "PayloadTooLarge",
+    "RequestRefused",
     "FileTooLarge",
     "ConnectionClosed",
     "ConnectionRefused",

@@ -7,6 +7,8 @@ Everything gsio raises derives from :class:`GsioError`:
   and the ``reason`` the session is closed with. Codecs raise nothing else.
 - :class:`PayloadTooLarge`: a :class:`ProtocolError` for input over ``max_payload``
   (HTTP 413, WebSocket close 1009).
+- :class:`RequestRefused`: raised by an engine middleware (``sio.engine.use``) to answer a
+  request with an error status of its choosing.
 - :class:`FileTooLarge`: a file-like object emitted holds more than ``max_payload``: nothing
   was sent.
 - :class:`ConnectionClosed`: the connection is gone; ``reason`` says why, with the reference
@@ -25,6 +27,7 @@ __all__ = [
     "GsioError",
     "ProtocolError",
     "PayloadTooLarge",
+    "RequestRefused",
     "FileTooLarge",
     "ConnectionClosed",
     "ConnectionRefused",
@@ -61,6 +64,29 @@ class PayloadTooLarge(ProtocolError):
 
     def __init__(self, message: str = "Payload too large") -> None:
         super().__init__(message, status=413, code=3, reason="transport error")
+
+
+class RequestRefused(ProtocolError):
+    """Raised by an engine middleware (:meth:`gsio.Engine.use`) to refuse the HTTP request:
+    it is answered with ``status`` and ``{"code":<code>,"message":<message>}``, plus
+    ``headers`` (``WWW-Authenticate``, say), and nothing of the request is handled.
+
+    :param message: the JSON body's message (and the log's).
+    :param status: the HTTP status (403 unless said otherwise).
+    :param code: the Engine.IO error code of the body (4, "Forbidden", unless said otherwise).
+    :param headers: ``(name, value)`` pairs added to the response.
+    """
+
+    def __init__(
+        self,
+        message: str = "Forbidden",
+        *,
+        status: int = 403,
+        code: int = 4,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.headers = list(headers or ())
 
 
 class FileTooLarge(GsioError, ValueError):

@@ -21,6 +21,7 @@ from gsio.engine import polling, websocket
 from gsio.engine.base import Forwarder, check_origin, default_sid, refused, warn_no_hand_over
 from gsio.engine.base import UnknownSessionError as _UnknownSession
 from gsio.engine.headers import HeadersHook, add_headers
+from gsio.engine.middleware import Middlewares
 from gsio.engine.socket import EngineHandler, EngineSocket
 from gsio.engine.socket_v3 import make_socket
 from gsio.exceptions import ProtocolError
@@ -42,7 +43,7 @@ log = logging.getLogger("gsio.engine")
 UnknownSession = Callable[[dict[str, Any], str], Optional[Response]]
 
 
-class Engine:
+class Engine(Middlewares):
     """The Engine.IO v4 server.
 
     :param handler: the :class:`EngineHandler` told of sessions and messages.
@@ -73,8 +74,8 @@ class Engine:
         waits is dropped, the connection closed, a WARNING logged by ``gsio.engine``, and the
         disconnect reason is "transport error". Volatile messages are dropped for a client with
         anything waiting. On every transport; the kernel's socket buffers are not counted.
-    :param http_compression: gzip or deflate polling responses the client accepts compressed.
-    :param compression_threshold: the smallest polling response compressed, in bytes (1024).
+    :param http_compression: gzip or deflate polling responses the client accepts compressed,
+        from ``compression_threshold`` bytes (1024).
     :param shutdown_timeout: seconds :meth:`shutdown` gives the sessions to close gracefully
         (5; ``gsio serve``, :func:`gsio.serve` and the gunicorn workers shut down on SIGTERM
         and SIGINT).
@@ -247,6 +248,9 @@ class Engine:
             # The preflight's answer has its CORS headers already: none are added twice.
             response = self.cors.preflight(environ)
             return self.finish(response, environ, start_response, cors=False)
+        answer = self.middleware_answer(environ) if self.middlewares else None
+        if answer is not None:
+            return self.finish(answer, environ, start_response)
         query = parse_query(environ)
         try:
             transport = environ.pop("gsio.transport", None) or self._check(environ, method, query)
@@ -296,12 +300,12 @@ class Engine:
         return polling.handle_nowait(self, environ, method, query["sid"], body, finish)
 
     def accepts(self, environ: dict) -> bool:
-        """Whether :meth:`handle_request` will serve this request rather than refuse it.
-
-        For a server that must commit to a WebSocket upgrade before the app runs
-        (gevent-websocket); the outcome is kept in the environ, so nothing is checked twice.
-        """
+        """Whether :meth:`handle_request` will serve this request rather than refuse it, for
+        a server that must commit to a WebSocket upgrade before the app runs (gevent-websocket);
+        the outcome is kept in the environ, so nothing is checked twice."""
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.middlewares and not self.middlewares_let_through(environ):
+            return False
         try:
             environ["gsio.transport"] = self._check(environ, method, parse_query(environ))
         except ProtocolError:
@@ -341,16 +345,11 @@ class Engine:
         return transport
 
     def on_unknown_session(self, environ: dict[str, Any], sid: str) -> Response | None:
-        """A valid request names session ``sid``, which this engine does not have (never had,
-        or forgot): the seam for sessions that another process owns. Return the response to
-        answer with (one obtained from the owner, say), or None for the protocol's answer,
-        400 ``{"code":1,"message":"Session ID unknown"}``. By default: what the
-        ``unknown_session`` callable returns, if one was given, else None.
-
-        It is called from the request's greenlet or thread, or from the event loop under
-        gsio's own handler (long-polling with a non-blocking handler): it must not block there.
-        A WebSocket request gets the response as plain HTTP.
-        """
+        """A valid request names session ``sid``, which this engine does not have: the seam
+        for sessions another process owns. Return the response to answer with (the owner's,
+        say), or None for 400 ``{"code":1,"message":"Session ID unknown"}``; by default what
+        the ``unknown_session`` callable returns. Called from the request's greenlet or
+        thread, or from the event loop under gsio's own handler: it must not block there."""
         if self.unknown_session is None:
             return None
         return self.unknown_session(environ, sid)

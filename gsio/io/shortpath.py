@@ -57,6 +57,7 @@ class PollingShortPath:
             or b"transport=polling" not in line
             or b"sid=" not in line
             or not getattr(app.engine.handler, "nonblocking", False)
+            or app.engine.middlewares  # (they may block: never on the event loop)
             or not plain_gevent_socket(sock)
         ):
             return False
