@@ -1,13 +1,14 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe] [--no-gc-freeze]
+[--recovery] [--observe] [--metrics] [--no-gc-freeze]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
 simple-websocket on plain pywsgi (to compare the backends). --recovery turns connection state
 recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --observe adds
-an observer counting events, bytes and connections (what observing costs); --no-gc-freeze
+an observer counting events, bytes and connections (what observing costs); --metrics
+instruments the server with gsio.metrics (Prometheus, ``GET /metrics``); --no-gc-freeze
 leaves the garbage collector as Python has it (gsio.io.collector). Under gunicorn, the app is
 ``contract_server:app``.
 
@@ -126,6 +127,11 @@ def stats(environ, start_response):
     )
     return [body]
 
+
+if "--metrics" in sys.argv:
+    import gsio.metrics  # noqa: E402
+
+    stats = gsio.metrics.instrument(sio).wsgi_app(stats)
 
 # For gunicorn: gunicorn -k gsio.gunicorn.GeventWorker -w 1 --chdir benchmarks contract_server:app
 app = gsio.WSGIApp(sio, stats)

@@ -10,8 +10,8 @@ counts what it is handed (no network: what is measured is gsio's own work):
 - ``out``: ``conn.emit("echo", 1, "x")``: the packet, its encoding, the hand-over;
 - ``broadcast``: ``sio.emit("news", 1)`` to ``--recipients`` connections, per recipient.
 
-Each in four setups: no one watching; an observer counting events and bytes (``Counter``);
-``conn.on_any``/``on_any_outgoing`` listeners; both. Run it on an older tree with
+Each in five setups: no one watching; an observer counting events and bytes (``Counter``);
+``conn.on_any``/``on_any_outgoing`` listeners; both; ``gsio.metrics.instrument(sio)``. Run it on an older tree with
 ``--plain-only`` (the setups it has) to compare: ``PYTHONPATH=<old tree> python ...``.
 Prints ns per message (the best of ``--reps``).
 """
@@ -113,6 +113,13 @@ def measure(n: int, reps: int, recipients: int, setups: list[str]) -> None:
         handles = []
         if name in ("observer", "both"):
             handles.append(sio.observe(Counter()))
+        if name == "metrics":
+            import prometheus_client
+
+            import gsio.metrics
+
+            registry = prometheus_client.CollectorRegistry()
+            handles.append(gsio.metrics.instrument(sio, registry, multiprocess=False))
         if name in ("listeners", "both"):
             for c in conns:
                 c.on_any(lambda event, *args: None)
@@ -133,8 +140,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--recipients", type=int, default=100)
     parser.add_argument("--plain-only", action="store_true", help="for a tree without observers")
+    parser.add_argument("--metrics", action="store_true", help="plain and gsio.metrics only")
     args = parser.parse_args()
     setups = ["plain"] if args.plain_only else ["plain", "observer", "listeners", "both", "plain"]
+    if args.metrics:
+        setups = ["plain", "metrics", "plain", "metrics"]
     measure(args.n, args.reps, args.recipients, setups)
 
 

@@ -4,6 +4,7 @@ example, ``gsio.flask`` after ``import gsio``, ``gsio[gunicorn]``'s message, and
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import subprocess
@@ -82,9 +83,10 @@ def test_gunicorn_without_its_gevent_extra_names_gsio_gunicorn():
 
 
 def test_the_gunicorn_extra_brings_gunicorns_gevent_extra():
-    setup = (ROOT / "setup.cfg").read_text()
-    extra = setup.split("\ngunicorn =\n", 1)[1].split("\n\n", 1)[0].split("\ntest =")[0]
-    assert [line.strip() for line in extra.splitlines()] == ["gunicorn[gevent]>=21"]
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    extra = setup["options.extras_require"]["gunicorn"]
+    assert [line.strip() for line in extra.strip().splitlines()] == ["gunicorn[gevent]>=21"]
 
 
 class Listening(CapturedProcess):

@@ -90,6 +90,13 @@ class RedisLink:
         self._dropped = 0
         self._refused = False
         self._down = False  # between a "connection lost" and a "connected again"
+        #: Publishing's failures, counted on their error paths only (read by gsio.metrics):
+        #: "unreachable" (a batch that could not be sent: retried), "refused" (a command Redis
+        #: answered with an error), "dropped" (a message dropped past ``max_pending``).
+        self.publish_errors = {"unreachable": 0, "refused": 0, "dropped": 0}
+        #: When (``concurrency.monotonic()``) the publisher began sending what it holds now;
+        #: None when it is idle: how far publishing lags, once subtracted from now.
+        self.sending_since: float | None = None
         self._state = concurrency.lock()
         self._workers = [concurrency.spawn(self._listen), concurrency.spawn(self._publish_loop)]
 
@@ -194,6 +201,7 @@ class RedisLink:
         outbox.append((args, reply))
         if len(outbox) > self.max_pending:
             outbox.popleft()
+            self.publish_errors["dropped"] += 1
             if not self._dropped:
                 log.warning(
                     "redis unreachable: %d messages queued, dropping the oldest", len(outbox)
@@ -214,12 +222,15 @@ class RedisLink:
         try:
             while True:
                 batch = [outbox.popleft() for _ in range(min(len(outbox), _BATCH))]
+                if batch and self.sending_since is None:
+                    self.sending_since = self.c.monotonic()
                 try:
                     conn.connect()  # nothing to do while connected
                     results = self._send(conn, batch) if batch else ()
                 except self.errors as exc:
                     conn.disconnect()
                     outbox.extendleft(reversed(batch))
+                    self.publish_errors["unreachable"] += 1
                     if self._closed:
                         return
                     self._lost(exc)
@@ -227,10 +238,13 @@ class RedisLink:
                     continue
                 self._back()
                 delay = 0.0
+                self.sending_since = None
                 for (args, reply), result in zip(batch, results):
-                    if isinstance(result, Exception) and not self._refused:
-                        self._refused = True  # a bug or a misconfigured Redis: say it once
-                        log.error("redis refused %s: %s", args[0], result)
+                    if isinstance(result, Exception):
+                        self.publish_errors["refused"] += 1
+                        if not self._refused:
+                            self._refused = True  # a bug or a misconfigured Redis: say it once
+                            log.error("redis refused %s: %s", args[0], result)
                     if reply is not None:
                         try:
                             reply(result)
@@ -263,6 +277,11 @@ class RedisLink:
     def numsub(self, channel: str) -> int:
         """How many connections subscribe to ``channel`` (raises ``redis.RedisError``)."""
         return int(self.client.pubsub_numsub(channel)[0][1])
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting to be published."""
+        return len(self._outbox)
 
     @property
     def down(self) -> bool:

@@ -13,6 +13,7 @@ reached this process's sockets, every later one will. Recovery reads the stream 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 from gsio.cluster.link import RedisLink, Reply
@@ -41,6 +42,10 @@ class StreamReader:
         self.handlers: dict[str, EntryHandler] = {}
         #: The id of the last entry handed over (None until the reader has started).
         self.last: str | None = None
+        #: Seconds between the last entries read and their writing (an entry id is its
+        #: writer's Redis time in ms), 0.0 once a read found nothing new: how far behind the
+        #: stream this process is (read by gsio.metrics; clocks of one Redis).
+        self.lag = 0.0
         self._closed = False
         self._worker = link.c.spawn(self._read)
 
@@ -81,7 +86,11 @@ class StreamReader:
             if delay:
                 link._back()
                 delay = 0.0
+            if not result:
+                self.lag = 0.0
             for _, entries in result or ():
+                if entries:
+                    self.lag = _age(entries[-1][0], time.time())
                 for entry_id, fields in entries:
                     self._hand_over(entry_id.decode(), fields)
 
@@ -113,3 +122,9 @@ class StreamReader:
         join = getattr(self._worker, "join", None)
         if join is not None:
             join(_BLOCK_MS / 1000 + 1.0)
+
+
+def _age(entry_id: bytes, now: float) -> float:
+    """Seconds since the stream entry ``entry_id`` (``b"<ms>-<seq>"``) was written, at ``now``."""
+    ms = entry_id.partition(b"-")[0]
+    return max(now - int(ms) / 1000, 0.0) if ms.isdigit() else 0.0

@@ -77,6 +77,8 @@ class Session:
         "overflowed",
         "_next_ping",
         "_pong_deadline",
+        "ping_lateness",
+        "pong_wait",
         "get_active",
         "post_active",
     )
@@ -116,6 +118,11 @@ class Session:
         self.overflowed = False
         self._next_ping = now + ping_interval
         self._pong_deadline: float | None = None
+        #: Seconds the last PING was queued after it was due (how late the timer ran: a busy
+        #: event loop), and seconds the client took to answer the last PING with a PONG; read
+        #: by whoever watches (gsio.metrics), never by the session. Engine.IO v4 only.
+        self.ping_lateness = 0.0
+        self.pong_wait = 0.0
         if protocol == 3:
             # The client pings: the session times out ping_interval + ping_timeout after the
             # open or the client's last ping (Node: resetPingTimeout). The pong deadline is
@@ -225,6 +232,7 @@ class Session:
             if self.protocol == 3:
                 raise ProtocolError("invalid heartbeat direction", reason="transport error")
             if self._pong_deadline is not None:
+                self.pong_wait = now - (self._pong_deadline - self.ping_timeout)
                 self._pong_deadline = None
                 self._next_ping = now + self.ping_interval
             return None
@@ -294,6 +302,7 @@ class Session:
                 return "timeout"
             return None
         if now >= self._next_ping:
+            self.ping_lateness = now - self._next_ping
             self.outbound.append(PING)
             self._pong_deadline = now + self.ping_timeout
             return "ping"

@@ -274,7 +274,8 @@ class Observers:
                 self._failed_once(fn, "event_received")
 
     def event_sent(self, conn: Socket, event: str, args: list[Any], size: int) -> None:
-        self.delivered(conn, [event, *args], size)
+        if self._sent:  # (else no list to build, no call: a counter wants the totals only)
+            self.delivered(conn, [event, *args], size)
         for fn in self._totals:
             try:
                 fn(conn.namespace.name, event, args, 1, size)  # type: ignore[attr-defined]

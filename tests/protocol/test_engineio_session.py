@@ -167,6 +167,19 @@ def test_late_timer_pings_and_times_the_pong_from_then():
     assert session.take_outbound() == [PING]
 
 
+def test_the_heartbeat_keeps_how_late_the_last_ping_was_and_how_long_its_pong_took():
+    session = make(now=0.0)  # interval 25, timeout 20
+    assert (session.ping_lateness, session.pong_wait) == (0.0, 0.0)
+    assert session.on_timer(27.5) == "ping"  # due at 25
+    assert session.ping_lateness == 2.5
+    assert session.receive(PONG, 28.0) is None
+    assert session.pong_wait == 0.5
+    assert session.on_timer(53.0) == "ping"  # due at 53: on time
+    assert session.ping_lateness == 0.0
+    assert session.receive(PONG, 56.0) is None
+    assert session.pong_wait == 3.0
+
+
 def test_ping_goes_behind_queued_packets():
     session = make()
     session.send(msg("a"))
