@@ -1,14 +1,15 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe] [--metrics] [--no-gc-freeze]
+[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
 simple-websocket on plain pywsgi (to compare the backends). --recovery turns connection state
 recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --observe adds
 an observer counting events, bytes and connections (what observing costs); --metrics
-instruments the server with gsio.metrics (Prometheus, ``GET /metrics``); --no-gc-freeze
+instruments the server with gsio.metrics (Prometheus, ``GET /metrics``), --admin with
+gsio.instrument (the Admin UI, production mode, no admin connected); --no-gc-freeze
 leaves the garbage collector as Python has it (gsio.io.collector). Under gunicorn, the app is
 ``contract_server:app``.
 
@@ -132,6 +133,9 @@ if "--metrics" in sys.argv:
     import gsio.metrics  # noqa: E402
 
     stats = gsio.metrics.instrument(sio).wsgi_app(stats)
+
+if "--admin" in sys.argv:  # the Admin UI's server side, as a production deployment runs it
+    gsio.instrument(sio, auth=False, mode="production")
 
 # For gunicorn: gunicorn -k gsio.gunicorn.GeventWorker -w 1 --chdir benchmarks contract_server:app
 app = gsio.WSGIApp(sio, stats)
