@@ -271,9 +271,10 @@ class Namespace(Broadcasting):
     def _dispatch(self, conn: Conn) -> None:
         """The event-handler API: under gevent, the shared runners handle the connection's
         events (:mod:`gsio.server.runner`) while its greenlet waits for the end; in threading
-        mode, a loop over ``conn.receive()``."""
+        mode, or inside a ``context(conn)`` (Flask's, greenlet-local), a loop over
+        ``conn.receive()`` in the connection's own greenlet."""
         c = self.server.concurrency
-        if c.name == "gevent":
+        if c.name == "gevent" and self.server.context is None:
             runner = runner_for(c, handle_listened)
             runner.take_over(conn)
             try:
