@@ -27,9 +27,12 @@ log = logging.getLogger("gsio.engine")
 # During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
 # queues are written once they hold this many frames per connection on average, plus
 # _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
-# clients get theirs at once), then 1, 2, 4, up to _BURST_MOST, so that a long burst is
-# written in batches of several frames per send().
-_BURST_MOST = 8
+# clients get theirs at once), then 1 (every connection's first frame leaves), then only every
+# _BURST_MOST: the rest waits until the greenlet yields. A send() costs about as much as
+# queueing a dozen frames, and the loop that queues them holds the emitting handler's answer
+# (its ack) and every other connection until it ends: few, large writes make it end soonest.
+# _BURST_MOST bounds what waits (as frames per connection) in a very long burst.
+_BURST_MOST = 64
 _BURST_MIN = 64
 
 
@@ -54,15 +57,17 @@ class Flusher:
             self._c.call_soon(self._run)
         self._queued += 1
         if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+            self._burst()
 
     def more(self) -> None:
         """One more frame queued."""
         self._queued += 1
         if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+            self._burst()
+
+    def _burst(self) -> None:
+        self.flush()
+        self._factor = _BURST_MOST if self._factor else 1
 
     def _run(self) -> None:
         self._scheduled = False
