@@ -314,8 +314,18 @@ class EngineSocket:
         if self.session.state is State.CLOSED:
             return
         if outcome == "ping":
-            self.flush()
+            self._send_ping()
         self._arm_timer()
+
+    def _send_ping(self) -> None:
+        # On a WebSocket the PING overtakes what waits there: the client must see it in time.
+        ws = self.ws
+        with self.lock:
+            alone = len(self.session.outbound) == 1 and self.session.state is _OPEN
+            packets = self.session.take_outbound() if alone and ws is not None else ()
+        if ws is None or not packets:
+            return self.flush()
+        ws.send_control(self._frame(packets[0]))
 
     def receive_frame(self, frame: Data) -> None:
         """Feed one WebSocket frame's payload (an Engine.IO packet) to the session."""

@@ -35,6 +35,10 @@ log = logging.getLogger("gsio.engine")
 _BURST_MOST = 64
 _BURST_MIN = 64
 
+# A writer writes its backlog in pieces of about this many bytes, whole frames each, so that a
+# heartbeat (send_control) waits behind one piece at most.
+_PIECE = 65536
+
 
 class Flusher:
     """Writes the frames that connections queued, one ``send()`` per connection, when the
@@ -110,6 +114,7 @@ class NativeWriter:
         "_broken",
         "_timer",
         "_ending",
+        "_split",
     )
 
     def __init__(self, sock: Any, concurrency: Concurrency, limit: int | None) -> None:
@@ -129,6 +134,7 @@ class NativeWriter:
         self._broken = False
         self._timer: Timer | None = None
         self._ending = False  # the connection is being closed (in the loop)
+        self._split = False  # _out[0] is the rest of a frame partly written: it goes first
 
     @property
     def backlog(self) -> bool:
@@ -169,6 +175,19 @@ class NativeWriter:
             self._flusher.add(self)
         return True
 
+    def send_control(self, data: bytes) -> bool:
+        """Queue a heartbeat frame ahead of what waits (behind a frame partly written): a
+        client's pings are not held behind a burst or a backlog. Written at once when the
+        socket takes it; never blocks."""
+        if self._close_sent or self._broken:
+            return True
+        self._out.insert(1 if self._split else 0, data)
+        if self._writer is not None:
+            self._out_bytes += len(data)
+            return True
+        self._flush()
+        return True
+
     def _flush(self) -> None:
         """Write the queue in one non-blocking ``send()``; a writer takes what does not fit."""
         self._dirty = False
@@ -176,7 +195,6 @@ class NativeWriter:
         if not out or self._writer is not None:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
         sent = 0
         if self._raw is not None:
             try:
@@ -186,19 +204,37 @@ class NativeWriter:
             except OSError as exc:
                 self._lost(exc)
                 return
-        if sent < len(data):
-            out.append(data[sent:])
-            self._out_bytes = len(data) - sent
-            self._writer = self._c.spawn(self._drain)
+        if sent == len(data):
+            out.clear()
+            return
+        # The rest stays as frames, the first one cut where the write ended.
+        self._out_bytes = len(data) - sent
+        end = i = 0
+        while end + len(out[i]) <= sent:
+            end += len(out[i])
+            i += 1
+        del out[:i]
+        if sent > end:
+            out[0] = out[0][sent - end :]
+            self._split = True
+        self._writer = self._c.spawn(self._drain)
 
     def _drain(self) -> None:
-        """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
+        """The writer: waits for the socket, writes the backlog in pieces of whole frames
+        (see :meth:`send_control`), and ends once it is empty."""
         out = self._out
         raw = self._raw
         try:
             while out:
-                data = out[0] if len(out) == 1 else b"".join(out)
-                out.clear()
+                size = count = 0
+                for frame in out:
+                    size += len(frame)
+                    count += 1
+                    if size >= _PIECE:
+                        break
+                data = out[0] if count == 1 else b"".join(out[:count])
+                del out[:count]
+                self._split = False
                 if raw is None:
                     self._sock.sendall(data)
                     self._out_bytes -= len(data)
@@ -216,6 +252,7 @@ class NativeWriter:
             self._lost(exc)
         finally:
             self._out_bytes = 0
+            self._split = False
             self._writer = None
             if self._ending:
                 self._close_socket()
