@@ -206,7 +206,7 @@ class EngineSocket:
         session = self.session
         if (
             ws is not None
-            and session.state is State.OPEN
+            and session.state is _OPEN
             and not session.outbound
             and self._c.in_home_thread()
         ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)

@@ -168,8 +168,11 @@ class NativeWriter:
             self._out.append(data)
             return True  # the writer takes it with the rest
         self._out.append(data)
-        if self._dirty:
-            self._flusher.more()
+        if self._dirty:  # (Flusher.more, inlined: every recipient of a broadcast comes here)
+            flusher = self._flusher
+            flusher._queued += 1
+            if flusher._queued >= flusher._factor * len(flusher._dirty) + _BURST_MIN:
+                flusher._burst()
         else:
             self._dirty = True
             self._flusher.add(self)
