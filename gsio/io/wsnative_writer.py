@@ -31,8 +31,9 @@ log = logging.getLogger("gsio.engine")
 # _BURST_MOST: the rest waits until the greenlet yields. A send() costs about as much as
 # queueing a dozen frames, and the loop that queues them holds the emitting handler's answer
 # (its ack) and every other connection until it ends: few, large writes make it end soonest.
-# _BURST_MOST bounds what waits (as frames per connection) in a very long burst.
-_BURST_MOST = 64
+# _BURST_MOST bounds what waits in a very long burst: a broadcast's recipients share its frame
+# (one bytes object), so what waits costs a list slot per frame and connection.
+_BURST_MOST = 256
 _BURST_MIN = 64
 
 # A writer writes its backlog in pieces of about this many bytes, whole frames each, so that a
