@@ -27,7 +27,7 @@ from gsio.io.green import GreenEvent, GreenQueue
 __all__ = ["Concurrency", "select"]
 
 #: Seconds a greenlet may hold the event loop before :meth:`Concurrency.pause` lets it run.
-PAUSE_AFTER = 0.05
+PAUSE_AFTER = 0.1
 
 log = logging.getLogger("gsio.concurrency")
 

@@ -45,7 +45,7 @@ class Flusher:
     """Writes the frames that connections queued, one ``send()`` per connection, when the
     running greenlet yields (or sooner, in a burst). One per event loop."""
 
-    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor")
+    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor", "_last")
 
     def __init__(self, concurrency: Concurrency) -> None:
         self._c = concurrency
@@ -53,10 +53,12 @@ class Flusher:
         self._scheduled = False
         self._queued = 0
         self._factor = 0
+        self._last: NativeWriter | None = None  # the connection queued to last
 
     def add(self, ws: NativeWriter) -> None:
         """``ws`` queued its first frame since it was last written."""
         self._dirty.append(ws)
+        self._last = ws
         if not self._scheduled:
             self._scheduled = True
             self._c.call_soon(self._run)
@@ -72,11 +74,16 @@ class Flusher:
 
     def _burst(self) -> None:
         self.flush()
-        self._factor = _BURST_MOST if self._factor else 1
+        self._factor = _BURST_MOST
 
     def _run(self) -> None:
         self._scheduled = False
         self._factor = 0  # the burst, if any, is over
+        last, self._last = self._last, None
+        if last is not None:
+            # First the connection queued to last: after a burst, the handler's answer (its
+            # ack) to the client that asked for it, which need not wait for every recipient's.
+            last._flush()
         self.flush()
 
     def flush(self) -> None:
@@ -171,6 +178,7 @@ class NativeWriter:
         self._out.append(data)
         if self._dirty:  # (Flusher.more, inlined: every recipient of a broadcast comes here)
             flusher = self._flusher
+            flusher._last = self
             flusher._queued += 1
             if flusher._queued >= flusher._factor * len(flusher._dirty) + _BURST_MIN:
                 flusher._burst()

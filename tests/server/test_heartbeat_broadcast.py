@@ -1,6 +1,6 @@
 """Heartbeats during a long broadcast loop, on real sockets: a handler that emits in a loop for
 a long time lets the event loop run now and then (``Concurrency.pause``, between two emits once
-it has held the loop 50 ms), so the server's pings keep their schedule; before, no ping could
+it has held the loop 100 ms), so the server's pings keep their schedule; before, no ping could
 leave until the loop ended, and a loop longer than the ping timeout lost every client."""
 
 from rawws import sio_connect
