@@ -27,10 +27,10 @@ log = logging.getLogger("gsio.engine")
 # During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
 # queues are written once they hold this many frames per connection on average, plus
 # _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
-# clients get theirs at once), then 1 (every connection's first frame leaves), then only every
-# _BURST_MOST: the rest waits until the greenlet yields. A send() costs about as much as
-# queueing a dozen frames, and the loop that queues them holds the emitting handler's answer
-# (its ack) and every other connection until it ends: few, large writes make it end soonest.
+# clients get theirs at once), then only every _BURST_MOST: the rest waits until the greenlet
+# yields (or pauses, see Concurrency.pause). A send() costs about as much as queueing a dozen
+# frames, and the loop that queues them holds the emitting handler's answer (its ack) and every
+# other connection until it ends: few, large writes make it end soonest.
 # _BURST_MOST bounds what waits in a very long burst: a broadcast's recipients share its frame
 # (one bytes object), so what waits costs a list slot per frame and connection.
 _BURST_MOST = 256
