@@ -101,6 +101,7 @@ def run_one(name: str, command: str, scenario: str, args: argparse.Namespace) ->
             lg += ["--c", str(args.echo_c), "--t", str(args.t), "--warmup", "1"]
         else:
             lg += ["--n", str(args.n), "--m", str(args.m), "--rounds", str(args.rounds)]
+            lg += ["--wait", "5"]  # a round whose clients were lost waits 5 s at most
         view.start()
         out = subprocess.run(lg, env=env, capture_output=True, text=True, timeout=300)
         view.done.set()
@@ -128,6 +129,8 @@ def summary(results: list[dict]) -> dict:
             "acks_per_s",
             "msgs_per_s",
             "ack_ms",
+            "delivered",
+            "expected",
             "pings",
             "ping_late_p50_ms",
             "ping_late_p99_ms",
