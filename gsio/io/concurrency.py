@@ -202,15 +202,13 @@ class GeventConcurrency(Concurrency):
         return self._get_ident() == self._main_ident
 
     def pause(self) -> None:
+        if not self.in_home_thread():  # (the loop is not this thread's to touch)
+            return
         since = self._busy_since
         if since is None:
             self._busy_since = self.monotonic()
             self._hub.loop.run_callback(self._loop_ran)  # runs once the caller yields
-        elif (
-            self.monotonic() - since >= PAUSE_AFTER
-            and self._getcurrent() is not self._hub
-            and self.in_home_thread()
-        ):
+        elif self.monotonic() - since >= PAUSE_AFTER and self._getcurrent() is not self._hub:
             self._busy_since = None
             # A timer, not sleep(0): that one resumes the caller before the loop looks at its
             # timers and sockets.
