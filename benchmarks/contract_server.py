@@ -1,7 +1,7 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze]
+[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--threading]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
@@ -10,8 +10,10 @@ recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --
 an observer counting events, bytes and connections (what observing costs); --metrics
 instruments the server with gsio.metrics (Prometheus, ``GET /metrics``), --admin with
 gsio.instrument (the Admin UI, production mode, no admin connected); --no-gc-freeze
-leaves the garbage collector as Python has it (gsio.io.collector). Under gunicorn, the app is
-``contract_server:app``.
+leaves the garbage collector as Python has it (gsio.io.collector); --threading serves without
+gevent (neither imported nor patched): werkzeug's threaded server, gsio's threading mode,
+WebSocket through simple-websocket (benchmarks/pysio_threading_server.py is python-socketio's
+threading mode). Under gunicorn, the app is ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
@@ -21,15 +23,17 @@ Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches
 ``?types=1`` adds the most numerous kinds of tracked objects.
 """
 
-from gevent import monkey
+import sys
 
-monkey.patch_all()
+if "--threading" not in sys.argv:
+    from gevent import monkey
+
+    monkey.patch_all()
 
 import collections  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import sys  # noqa: E402
 
 import greenlet  # noqa: E402
 
@@ -143,6 +147,14 @@ app = gsio.WSGIApp(sio, stats)
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
+    if "--threading" in sys.argv:
+        import logging
+
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+        make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+        sys.exit()
     websocket = True
     if "--gevent-websocket" in sys.argv:
         websocket = "gevent-websocket"
