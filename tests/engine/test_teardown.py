@@ -24,7 +24,7 @@ from rawws import RawWebSocket
 
 KINDS = ("EngineSocket", "Client", "Conn", "NativeWebSocket", "WSGIHandler", "Session")
 
-sio = gsio.Server(gc_freeze=False)
+sio = gsio.Server(gc_freeze=GC_FREEZE)
 kept = []  # connections an application keeps after their close
 
 
@@ -78,8 +78,8 @@ def report(**extra):
 """
 
 
-def run(body: str) -> dict:
-    script = f"TESTS = {str(TESTS)!r}\n" + PRELUDE + textwrap.dedent(body)
+def run(body: str, gc_freeze: bool = False) -> dict:
+    script = f"TESTS = {str(TESTS)!r}\nGC_FREEZE = {gc_freeze}\n" + PRELUDE + textwrap.dedent(body)
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
@@ -147,3 +147,23 @@ def test_a_connection_kept_by_the_application_is_safe_to_use_after_close_and_fre
     assert result["held"] == 10  # while the application keeps them
     assert result["after"] == result["base"], result
     assert not any(result["sent"])
+
+
+def test_once_the_clients_left_the_c_heap_is_trimmed():
+    # (the collector enabled: the policy is gsio.io.collector's, with gc_freeze)
+    result = run(
+        """
+        from gsio.io.collector import COLLECTOR
+        COLLECTOR.floor = 10
+        clients = [join() for _ in range(30)]
+        for ws in clients:
+            ws.sock.close()
+        settle(lambda: not sio.engine.sockets)
+        before = COLLECTOR.trims
+        gc.collect(0)  # (any collection)
+        report(before=before, trims=COLLECTOR.trims, due=COLLECTOR.trim_due)
+        """,
+        gc_freeze=True,
+    )
+    assert result["sessions"] == 0
+    assert result["before"] == 0 and result["trims"] == 1 and not result["due"]

@@ -139,3 +139,38 @@ def test_an_engine_with_gc_freeze_false_never_installs_it():
         """
     )
     assert result == {"frozen": 0, "installed": False}
+
+
+def test_the_c_heap_is_trimmed_once_half_the_sessions_closed_at_the_next_collection():
+    result = run(
+        """
+        calls = []
+        COLLECTOR.trimmer, COLLECTOR._trimmer_found = calls.append, True
+        COLLECTOR.floor = 10
+        for _ in range(100):
+            COLLECTOR.opened()
+        for _ in range(49):
+            COLLECTOR.closed()
+        gc.collect(0)
+        before = len(calls)  # (fewer than half closed)
+        COLLECTOR.closed()
+        due = COLLECTOR.trim_due
+        waiting = len(calls)  # (not in the close itself)
+        gc.collect(0)  # any collection trims
+        gc.collect(0)
+        trimmed = len(calls)
+        for _ in range(30):  # the most is 50 now: 25 more close for the next trim
+            COLLECTOR.closed()
+        gc.collect(0)
+        print(json.dumps({"before": before, "due": due, "waiting": waiting, "trimmed": trimmed,
+                          "calls": calls, "trims": COLLECTOR.trims}))
+        """
+    )
+    assert result == {
+        "before": 0,
+        "due": True,
+        "waiting": 0,
+        "trimmed": 1,
+        "calls": [0, 0],
+        "trims": 2,
+    }
