@@ -172,7 +172,8 @@ def main() -> None:
             summary = {k: runs[-1]["result"].get(k) for k in ("ok", "conn_per_s", "error")}
             bench.log("  " + json.dumps(summary))
             time.sleep(5)  # the kernel finishes with the closed sockets before the next server
-    meta = {"time": stamp, "cpus": os.cpu_count(), "nofile": hard, "args": vars(a)}
+    args = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items()}
+    meta = {"time": stamp, "cpus": os.cpu_count(), "nofile": hard, "args": args}
     out.write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
     table = io.StringIO()
     with contextlib.redirect_stdout(table):
