@@ -1,7 +1,7 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--threading]
+[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--blocking] [--threading]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
@@ -10,10 +10,12 @@ recovery on (benchmarks/node_recovery_server.js is Node's socket.io with it); --
 an observer counting events, bytes and connections (what observing costs); --metrics
 instruments the server with gsio.metrics (Prometheus, ``GET /metrics``), --admin with
 gsio.instrument (the Admin UI, production mode, no admin connected); --no-gc-freeze
-leaves the garbage collector as Python has it (gsio.io.collector); --threading serves without
-gevent (neither imported nor patched): werkzeug's threaded server, gsio's threading mode,
-WebSocket through simple-websocket (benchmarks/pysio_threading_server.py is python-socketio's
-threading mode). Under gunicorn, the app is ``contract_server:app``.
+leaves the garbage collector as Python has it (gsio.io.collector); --blocking serves ``/``
+with the blocking API (``for msg in conn``, ``msg.reply()``) instead of event handlers, for
+the same contract; --threading serves without gevent (neither imported nor patched):
+werkzeug's threaded server, gsio's threading mode, WebSocket through simple-websocket
+(benchmarks/pysio_threading_server.py is python-socketio's threading mode). Under gunicorn,
+the app is ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
@@ -84,6 +86,17 @@ def broadcast(conn, count, payload):
     for _ in range(count):
         sio.emit("msg", payload)
     return count
+
+
+if "--blocking" in sys.argv:
+
+    @sio.handler
+    def serve(conn):
+        for msg in conn:
+            if msg.event == "echo":
+                msg.reply(*msg.args)
+            elif msg.event == "broadcast":
+                msg.reply(broadcast(conn, *msg.args))
 
 
 def rss_kib():

@@ -13,6 +13,7 @@ Its modules import one way, lowest first (what a lower one needs of a higher one
   operators and the broadcasting surface that Server and Namespace share;
 - :mod:`~gsio.server.conn`: :class:`~gsio.server.conn.Conn`, one client on one namespace;
 - :mod:`~gsio.server.namespace`: namespaces (static, dynamic, class-based) and dispatch;
+  :mod:`~gsio.server.runner`: the shared greenlets that run event handlers (gevent);
 - :mod:`~gsio.server.client`: one client's Socket.IO connection over its transport;
 - :mod:`~gsio.server.observers`: watching a running server; :mod:`~gsio.server.debugging`: the
   ``DEBUG=gsio*`` output, told by observers;

@@ -99,11 +99,9 @@ class Conn(Listening):
     # -- receiving ------------------------------------------------------------------------
 
     def receive(self, timeout: float | None = None) -> Message[Conn]:
-        """Wait for the next event from the client and return it.
-
-        Raises :class:`ConnectionClosed` (with the reason) once the client is gone, and
-        :class:`TimeoutError` if ``timeout`` seconds pass first.
-        """
+        """Wait for the next event from the client and return it. Raises
+        :class:`ConnectionClosed` (with the reason) once the client is gone, and
+        :class:`TimeoutError` if ``timeout`` seconds pass first."""
         try:
             item = self._inbox.get(timeout=timeout)
         except Exception:  # queue.Empty / gevent's Empty
@@ -280,13 +278,13 @@ class Conn(Listening):
     def accept(self) -> None:
         """Answer CONNECT, then send what a recovered client missed, then what was held."""
         with self.guard:  # whatever other threads send waits until all this is queued
-            pending, self._pending = self._pending or [], None
+            pending = self._pending or []
             missed, self._missed = self._missed, None
             if self.closed_reason is not None:
+                self._pending = None
                 return
             self.connected = True
             client = self.client
-            self.send_parts = self._sender(client)
             name = self.namespace.name
             if missed is None:  # (a restored connection joined its rooms already)
                 self.namespace.adapter.add_all(self.id, (self.id,))
@@ -299,6 +297,8 @@ class Conn(Listening):
                 client.send_packet(Packet(PacketType.EVENT, name, data))
             for parts in pending:
                 client.send_parts(parts, False)
+            self._pending = None  # (only now may other threads send past the guard)
+            self.send_parts = self._sender(client)
         if self.connected and self.hooks:
             self.hooks.connected(self)
 

@@ -23,6 +23,7 @@ from gsio.server.broadcast import Broadcasting, BroadcastOperator, wait_for_answ
 from gsio.server.conn import Conn
 from gsio.server.interfaces import ServerCore
 from gsio.server.parked import Parked
+from gsio.server.runner import handle_event, handle_listened, runner_for
 
 __all__ = ["Namespace", "NamespaceServer", "ParentNamespace"]
 
@@ -268,30 +269,24 @@ class Namespace(Broadcasting):
             log.exception("%s: %s handler of %s failed", conn.id, event, self.name)
 
     def _dispatch(self, conn: Conn) -> None:
-        """The event-handler API: a loop over ``conn.receive()``."""
-        handlers = self.handlers
+        """The event-handler API: under gevent, the shared runners handle the connection's
+        events (:mod:`gsio.server.runner`) while its greenlet waits for the end; in threading
+        mode, or inside a ``context(conn)`` (Flask's, greenlet-local), a loop over
+        ``conn.receive()`` in the connection's own greenlet."""
+        c = self.server.concurrency
+        if c.name == "gevent" and self.server.context is None:
+            runner = runner_for(c, handle_listened)
+            runner.take_over(conn)
+            try:
+                conn.receive()  # (events go to the runner: this waits for the end)
+            except ConnectionClosed:
+                return
         while True:
             try:
                 message = conn.receive()  # (not bound once: conn.on_any() rebinds it)
             except ConnectionClosed:
                 return
-            fn = handlers.get(message.event)
-            args = message.args
-            if fn is None:
-                fn = handlers.get("*")
-                if fn is None:
-                    continue
-                args = [message.event, *args]
-            try:
-                if self._takes_ack(fn):
-                    fn(conn, *args, ack=message.reply)
-                    continue
-                result = fn(conn, *args)
-            except Exception:
-                log.exception("%s: handler for %r failed", conn.id, message.event)
-                continue
-            if message.id is not None and not message._replied:
-                message.reply(*_ack_args(result))
+            handle_event(conn, message)
 
     def _takes_ack(self, fn: Handler) -> bool:
         takes = self._ack_params.get(fn)
@@ -388,11 +383,3 @@ def _positional_count(fn: Handler, most: int) -> int:
         if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
             count += 1
     return min(count, most)
-
-
-def _ack_args(result: Any) -> tuple:
-    if result is None:
-        return ()
-    if isinstance(result, tuple):
-        return result
-    return (result,)

@@ -25,8 +25,25 @@ c.run(async () => {
   });
   let done;
   const finished = new Promise((resolve) => (done = resolve));
+  // One cut per transport: a cut that falls while the last one's transport is still open (a
+  // replay, or a polling payload, may carry two cut points) waits for the next transport.
+  let cutting = false;
+  let deferred = 0;
+  const cut = () => {
+    if (cutting) {
+      deferred += 1;
+      return;
+    }
+    cutting = true;
+    setTimeout(() => s.io.engine.close(), 0);
+  };
   s.on("connect", () => {
     out.connects.push({ id: s.id, recovered: Boolean(s.recovered) });
+    cutting = false;
+    if (deferred > 0) {
+      deferred -= 1;
+      cut();
+    }
     // Not recovered: what was lost is lost; stop once the stream would have ended.
     if (out.connects.length > 1 && !s.recovered) setTimeout(done, n * gap + 300);
   });
@@ -42,7 +59,7 @@ c.run(async () => {
     // the handlers on the next tick, so a close from inside a handler would strand the packets
     // of the same read, which it then delivers after reconnecting, beside their replay (with
     // Node's server as with gsio's).
-    if (cuts.includes(received)) setTimeout(() => s.io.engine.close(), 0);
+    if (cuts.includes(received)) cut();
     if (out.d.length >= n && out.r.length >= n) done();
   };
   s.on("d", got("d"));

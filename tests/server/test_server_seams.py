@@ -37,6 +37,7 @@ SERVER_ORDER = [
     "listeners",
     "conn",
     "parked",
+    "runner",
     "namespace",
     "client",
     "legacy",

@@ -1,0 +1,189 @@
+"""Event handlers run by a few shared greenlets, not each by its connection's own (gevent).
+
+Handing every message to its connection's greenlet costs a queue and two greenlet switches per
+message (half of gsio's own work on an echo). A :class:`Runner` instead takes the messages
+that arrive during one turn of the event loop and runs their handlers one after another in one
+greenlet: two switches per turn, however many messages it brought.
+
+A handler that blocks (I/O, sleep, ``conn.call()``) blocks only its own connection: the
+runner it blocks stays with it, and the next message from any other connection wakes (or
+spawns) another runner. Messages of one connection are handled in order, one at a time: those
+that arrive while its handler is blocked wait in its backlog, which the blocked runner takes
+once the handler returns. The connection's own greenlet waits in ``receive()`` for its end,
+which comes after the handlers of everything it received before it closed; then its
+``disconnect`` handlers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import deque
+from typing import Any, Callable
+
+from gsio.io.concurrency import Concurrency
+from gsio.server.conn import Conn
+from gsio.server.message import Message
+
+__all__ = ["Runner", "runner_for", "handle_event", "handle_listened"]
+
+log = logging.getLogger("gsio.socket")
+
+#: Runners kept waiting for work; more, spawned while handlers blocked, end when idle.
+_KEEP_IDLE = 2
+
+
+class Routed:
+    """A connection's inbox once a runner serves it: what is put in it (its events, then the
+    end that ``Conn.close()`` puts) goes to the runner; ``get()`` waits for the end."""
+
+    __slots__ = ("runner", "conn", "busy", "backlog", "end", "done")
+
+    def __init__(self, runner: Runner, conn: Conn) -> None:
+        self.runner = runner
+        self.conn = conn
+        self.busy = False  # a runner is in one of its handlers
+        self.backlog: list[Any] | None = None  # what arrived meanwhile
+        self.end: Any = None  # the end, once the runner reached it
+        self.done: Any = None  # an event set then, made for whoever waits for it
+
+    def put(self, item: Any) -> None:
+        self.runner.deliver(self, item)
+
+    def qsize(self) -> int:
+        return 0
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The end, once every event before it was handled (what ``receive()`` returns here:
+        the events themselves go to the handlers)."""
+        if self.end is None:
+            if self.done is None:
+                self.done = self.runner._c.event()
+            if not self.done.wait(timeout):
+                raise queue.Empty
+        return self.end
+
+    def ended(self, end: Any) -> None:
+        self.end = end
+        if self.done is not None:
+            self.done.set()
+
+
+class Runner:
+    """Runs ``handle(conn, message)`` for the events of the connections it serves, in shared
+    greenlets (see the module's docstring). One per event loop (:func:`runner_for`)."""
+
+    __slots__ = ("_c", "_handle", "_ready", "_idle", "_waking")
+
+    def __init__(self, concurrency: Concurrency, handle: Callable[[Any, Any], None]) -> None:
+        self._c = concurrency
+        self._handle = handle
+        self._ready: deque[Any] = deque()  # inbox, item, inbox, item...
+        self._idle: list[Any] = []  # the events idle runners wait on
+        self._waking = False  # a runner will look at _ready without waiting for anything else
+
+    def take_over(self, conn: Conn) -> None:
+        """Serve ``conn`` from now on: what waits in its inbox already comes first."""
+        inbox = conn._inbox
+        routed = Routed(self, conn)
+        while inbox.qsize():
+            self.deliver(routed, inbox.get())
+        conn._inbox = routed
+
+    def deliver(self, routed: Routed, item: Any) -> None:
+        """Have ``item`` handled (never blocks)."""
+        ready = self._ready
+        ready.append(routed)
+        ready.append(item)
+        if not self._waking:
+            self._waking = True
+            idle = self._idle
+            if idle:
+                idle.pop().set()
+            else:
+                self._c.spawn(self._run)
+
+    def _run(self) -> None:
+        ready = self._ready
+        idle = self._idle
+        while True:
+            self._waking = False
+            while ready:
+                routed = ready.popleft()
+                item = ready.popleft()
+                if routed.busy:  # its handler is blocked in another runner: after that one
+                    if routed.backlog is None:
+                        routed.backlog = []
+                    routed.backlog.append(item)
+                    continue
+                routed.busy = True
+                try:
+                    self._one(routed, item)
+                    backlog = routed.backlog
+                    while backlog:
+                        self._one(routed, backlog.pop(0))
+                finally:
+                    routed.busy = False
+            if len(idle) >= _KEEP_IDLE:
+                return
+            wake = self._c.light_event()
+            idle.append(wake)
+            wake.wait()
+
+    def _one(self, routed: Routed, item: Any) -> None:
+        if type(item) is Message:
+            self._handle(routed.conn, item)
+        else:  # the end
+            routed.ended(item)
+
+
+_runners: dict[int, Runner] = {}
+
+
+def runner_for(concurrency: Concurrency, handle: Callable[[Any, Any], None]) -> Runner:
+    """The runner of ``concurrency``'s event loop; ``handle`` is the same for all callers."""
+    runner = _runners.get(id(concurrency))
+    if runner is None:
+        runner = _runners[id(concurrency)] = Runner(concurrency, handle)
+    return runner
+
+
+def handle_event(conn: Conn, message: Message[Conn]) -> None:
+    """Call the handler of one event from ``conn`` and answer its ack (the event-handler API)."""
+    namespace = conn.namespace
+    handlers = namespace.handlers  # type: ignore[attr-defined]
+    fn = handlers.get(message.event)
+    args = message.args
+    if fn is None:
+        fn = handlers.get("*")
+        if fn is None:
+            return
+        args = [message.event, *args]
+    try:
+        if namespace._takes_ack(fn):  # type: ignore[attr-defined]
+            fn(conn, *args, ack=message.reply)
+            return
+        result = fn(conn, *args)
+    except Exception:
+        log.exception("%s: handler for %r failed", conn.id, message.event)
+        return
+    if message.id is not None and not message._replied:
+        message.reply(*_ack_args(result))
+
+
+def handle_listened(conn: Conn, message: Message[Conn]) -> None:
+    """:func:`handle_event`, after the ``conn.on_any()`` listeners (as ``receive()`` tells
+    them): a runner's ``handle``."""
+    listeners = conn._any_in
+    if listeners is not None:
+        for fn in listeners:
+            conn._tell(fn, message.event, message.args)
+    handle_event(conn, message)
+
+
+def _ack_args(result: Any) -> tuple:
+    if result is None:
+        return ()
+    if isinstance(result, tuple):
+        return result
+    return (result,)
