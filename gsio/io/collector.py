@@ -24,10 +24,10 @@ call :func:`collect_all` instead.
 The memory of closed connections goes back to the C heap's free lists, where the allocator
 keeps most of it (the process's RSS stayed at 160 MiB after 19,900 clients left, 33 MiB before
 they came): once the open sessions fell to half of the most since the last time (and by at
-least :attr:`Collector.floor`), the next collection, of any generation, calls glibc's
-``malloc_trim`` (a few milliseconds), which gives the free pages back to the system (88 MiB
-then; what stays is Python's own arenas, each kept while any object in it lives). Elsewhere than
-on glibc, nothing is trimmed.
+least :attr:`Collector.floor`), and once they are all gone after that, the next collection, of
+any generation, calls glibc's ``malloc_trim`` (a few milliseconds), which gives the free pages
+back to the system (88 MiB then; what stays is Python's own arenas, each kept while any object
+in it lives). Elsewhere than on glibc, nothing is trimmed.
 
 It is process-wide (the collector is): the first engine that opens a session installs it,
 unless ``Engine(gc_freeze=False)`` (or :meth:`Collector.disable`) was said first.
@@ -71,6 +71,7 @@ class Collector:
         self.paused = False  # (collect_all: a full pass that freezes nothing)
         self.peak = 0  # the most sessions open since the last trim
         self.trim_due = False
+        self._wave = False  # trimmed since the sessions were last all gone
         self.trims = 0
         #: ``malloc_trim(pad)`` (glibc's), found at the first trim; None where there is none.
         self.trimmer: Callable[[int], Any] | None = None
@@ -101,9 +102,13 @@ class Collector:
     def closed(self) -> None:
         """A session closed: thaw once enough of them may have left cycles in frozen memory."""
         self.live -= 1
-        if self.live <= self.peak * self.trim_share and self.peak - self.live >= self.floor:
+        live = self.live
+        if live <= self.peak * self.trim_share and (
+            self.peak - live >= self.floor or (live == 0 and self._wave)
+        ):
             self.trim_due = True  # (at the next collection: not here, in a session's close)
-            self.peak = self.live
+            self._wave = live > 0  # (once all left, what the last trim left is trimmed too)
+            self.peak = live
         if not self.frozen:
             return
         self.closed_since += 1

@@ -162,8 +162,12 @@ def test_the_c_heap_is_trimmed_once_half_the_sessions_closed_at_the_next_collect
         for _ in range(30):  # the most is 50 now: 25 more close for the next trim
             COLLECTOR.closed()
         gc.collect(0)
+        halves = len(calls)
+        for _ in range(20):  # (halvings at 12 and 2 left, then the last one leaves)
+            COLLECTOR.closed()
+            gc.collect(0)
         print(json.dumps({"before": before, "due": due, "waiting": waiting, "trimmed": trimmed,
-                          "calls": calls, "trims": COLLECTOR.trims}))
+                          "halves": halves, "calls": calls, "trims": COLLECTOR.trims}))
         """
     )
     assert result == {
@@ -171,6 +175,7 @@ def test_the_c_heap_is_trimmed_once_half_the_sessions_closed_at_the_next_collect
         "due": True,
         "waiting": 0,
         "trimmed": 1,
-        "calls": [0, 0],
-        "trims": 2,
+        "halves": 2,
+        "calls": [0, 0, 0, 0, 0],
+        "trims": 5,
     }
