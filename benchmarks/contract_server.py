@@ -14,8 +14,10 @@ leaves the garbage collector as Python has it (gsio.io.collector); --blocking se
 with the blocking API (``for msg in conn``, ``msg.reply()``) instead of event handlers, for
 the same contract; --threading serves without gevent (neither imported nor patched):
 werkzeug's threaded server, gsio's threading mode, WebSocket through simple-websocket
-(benchmarks/pysio_threading_server.py is python-socketio's threading mode). Under gunicorn,
-the app is ``contract_server:app``.
+(benchmarks/pysio_threading_server.py is python-socketio's threading mode; werkzeug closes
+every connection after its response: for long-polling, run it under gunicorn's gthread
+worker, ``GSIO_THREADING=1 gunicorn -k gthread --threads 250``). Under gunicorn, the app is
+``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
@@ -25,9 +27,12 @@ Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches
 ``?types=1`` adds the most numerous kinds of tracked objects.
 """
 
+import os
 import sys
 
-if "--threading" not in sys.argv:
+# (under gunicorn, whose argv this is not: GSIO_THREADING=1)
+THREADING = "--threading" in sys.argv or os.environ.get("GSIO_THREADING") == "1"
+if not THREADING:
     from gevent import monkey
 
     monkey.patch_all()
@@ -35,7 +40,6 @@ if "--threading" not in sys.argv:
 import collections  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 
 import greenlet  # noqa: E402
 
@@ -160,13 +164,17 @@ app = gsio.WSGIApp(sio, stats)
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
-    if "--threading" in sys.argv:
+    if THREADING:
         import logging
 
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class KeepAlive(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # (1.0 by default: a connection per poll)
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-        make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAlive)
+        server.serve_forever()
         sys.exit()
     websocket = True
     if "--gevent-websocket" in sys.argv:
