@@ -22,12 +22,13 @@ Frozen objects are invisible to :func:`gc.get_objects` and :func:`gc.collect`: l
 call :func:`collect_all` instead.
 
 The memory of closed connections goes back to the C heap's free lists, where the allocator
-keeps most of it (the process's RSS stayed at 160 MiB after 19,900 clients left, 33 MiB before
+keeps most of it (the process's RSS stayed at 170 MiB after 19,900 clients left, 33 MiB before
 they came): once the open sessions fell to half of the most since the last time (and by at
-least :attr:`Collector.floor`), and once they are all gone after that, the next collection, of
-any generation, calls glibc's ``malloc_trim`` (a few milliseconds), which gives the free pages
-back to the system (88 MiB then; what stays is Python's own arenas, each kept while any object
-in it lives). Elsewhere than on glibc, nothing is trimmed.
+least :attr:`Collector.floor`), and once they are all gone after that, :meth:`Collector.closed`
+says a trim is due and the engine calls :meth:`Collector.trim` a second later (when the rest
+of a wave of closes is done): glibc's ``malloc_trim`` (a few milliseconds) gives the free pages
+back to the system (107 MiB then; what stays is mostly Python's own arenas, each kept while
+any object in it lives). Elsewhere than on glibc, nothing is trimmed.
 
 It is process-wide (the collector is): the first engine that opens a session installs it,
 unless ``Engine(gc_freeze=False)`` (or :meth:`Collector.disable`) was said first.
@@ -99,21 +100,27 @@ class Collector:
                     gc.callbacks.append(self._on_gc)
                     self.installed = True
 
-    def closed(self) -> None:
-        """A session closed: thaw once enough of them may have left cycles in frozen memory."""
+    def closed(self) -> bool:
+        """A session closed: thaw once enough of them may have left cycles in frozen memory.
+        True when a trim became due: the caller has :meth:`trim` called soon (not here, in a
+        session's close, while the rest of the wave closes)."""
         self.live -= 1
         live = self.live
-        if live <= self.peak * self.trim_share and (
-            self.peak - live >= self.floor or (live == 0 and self._wave)
+        due = False
+        if (
+            self.enabled
+            and live <= self.peak * self.trim_share
+            and (self.peak - live >= self.floor or (live == 0 and self._wave))
         ):
-            self.trim_due = True  # (at the next collection: not here, in a session's close)
+            due = not self.trim_due
+            self.trim_due = True
             self._wave = live > 0  # (once all left, what the last trim left is trimmed too)
             self.peak = live
-        if not self.frozen:
-            return
-        self.closed_since += 1
-        if self.closed_since > max(self.floor, self.churn * self.frozen_live):
-            self.thaw()
+        if self.frozen:
+            self.closed_since += 1
+            if self.closed_since > max(self.floor, self.churn * self.frozen_live):
+                self.thaw()
+        return due
 
     def thaw(self) -> None:
         """Give everything frozen back to the oldest generation: the next full pass (which
@@ -140,11 +147,7 @@ class Collector:
             self.trimmer(0)
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
-        if phase != "stop":
-            return
-        if self.trim_due:
-            self.trim()
-        if info["generation"] != 2 or self.paused:
+        if phase != "stop" or info["generation"] != 2 or self.paused:
             return
         self.passes += 1
         if time.monotonic() - self.thawed_at > self.thaw_after:

@@ -141,7 +141,7 @@ def test_an_engine_with_gc_freeze_false_never_installs_it():
     assert result == {"frozen": 0, "installed": False}
 
 
-def test_the_c_heap_is_trimmed_once_half_the_sessions_closed_at_the_next_collection():
+def test_a_trim_is_due_once_half_the_sessions_closed_and_once_all_are_gone():
     result = run(
         """
         calls = []
@@ -149,33 +149,26 @@ def test_the_c_heap_is_trimmed_once_half_the_sessions_closed_at_the_next_collect
         COLLECTOR.floor = 10
         for _ in range(100):
             COLLECTOR.opened()
+        due = [COLLECTOR.closed() for _ in range(49)]
+        first = COLLECTOR.closed()  # half: due (once, until trimmed)
+        again = COLLECTOR.closed()
+        COLLECTOR.trim()
+        # The most is 49 now: due again at 24 (25 closed), at 12, at 2, then at 0.
         for _ in range(49):
-            COLLECTOR.closed()
-        gc.collect(0)
-        before = len(calls)  # (fewer than half closed)
-        COLLECTOR.closed()
-        due = COLLECTOR.trim_due
-        waiting = len(calls)  # (not in the close itself)
-        gc.collect(0)  # any collection trims
-        gc.collect(0)
-        trimmed = len(calls)
-        for _ in range(30):  # the most is 50 now: 25 more close for the next trim
-            COLLECTOR.closed()
-        gc.collect(0)
-        halves = len(calls)
-        for _ in range(20):  # (halvings at 12 and 2 left, then the last one leaves)
-            COLLECTOR.closed()
-            gc.collect(0)
-        print(json.dumps({"before": before, "due": due, "waiting": waiting, "trimmed": trimmed,
-                          "halves": halves, "calls": calls, "trims": COLLECTOR.trims}))
+            due.append(COLLECTOR.closed())
+            if due[-1]:
+                COLLECTOR.trim()
+        print(json.dumps({"before": any(due[:49]), "first": first, "again": again,
+                          "later": due[49:].count(True), "calls": calls, "live": COLLECTOR.live,
+                          "trims": COLLECTOR.trims}))
         """
     )
     assert result == {
-        "before": 0,
-        "due": True,
-        "waiting": 0,
-        "trimmed": 1,
-        "halves": 2,
-        "calls": [0, 0, 0, 0, 0],
+        "before": False,
+        "first": True,
+        "again": False,
+        "later": 4,
+        "calls": [0] * 5,
+        "live": 0,
         "trims": 5,
     }
