@@ -1,7 +1,8 @@
 """gsio implementing the shared benchmark harness's server contract (../shared/bench/README.md).
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
-[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--blocking] [--threading]
+[--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--blocking]
+[--ping-interval=S] [--ping-timeout=S] [--threading]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
@@ -12,19 +13,22 @@ instruments the server with gsio.metrics (Prometheus, ``GET /metrics``), --admin
 gsio.instrument (the Admin UI, production mode, no admin connected); --no-gc-freeze
 leaves the garbage collector as Python has it (gsio.io.collector); --blocking serves ``/``
 with the blocking API (``for msg in conn``, ``msg.reply()``) instead of event handlers, for
-the same contract; --threading serves without gevent (neither imported nor patched):
-werkzeug's threaded server, gsio's threading mode, WebSocket through simple-websocket
-(benchmarks/pysio_threading_server.py is python-socketio's threading mode; werkzeug closes
-every connection after its response: for long-polling, run it under gunicorn's gthread
-worker, ``GSIO_THREADING=1 gunicorn -k gthread --threads 250``). Under gunicorn, the app is
-``contract_server:app``.
+the same contract; --ping-interval=S and --ping-timeout=S change the heartbeat's 25 and 20
+seconds (benchmarks/heartbeats.py); --threading serves without gevent (neither imported nor
+patched): werkzeug's threaded server, gsio's threading mode, WebSocket through
+simple-websocket (benchmarks/pysio_threading_server.py is python-socketio's threading mode;
+werkzeug closes every connection after its response: for long-polling, run it under
+gunicorn's gthread worker, ``GSIO_THREADING=1 gunicorn -k gthread --threads 250``). Under
+gunicorn, the app is ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
 (its sessions kept for connection state recovery) and
 ``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
 ``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim),
-``?types=1`` adds the most numerous kinds of tracked objects.
+``?types=1`` adds the most numerous kinds of tracked objects. ``GET /stats?pings=1`` answers
+only ``ping_late_ms``: the greatest lateness of the last ping of each session (how late the
+server's timer ran, ``Session.ping_lateness``), and ``sessions``.
 """
 
 import os
@@ -46,9 +50,17 @@ import greenlet  # noqa: E402
 import gsio  # noqa: E402
 from gsio.io.collector import collect_all  # noqa: E402
 
+
+def _option(name, default):
+    for arg in sys.argv:
+        if arg.startswith(name + "="):
+            return float(arg.split("=", 1)[1])
+    return default
+
+
 sio = gsio.Server(
-    ping_interval=25,
-    ping_timeout=20,
+    ping_interval=_option("--ping-interval", 25),
+    ping_timeout=_option("--ping-timeout", 20),
     connection_state_recovery="--recovery" in sys.argv,
     per_message_deflate="--deflate" in sys.argv,  # (benchmarks/deflate_echo.js)
     gc_freeze="--no-gc-freeze" not in sys.argv,
@@ -126,6 +138,10 @@ def stats(environ, start_response):
         start_response("404 Not Found", [("Content-Length", "0")])
         return [b""]
     query = environ.get("QUERY_STRING", "")
+    if "pings=1" in query:  # cheap: polled during a run (benchmarks/heartbeats.py)
+        sockets = list(sio.engine.sockets.values())
+        late = max((s.session.ping_lateness for s in sockets), default=0.0)
+        return _json(start_response, {"ping_late_ms": late * 1000, "sessions": len(sockets)})
     if "gc=1" in query:
         collect_all()  # (gc.collect() and get_objects() leave frozen objects out)
     if "trim=1" in query:
@@ -143,6 +159,10 @@ def stats(environ, start_response):
     if "types=1" in query:  # the most numerous kinds of tracked objects
         counts = collections.Counter(type(o).__qualname__ for o in objects)
         result["types"] = dict(counts.most_common(40))
+    return _json(start_response, result)
+
+
+def _json(start_response, result):
     body = json.dumps(result).encode()
     start_response(
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -287,6 +287,9 @@ class BusWebSocket:
             node.send(self._to, Kind.WS_FRAMES, self._id, self._reached, body=data)
         return True
 
+    def send_control(self, data: bytes) -> bool:
+        return self.send_frames(data)  # (in order: the relay's writer has the backlog)
+
     def _reached(self, count: int) -> None:
         if count == 0 and not self._closed:
             self._relays.owned.pop((self._to, self._id), None)

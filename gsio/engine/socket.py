@@ -206,7 +206,7 @@ class EngineSocket:
         session = self.session
         if (
             ws is not None
-            and session.state is State.OPEN
+            and session.state is _OPEN
             and not session.outbound
             and self._c.in_home_thread()
         ):  # straight to the WebSocket (as _direct(), inlined: this is every emit's path)
@@ -314,8 +314,18 @@ class EngineSocket:
         if self.session.state is State.CLOSED:
             return
         if outcome == "ping":
-            self.flush()
+            self._send_ping()
         self._arm_timer()
+
+    def _send_ping(self) -> None:
+        # On a WebSocket the PING overtakes what waits there: the client must see it in time.
+        ws = self.ws
+        with self.lock:
+            alone = len(self.session.outbound) == 1 and self.session.state is _OPEN
+            packets = self.session.take_outbound() if alone and ws is not None else ()
+        if ws is None or not packets:
+            return self.flush()
+        ws.send_control(self._frame(packets[0]))
 
     def receive_frame(self, frame: Data) -> None:
         """Feed one WebSocket frame's payload (an Engine.IO packet) to the session."""

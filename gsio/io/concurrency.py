@@ -26,6 +26,9 @@ from gsio.io.green import GreenEvent, GreenQueue
 
 __all__ = ["Concurrency", "select"]
 
+#: Seconds a greenlet may hold the event loop before :meth:`Concurrency.pause` lets it run.
+PAUSE_AFTER = 0.1
+
 log = logging.getLogger("gsio.concurrency")
 
 
@@ -104,6 +107,12 @@ class Concurrency:
         """False in an OS thread that must hand work over with :meth:`call_soon_threadsafe`."""
         return True
 
+    def pause(self) -> None:
+        """Between the steps of a long run of work (broadcasts): let the event loop run its
+        timers (heartbeats) and other connections once the caller has held it for
+        :data:`PAUSE_AFTER` seconds. Never where the caller may not yield (the event loop
+        itself, another OS thread); threads need no pause."""
+
     def read_waiter(self, sock: Any) -> Callable[[], None]:
         """A callable that waits until ``sock`` has something to read (or is closed)."""
         raise NotImplementedError
@@ -153,6 +162,8 @@ class GeventConcurrency(Concurrency):
         self._pending: list[Callable[[], None]] = []
         self._async = self._hub.loop.async_(ref=False)
         self._async.start(self._run_pending)
+        self._getcurrent = gevent.getcurrent
+        self._busy_since: float | None = None  # the loop has not run since (see pause)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._Greenlet.spawn(fn, *args)
@@ -189,6 +200,22 @@ class GeventConcurrency(Concurrency):
 
     def in_home_thread(self) -> bool:
         return self._get_ident() == self._main_ident
+
+    def pause(self) -> None:
+        if not self.in_home_thread():  # (the loop is not this thread's to touch)
+            return
+        since = self._busy_since
+        if since is None:
+            self._busy_since = self.monotonic()
+            self._hub.loop.run_callback(self._loop_ran)  # runs once the caller yields
+        elif self.monotonic() - since >= PAUSE_AFTER and self._getcurrent() is not self._hub:
+            self._busy_since = None
+            # A timer, not sleep(0): that one resumes the caller before the loop looks at its
+            # timers and sockets.
+            self._gevent.sleep(1e-6)
+
+    def _loop_ran(self) -> None:
+        self._busy_since = None
 
     def read_waiter(self, sock: Any) -> Callable[[], None]:
         # gevent's sockets wait on their own read watcher (what their recv() does on EAGAIN);

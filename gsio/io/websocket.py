@@ -108,6 +108,12 @@ class WebSocket(Protocol):
         connection is gone."""
         ...
 
+    def send_control(self, data: bytes) -> bool:
+        """Queue a heartbeat frame ahead of what waits to be written (behind what is being
+        written): a client's pings are not held behind a burst or a backlog. As
+        :meth:`send_frames` otherwise."""
+        ...
+
     @property
     def backlog(self) -> bool:
         """Whether anything waits to be written (a volatile message is dropped then)."""

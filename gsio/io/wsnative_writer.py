@@ -27,17 +27,25 @@ log = logging.getLogger("gsio.engine")
 # During a burst (a greenlet queueing frames without yielding, such as a broadcast loop), the
 # queues are written once they hold this many frames per connection on average, plus
 # _BURST_MIN: none for the first write of a burst (after _BURST_MIN frames, so that the first
-# clients get theirs at once), then 1, 2, 4, up to _BURST_MOST, so that a long burst is
-# written in batches of several frames per send().
-_BURST_MOST = 8
+# clients get theirs at once), then only every _BURST_MOST: the rest waits until the greenlet
+# yields (or pauses, see Concurrency.pause). A send() costs about as much as queueing a dozen
+# frames, and the loop that queues them holds the emitting handler's answer (its ack) and every
+# other connection until it ends: few, large writes make it end soonest.
+# _BURST_MOST bounds what waits in a very long burst: a broadcast's recipients share its frame
+# (one bytes object), so what waits costs a list slot per frame and connection.
+_BURST_MOST = 256
 _BURST_MIN = 64
+
+# A writer writes its backlog in pieces of about this many bytes, whole frames each, so that a
+# heartbeat (send_control) waits behind one piece at most.
+_PIECE = 65536
 
 
 class Flusher:
     """Writes the frames that connections queued, one ``send()`` per connection, when the
     running greenlet yields (or sooner, in a burst). One per event loop."""
 
-    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor")
+    __slots__ = ("_c", "_dirty", "_scheduled", "_queued", "_factor", "_last")
 
     def __init__(self, concurrency: Concurrency) -> None:
         self._c = concurrency
@@ -45,28 +53,37 @@ class Flusher:
         self._scheduled = False
         self._queued = 0
         self._factor = 0
+        self._last: NativeWriter | None = None  # the connection queued to last
 
     def add(self, ws: NativeWriter) -> None:
         """``ws`` queued its first frame since it was last written."""
         self._dirty.append(ws)
+        self._last = ws
         if not self._scheduled:
             self._scheduled = True
             self._c.call_soon(self._run)
         self._queued += 1
         if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+            self._burst()
 
     def more(self) -> None:
         """One more frame queued."""
         self._queued += 1
         if self._queued >= self._factor * len(self._dirty) + _BURST_MIN:
-            self.flush()
-            self._factor = min(self._factor * 2, _BURST_MOST) or 1
+            self._burst()
+
+    def _burst(self) -> None:
+        self.flush()
+        self._factor = _BURST_MOST
 
     def _run(self) -> None:
         self._scheduled = False
         self._factor = 0  # the burst, if any, is over
+        last, self._last = self._last, None
+        if last is not None:
+            # First the connection queued to last: after a burst, the handler's answer (its
+            # ack) to the client that asked for it, which need not wait for every recipient's.
+            last._flush()
         self.flush()
 
     def flush(self) -> None:
@@ -105,6 +122,7 @@ class NativeWriter:
         "_broken",
         "_timer",
         "_ending",
+        "_split",
     )
 
     def __init__(self, sock: Any, concurrency: Concurrency, limit: int | None) -> None:
@@ -124,6 +142,7 @@ class NativeWriter:
         self._broken = False
         self._timer: Timer | None = None
         self._ending = False  # the connection is being closed (in the loop)
+        self._split = False  # _out[0] is the rest of a frame partly written: it goes first
 
     @property
     def backlog(self) -> bool:
@@ -157,11 +176,28 @@ class NativeWriter:
             self._out.append(data)
             return True  # the writer takes it with the rest
         self._out.append(data)
-        if self._dirty:
-            self._flusher.more()
+        if self._dirty:  # (Flusher.more, inlined: every recipient of a broadcast comes here)
+            flusher = self._flusher
+            flusher._last = self
+            flusher._queued += 1
+            if flusher._queued >= flusher._factor * len(flusher._dirty) + _BURST_MIN:
+                flusher._burst()
         else:
             self._dirty = True
             self._flusher.add(self)
+        return True
+
+    def send_control(self, data: bytes) -> bool:
+        """Queue a heartbeat frame ahead of what waits (behind a frame partly written): a
+        client's pings are not held behind a burst or a backlog. Written at once when the
+        socket takes it; never blocks."""
+        if self._close_sent or self._broken:
+            return True
+        self._out.insert(1 if self._split else 0, data)
+        if self._writer is not None:
+            self._out_bytes += len(data)
+            return True
+        self._flush()
         return True
 
     def _flush(self) -> None:
@@ -171,7 +207,6 @@ class NativeWriter:
         if not out or self._writer is not None:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
         sent = 0
         if self._raw is not None:
             try:
@@ -181,19 +216,37 @@ class NativeWriter:
             except OSError as exc:
                 self._lost(exc)
                 return
-        if sent < len(data):
-            out.append(data[sent:])
-            self._out_bytes = len(data) - sent
-            self._writer = self._c.spawn(self._drain)
+        if sent == len(data):
+            out.clear()
+            return
+        # The rest stays as frames, the first one cut where the write ended.
+        self._out_bytes = len(data) - sent
+        end = i = 0
+        while end + len(out[i]) <= sent:
+            end += len(out[i])
+            i += 1
+        del out[:i]
+        if sent > end:
+            out[0] = out[0][sent - end :]
+            self._split = True
+        self._writer = self._c.spawn(self._drain)
 
     def _drain(self) -> None:
-        """The writer: waits for the socket, writes the backlog, and ends once it is empty."""
+        """The writer: waits for the socket, writes the backlog in pieces of whole frames
+        (see :meth:`send_control`), and ends once it is empty."""
         out = self._out
         raw = self._raw
         try:
             while out:
-                data = out[0] if len(out) == 1 else b"".join(out)
-                out.clear()
+                size = count = 0
+                for frame in out:
+                    size += len(frame)
+                    count += 1
+                    if size >= _PIECE:
+                        break
+                data = out[0] if count == 1 else b"".join(out[:count])
+                del out[:count]
+                self._split = False
                 if raw is None:
                     self._sock.sendall(data)
                     self._out_bytes -= len(data)
@@ -211,6 +264,7 @@ class NativeWriter:
             self._lost(exc)
         finally:
             self._out_bytes = 0
+            self._split = False
             self._writer = None
             if self._ending:
                 self._close_socket()

@@ -90,6 +90,19 @@ class QueuedWriter:
         self._writer = self._c.spawn(self._drain)
         return True
 
+    def send_control(self, data: bytes) -> bool:
+        """Queue a heartbeat frame ahead of what waits (behind what the writer holds)."""
+        with self._lock:
+            if self._close_code is not None or self._broken:
+                return True
+            self._out.insert(0, data)
+            self._out_bytes += len(data)
+            if self._writing:
+                return True
+            self._writing = True
+        self._writer = self._c.spawn(self._drain)
+        return True
+
     def _drain(self) -> None:
         """The writer: writes what waits, in order, and ends once the queue is empty (then
         sends the close frame if one was asked for meanwhile)."""

@@ -126,12 +126,15 @@ class Adapter:
         return ids
 
     def _conns(self, opts: Recipients) -> list[Member]:
+        """The connected sockets ``opts`` selects; all of them in the order they joined (as
+        Node's adapter, whose maps keep it): the first clients are written to first."""
         conns = self.namespace.conns
-        return [
-            conn
-            for sid in self.socket_ids(opts)
-            if (conn := conns.get(sid)) is not None and conn.connected
-        ]
+        if opts.rooms or opts.except_rooms:
+            ids: Iterable[str] = self.socket_ids(opts)
+        else:
+            with self._lock:
+                ids = list(self.sids)
+        return [conn for sid in ids if (conn := conns.get(sid)) is not None and conn.connected]
 
     # -- delivery ------------------------------------------------------------------------
 

@@ -94,7 +94,10 @@ class BroadcastOperator:
             raise ValueError(f"{event!r} cannot be emitted")
         if log.isEnabledFor(_DEBUG):  # (once per broadcast, not per recipient: 0.05 us)
             _log_broadcast(self._namespace.name, event, self.recipients, callback is not None)
-        args = tuple(files_read(args, self._namespace.server))  # read once for every recipient
+        server = self._namespace.server
+        args = tuple(files_read(args, server))  # read once for every recipient
+        # A handler emitting in a long loop lets the event loop run now and then (heartbeats).
+        server.concurrency.pause()
         if callback is None:
             for namespace in self._namespace.targets():
                 packet = Packet(PacketType.EVENT, namespace.name, [event, *args])

@@ -6,8 +6,10 @@ that arrive during one turn of the event loop and runs their handlers one after 
 greenlet: two switches per turn, however many messages it brought.
 
 A handler that blocks (I/O, sleep, ``conn.call()``) blocks only its own connection: the
-runner it blocks stays with it, and the next message from any other connection wakes (or
-spawns) another runner. Messages of one connection are handled in order, one at a time: those
+runner it blocks stays with it, and what else that runner had taken, and the next message from
+any other connection, go to another runner (woken, or spawned): a runner that starts a handler
+with others waiting behind it has the event loop check, when it next runs, whether they are
+still waiting. Messages of one connection are handled in order, one at a time: those
 that arrive while its handler is blocked wait in its backlog, which the blocked runner takes
 once the handler returns. The connection's own greenlet waits in ``receive()`` for its end,
 which comes after the handlers of everything it received before it closed; then its
@@ -76,7 +78,7 @@ class Runner:
     """Runs ``handle(conn, message)`` for the events of the connections it serves, in shared
     greenlets (see the module's docstring). One per event loop (:func:`runner_for`)."""
 
-    __slots__ = ("_c", "_handle", "_ready", "_idle", "_waking")
+    __slots__ = ("_c", "_handle", "_ready", "_idle", "_waking", "_watching")
 
     def __init__(self, concurrency: Concurrency, handle: Callable[[Any, Any], None]) -> None:
         self._c = concurrency
@@ -84,6 +86,7 @@ class Runner:
         self._ready: deque[Any] = deque()  # inbox, item, inbox, item...
         self._idle: list[Any] = []  # the events idle runners wait on
         self._waking = False  # a runner will look at _ready without waiting for anything else
+        self._watching = False  # a rescue() is due when the running runner next yields
 
     def take_over(self, conn: Conn) -> None:
         """Serve ``conn`` from now on: what waits in its inbox already comes first."""
@@ -99,12 +102,22 @@ class Runner:
         ready.append(routed)
         ready.append(item)
         if not self._waking:
-            self._waking = True
-            idle = self._idle
-            if idle:
-                idle.pop().set()
-            else:
-                self._c.spawn(self._run)
+            self._wake()
+
+    def _wake(self) -> None:
+        self._waking = True
+        idle = self._idle
+        if idle:
+            idle.pop().set()
+        else:
+            self._c.spawn(self._run)
+
+    def _rescue(self) -> None:
+        """The event loop runs: the runner that armed this yielded in the middle of a batch
+        (a handler blocked). What it had not reached goes to another runner."""
+        self._watching = False
+        if self._ready and not self._waking:
+            self._wake()
 
     def _run(self) -> None:
         ready = self._ready
@@ -120,6 +133,9 @@ class Runner:
                     routed.backlog.append(item)
                     continue
                 routed.busy = True
+                if ready and not self._watching:  # others wait behind this handler
+                    self._watching = True
+                    self._c.call_soon(self._rescue)
                 try:
                     self._one(routed, item)
                     backlog = routed.backlog

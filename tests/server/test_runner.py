@@ -4,6 +4,7 @@ blocks still blocks only its own connection. Raw WebSocket clients on tests/serv
 for its own client's answer, not for a clock)."""
 
 import json
+import time
 
 import pytest
 from rawws import call, next_packet, sio_connect
@@ -72,4 +73,29 @@ def test_events_sent_before_a_disconnect_are_handled_before_it(server, wait_for)
     )
     assert log["disconnects"][answer["sid"]] == "client namespace disconnect"
     assert log["seq"][answer["sid"]] == list(range(20))
+    ws.close()
+
+
+def test_a_handler_that_blocks_delays_no_event_read_with_it(server):
+    """Two connections of one client (``/`` and a child of ``/dyn-*``): their events come in one
+    read, so one runner takes both; the first handler blocks, the second is handled anyway."""
+    ws, _ = sio_connect(server)
+    ws.send_text("40/dyn-7,")
+    next_packet(ws, lambda p: p.startswith("40/dyn-7,"))
+    ws.sock.sendall(ws.frame(0x1, '427["ask","q"]') + ws.frame(0x1, '42/dyn-7,5["where"]'))
+    # Both come while "ask" waits for its answer (for 10 s: the bound of this wait, not a clock
+    # the server must beat; without a second runner "where" would come after it).
+    deadline = time.monotonic() + 8
+    seen = []
+    while len(seen) < 2:  # (pings come every 0.2 s: the deadline is looked at as they do)
+        assert time.monotonic() < deadline, f"only {seen} while 'ask' waits"
+        packet = ws.recv()
+        if packet == "2":
+            ws.send_text("3")
+        elif packet.startswith(("42", "43")):
+            seen.append(packet)
+    question = next(p for p in seen if '"question"' in p)
+    assert '43/dyn-7,5["/dyn-7"]' in seen, seen
+    ws.send_text(f"43{question[2:].partition('[')[0]}[\"answer\"]")
+    assert next_packet(ws, lambda p: p.startswith("437")) == '437["answer"]'
     ws.close()

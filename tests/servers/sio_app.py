@@ -15,6 +15,8 @@ Default namespace ``/`` (event handlers):
   ``except_room(room, except, event, *args)``, ``from_conn(room, event, *args)`` (``conn.to``,
   the sender excluded), ``of_emit(namespace, event, *args)`` (``sio.of(namespace).emit``),
   ``dyn_all(event, *args)`` (the dynamic parent's ``emit``): broadcasts, acked once emitted.
+- ``broadcast(count, payload)``: ``sio.emit("msg", payload)`` ``count`` times in one loop (the
+  shared bench's fanout); acks ``count``.
 - ``ask(*args)``: ``conn.call("question", *args)`` and acks with the client's answer (described).
 - ``ask_cb(*args)``: ``conn.emit("question", *args, callback=...)``; the answer lands in the log.
 - ``ask_all(room, timeout)``: ``sio.timeout(timeout).to(room).call("poll", room)``; acks with
@@ -179,6 +181,13 @@ def build(args):
     def to_all(conn, event, *args):
         sio.emit(event, *args)
         return "sent"
+
+    @sio.on("broadcast")
+    def broadcast(conn, count, payload):
+        # As the shared bench's: "msg" to every connection, count times, in one loop.
+        for _ in range(count):
+            sio.emit("msg", payload)
+        return count
 
     @sio.on("except_room")
     def except_room(conn, room, excepted, event, *args):
