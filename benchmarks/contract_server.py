@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/contract_server.py PORT [--gevent-websocket | --simple-websocket]
 [--recovery] [--observe] [--metrics] [--admin] [--no-gc-freeze] [--blocking]
-[--ping-interval=S] [--ping-timeout=S]
+[--ping-interval=S] [--ping-timeout=S] [--threading]
 
 By default WebSocket is served as ``gsio.serve`` serves it: gsio's own handler and frame layer.
 --gevent-websocket serves it with gevent-websocket's handler, --simple-websocket with
@@ -14,7 +14,12 @@ gsio.instrument (the Admin UI, production mode, no admin connected); --no-gc-fre
 leaves the garbage collector as Python has it (gsio.io.collector); --blocking serves ``/``
 with the blocking API (``for msg in conn``, ``msg.reply()``) instead of event handlers, for
 the same contract; --ping-interval=S and --ping-timeout=S change the heartbeat's 25 and 20
-seconds (benchmarks/heartbeats.py). Under gunicorn, the app is ``contract_server:app``.
+seconds (benchmarks/heartbeats.py); --threading serves without gevent (neither imported nor
+patched): werkzeug's threaded server, gsio's threading mode, WebSocket through
+simple-websocket (benchmarks/pysio_threading_server.py is python-socketio's threading mode;
+werkzeug closes every connection after its response: for long-polling, run it under
+gunicorn's gthread worker, ``GSIO_THREADING=1 gunicorn -k gthread --threads 250``). Under
+gunicorn, the app is ``contract_server:app``.
 
 Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches, as JSON:
 ``rss_kib``, ``greenlets``, ``sessions`` (Engine.IO), ``conns`` (namespace ``/``), ``kept``
@@ -26,15 +31,19 @@ only ``ping_late_ms``: the greatest lateness of the last ping of each session (h
 server's timer ran, ``Session.ping_lateness``), and ``sessions``.
 """
 
-from gevent import monkey
+import os
+import sys
 
-monkey.patch_all()
+# (under gunicorn, whose argv this is not: GSIO_THREADING=1)
+THREADING = "--threading" in sys.argv or os.environ.get("GSIO_THREADING") == "1"
+if not THREADING:
+    from gevent import monkey
+
+    monkey.patch_all()
 
 import collections  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
 
 import greenlet  # noqa: E402
 
@@ -175,6 +184,18 @@ app = gsio.WSGIApp(sio, stats)
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     port = int(args[0] if args else os.environ["PORT"])
+    if THREADING:
+        import logging
+
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class KeepAlive(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # (1.0 by default: a connection per poll)
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAlive)
+        server.serve_forever()
+        sys.exit()
     websocket = True
     if "--gevent-websocket" in sys.argv:
         websocket = "gevent-websocket"

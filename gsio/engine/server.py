@@ -189,8 +189,8 @@ class Engine(Middlewares):
         return data
 
     def forget(self, socket: EngineSocket) -> None:
-        if self.sockets.pop(socket.sid, socket) is socket:
-            COLLECTOR.closed()
+        if self.sockets.pop(socket.sid, socket) is socket and COLLECTOR.closed():
+            self.concurrency.call_later(1.0, COLLECTOR.trim)  # (see gsio.io.collector)
 
     def open_session(self, transport: str, environ: dict, protocol: int = 0) -> EngineSocket:
         """Create a session for a handshake (the caller has validated the request); its

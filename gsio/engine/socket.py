@@ -398,3 +398,6 @@ class EngineSocket:
             self.engine.handler.on_close(self, self.session.close_reason or reason)
         except Exception:
             log.exception("%s: on_close handler failed", self.sid)
+        # The layer above was told: what it kept here (it keeps this socket too) goes, so
+        # that the session is freed by reference counting, not left in a cycle.
+        self.data = None

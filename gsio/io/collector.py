@@ -21,6 +21,15 @@ pass then thaws instead of freezing, and the next one walks everything.
 Frozen objects are invisible to :func:`gc.get_objects` and :func:`gc.collect`: leak checks
 call :func:`collect_all` instead.
 
+The memory of closed connections goes back to the C heap's free lists, where the allocator
+keeps most of it (the process's RSS stayed at 170 MiB after 19,900 clients left, 33 MiB before
+they came): once the open sessions fell to half of the most since the last time (and by at
+least :attr:`Collector.floor`), and once they are all gone after that, :meth:`Collector.closed`
+says a trim is due and the engine calls :meth:`Collector.trim` a second later (when the rest
+of a wave of closes is done): glibc's ``malloc_trim`` (a few milliseconds) gives the free pages
+back to the system (107 MiB then; what stays is mostly Python's own arenas, each kept while
+any object in it lives). Elsewhere than on glibc, nothing is trimmed.
+
 It is process-wide (the collector is): the first engine that opens a session installs it,
 unless ``Engine(gc_freeze=False)`` (or :meth:`Collector.disable`) was said first.
 """
@@ -31,7 +40,7 @@ import gc
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["COLLECTOR", "Collector", "collect_all"]
 
@@ -47,6 +56,8 @@ class Collector:
     churn = 0.25
     #: Seconds after a thaw from which the next full pass thaws rather than freezes.
     thaw_after = 300.0
+    #: The C heap is trimmed once the open sessions fell to this share of the most since.
+    trim_share = 0.5
 
     def __init__(self) -> None:
         self.enabled = True
@@ -59,6 +70,13 @@ class Collector:
         self.passes = self.freezes = self.thaws = 0
         self.thawed_at = time.monotonic()
         self.paused = False  # (collect_all: a full pass that freezes nothing)
+        self.peak = 0  # the most sessions open since the last trim
+        self.trim_due = False
+        self._wave = False  # trimmed since the sessions were last all gone
+        self.trims = 0
+        #: ``malloc_trim(pad)`` (glibc's), found at the first trim; None where there is none.
+        self.trimmer: Callable[[int], Any] | None = None
+        self._trimmer_found = False
         self._lock = threading.Lock()
 
     def disable(self) -> None:
@@ -74,20 +92,35 @@ class Collector:
     def opened(self) -> None:
         """A session opened (installs the policy on the first)."""
         self.live += 1
+        if self.live > self.peak:
+            self.peak = self.live
         if not self.installed and self.enabled:
             with self._lock:
                 if not self.installed:
                     gc.callbacks.append(self._on_gc)
                     self.installed = True
 
-    def closed(self) -> None:
-        """A session closed: thaw once enough of them may have left cycles in frozen memory."""
+    def closed(self) -> bool:
+        """A session closed: thaw once enough of them may have left cycles in frozen memory.
+        True when a trim became due: the caller has :meth:`trim` called soon (not here, in a
+        session's close, while the rest of the wave closes)."""
         self.live -= 1
-        if not self.frozen:
-            return
-        self.closed_since += 1
-        if self.closed_since > max(self.floor, self.churn * self.frozen_live):
-            self.thaw()
+        live = self.live
+        due = False
+        if (
+            self.enabled
+            and live <= self.peak * self.trim_share
+            and (self.peak - live >= self.floor or (live == 0 and self._wave))
+        ):
+            due = not self.trim_due
+            self.trim_due = True
+            self._wave = live > 0  # (once all left, what the last trim left is trimmed too)
+            self.peak = live
+        if self.frozen:
+            self.closed_since += 1
+            if self.closed_since > max(self.floor, self.churn * self.frozen_live):
+                self.thaw()
+        return due
 
     def thaw(self) -> None:
         """Give everything frozen back to the oldest generation: the next full pass (which
@@ -97,6 +130,21 @@ class Collector:
         self.thawed_at = time.monotonic()
         self.frozen_live = self.closed_since = 0
         gc.unfreeze()
+
+    def trim(self) -> None:
+        """Give the C heap's free pages back to the system (glibc's ``malloc_trim``)."""
+        self.trim_due = False
+        if not self._trimmer_found:
+            self._trimmer_found = True
+            try:
+                import ctypes
+
+                self.trimmer = ctypes.CDLL(None).malloc_trim
+            except (OSError, AttributeError):  # not glibc
+                self.trimmer = None
+        if self.trimmer is not None:
+            self.trims += 1
+            self.trimmer(0)
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase != "stop" or info["generation"] != 2 or self.paused:

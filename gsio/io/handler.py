@@ -246,8 +246,11 @@ class WSGIHandler(PollingShortPath, CheckedRequests, pywsgi.WSGIHandler):
         try:
             super().run_application()
         finally:
-            # The environ outlives the request in the app's sessions: no cycle through it.
+            # The environ outlives the request in the app's sessions: no cycle through it
+            # (a cycle would keep this handler, its reader and socket objects alive as long
+            # as the session, and leave them for the cyclic collector after).
             self.environ.pop("gsio.websocket", None)
+            self.environ.pop("gsio.hand_over", None)
             if self._taken:
                 # The connection is the application's (it has shut it down, or lives on in
                 # a socket of its own): pywsgi must not read from or close it.

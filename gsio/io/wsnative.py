@@ -291,6 +291,9 @@ class NativeWebSocket(NativeWriter):
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+        # Nothing reads for the session any more: let go of it, so that the session and this
+        # connection (which it holds) are freed by reference counting, not left in a cycle.
+        self._esock = None
         self._cancel_timer()
         if self._out and self._writer is None:
             self._flush()
@@ -312,8 +315,8 @@ class NativeWebSocket(NativeWriter):
         the close timeout), then shut the connection down. The handler writes no response.
         When the event loop reads the connection, the request ends here and the session goes
         on."""
-        if self._esock is not None:
-            return []
+        if self._esock is not None or self._ending:
+            return []  # the event loop reads (or has read) the connection
         self.close()
         try:
             while not self._close_received and not self._broken:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gsio.exceptions import ProtocolError
+from gsio.io.concurrency import Timer
 from gsio.protocol.socketio import Packet, PacketCodec, PacketType
 from gsio.server.conn import Conn, Message
 from gsio.server.interfaces import Data, ServerCore, Transport
@@ -24,6 +25,7 @@ log = logging.getLogger("gsio.socket")
 
 _EVENTS = (PacketType.EVENT, PacketType.BINARY_EVENT)
 _ACKS = (PacketType.ACK, PacketType.BINARY_ACK)
+_NO_TIMER = Timer(lambda: None)  # a connect timeout that is over
 
 
 class ClientServer(ServerCore, Protocol):
@@ -170,6 +172,7 @@ class Client:
         """A namespace connection was accepted: the connect timeout is over. (A refused one
         does not count: as in Node, a client that joins nothing is closed in time.)"""
         self._connect_timer.cancel()
+        self._connect_timer = _NO_TIMER  # (its watcher need not live as long as the client)
 
     def _connect_timed_out(self) -> None:
         if not self.conns and not self.transport.closed:

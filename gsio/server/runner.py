@@ -43,7 +43,7 @@ class Routed:
 
     def __init__(self, runner: Runner, conn: Conn) -> None:
         self.runner = runner
-        self.conn = conn
+        self.conn: Conn | None = conn
         self.busy = False  # a runner is in one of its handlers
         self.backlog: list[Any] | None = None  # what arrived meanwhile
         self.end: Any = None  # the end, once the runner reached it
@@ -67,6 +67,9 @@ class Routed:
 
     def ended(self, end: Any) -> None:
         self.end = end
+        # The connection holds this inbox: without the way back, a closed connection is freed
+        # by reference counting, not left in a cycle. (Nothing after the end is handled.)
+        self.conn = None
         if self.done is not None:
             self.done.set()
 
@@ -148,7 +151,9 @@ class Runner:
 
     def _one(self, routed: Routed, item: Any) -> None:
         if type(item) is Message:
-            self._handle(routed.conn, item)
+            conn = routed.conn
+            if conn is not None:  # (None once the end was handled)
+                self._handle(conn, item)
         else:  # the end
             routed.ended(item)
 

@@ -139,3 +139,36 @@ def test_an_engine_with_gc_freeze_false_never_installs_it():
         """
     )
     assert result == {"frozen": 0, "installed": False}
+
+
+def test_a_trim_is_due_once_half_the_sessions_closed_and_once_all_are_gone():
+    result = run(
+        """
+        calls = []
+        COLLECTOR.trimmer, COLLECTOR._trimmer_found = calls.append, True
+        COLLECTOR.floor = 10
+        for _ in range(100):
+            COLLECTOR.opened()
+        due = [COLLECTOR.closed() for _ in range(49)]
+        first = COLLECTOR.closed()  # half: due (once, until trimmed)
+        again = COLLECTOR.closed()
+        COLLECTOR.trim()
+        # The most is 49 now: due again at 24 (25 closed), at 12, at 2, then at 0.
+        for _ in range(49):
+            due.append(COLLECTOR.closed())
+            if due[-1]:
+                COLLECTOR.trim()
+        print(json.dumps({"before": any(due[:49]), "first": first, "again": again,
+                          "later": due[49:].count(True), "calls": calls, "live": COLLECTOR.live,
+                          "trims": COLLECTOR.trims}))
+        """
+    )
+    assert result == {
+        "before": False,
+        "first": True,
+        "again": False,
+        "later": 4,
+        "calls": [0] * 5,
+        "live": 0,
+        "trims": 5,
+    }
