@@ -194,14 +194,12 @@ class EngineSocket:
 
     def send_parts(self, parts: Sequence[Data], volatile: bool = False) -> bool:
         """Send messages in order: an encoded Socket.IO packet (its text, then its attachments).
-
         The same ``parts`` object may be passed for many sockets (a broadcast) and must not
         change afterwards: on WebSocket its frames are made once for all of them. With
         ``volatile``, nothing is sent to a client that has a backlog (anything not yet written
         to its connection, on every transport) or is upgrading. False if nothing was sent: the
         session is closed, or was just closed for taking too little of what it is sent (see
-        ``max_outbound_buffer``), or a volatile message was dropped.
-        """
+        ``max_outbound_buffer``), or a volatile message was dropped."""
         ws = self.ws
         session = self.session
         if (
@@ -398,6 +396,4 @@ class EngineSocket:
             self.engine.handler.on_close(self, self.session.close_reason or reason)
         except Exception:
             log.exception("%s: on_close handler failed", self.sid)
-        # The layer above was told: what it kept here (it keeps this socket too) goes, so
-        # that the session is freed by reference counting, not left in a cycle.
-        self.data = None
+        self.data = None  # (the layer above keeps this socket too: no cycle left at close)
