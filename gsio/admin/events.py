@@ -47,12 +47,16 @@ class Counting(Observer):
         self.events.push("rawDisconnection", reason)
 
     def event_received(self, conn: Conn, event: str, args: list[Any], size: int) -> None:
-        self.events.push_pair("packetsIn", 1, "bytesIn", size)
+        traffic = self.events.traffic
+        traffic[0] += 1
+        traffic[1] += size
 
     def events_sent(
         self, namespace: str, event: str, args: list[Any], count: int, size: int
     ) -> None:
-        self.events.push_pair("packetsOut", count, "bytesOut", size)
+        traffic = self.events.traffic
+        traffic[2] += count
+        traffic[3] += count * size
 
 
 class Verbose(Counting):
@@ -100,7 +104,9 @@ class Verbose(Counting):
         self.tell("room_left", namespace, room, sid, timestamp())
 
     def event_received(self, conn: Conn, event: str, args: list[Any], size: int) -> None:
-        self.events.push_pair("packetsIn", 1, "bytesIn", size)
+        traffic = self.events.traffic
+        traffic[0] += 1
+        traffic[1] += size
         nsp = conn.namespace.name
         if nsp != self.admin:
             self.tell("event_received", nsp, conn.id, [event, *args], timestamp())

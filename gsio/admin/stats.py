@@ -28,12 +28,21 @@ def server_id(given: str | None) -> str:
     return given or f"{socket.gethostname()}#{os.getpid()}"
 
 
+_TRAFFIC = ("packetsIn", "bytesIn", "packetsOut", "bytesOut")
+
+
 class EventBuffer:
-    """Counts of events per second, type and sub-type (Node's ``EventBuffer``)."""
+    """Counts of events per second, type and sub-type (Node's ``EventBuffer``).
+
+    Packets and bytes (one count per message) go to plain integers, :attr:`traffic`, which
+    :meth:`roll` (every second) files under the second it runs in: no clock, no lock, no key
+    per message."""
 
     def __init__(self, concurrency: Concurrency) -> None:
         self._lock = concurrency.state_lock()
         self._counts: dict[tuple[int, str, str | None], int] = {}
+        #: packets in, bytes in, packets out, bytes out since the last roll().
+        self.traffic = [0, 0, 0, 0]
 
     def push(self, type: str, sub_type: str | None = None, count: int = 1) -> None:
         key = (int(time.time()) * 1000, type, sub_type)
@@ -41,17 +50,20 @@ class EventBuffer:
             counts = self._counts
             counts[key] = counts.get(key, 0) + count
 
-    def push_pair(self, packets: str, count: int, bytes_type: str, size: int) -> None:
-        """``count`` packets of ``size`` bytes each (one look at the clock, one lock)."""
+    def roll(self) -> None:
+        """File the packets and bytes counted since the last roll under this second."""
+        traffic, self.traffic = self.traffic, [0, 0, 0, 0]
         second = int(time.time()) * 1000
-        key, bytes_key = (second, packets, None), (second, bytes_type, None)
         with self._lock:
             counts = self._counts
-            counts[key] = counts.get(key, 0) + count
-            counts[bytes_key] = counts.get(bytes_key, 0) + count * size
+            for name, count in zip(_TRAFFIC, traffic):
+                if count:
+                    key = (second, name, None)
+                    counts[key] = counts.get(key, 0) + count
 
     def take(self) -> list[dict[str, Any]]:
         """The counts so far, as the UI reads them; the buffer starts anew."""
+        self.roll()
         with self._lock:
             counts, self._counts = self._counts, {}
         values = []
