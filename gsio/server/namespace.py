@@ -193,37 +193,59 @@ class Namespace(Broadcasting):
             conn.restore(restored)
         self.conns[conn.id] = conn
         context = self.server.context
+        ended = True
         try:
             if context is None:
-                self._live(conn)
+                ended = self._live(conn)
             else:
                 with context(conn):
                     self._live(conn)
         except Exception:
             log.exception("%s: context of %s failed", conn.id, self.name)
         finally:
-            self.parked.leave(conn)
-            if self._owns_id(conn):
-                self.adapter.delete_all(conn.id)
-                del self.conns[conn.id]
-            if not self.conns and self.parent and self.server.cleanup_empty_child_namespaces:
-                self.parent.remove(self)
+            if ended:
+                self._leave(conn)
+
+    def _leave(self, conn: Conn) -> None:
+        self.parked.leave(conn)
+        if self._owns_id(conn):
+            self.adapter.delete_all(conn.id)
+            del self.conns[conn.id]
+        if not self.conns and self.parent and self.server.cleanup_empty_child_namespaces:
+            self.parent.remove(self)
 
     def _owns_id(self, conn: Conn) -> bool:
         # A recovered connection may have taken the id over already: its rooms are its own.
         return self.conns.get(conn.id) is conn
 
-    def _live(self, conn: Conn) -> None:
+    def _live(self, conn: Conn) -> bool:
+        """Connect, handle, disconnect; False if the shared runners took the connection over
+        (gevent, event handlers, no ``context``): its greenlet ends here, and the runners have
+        its end run in a greenlet of its own (:meth:`_end`)."""
         if not self._connect(conn):
-            return
+            return True
         conn.accept()
         self.parked.enter(conn)
+        c = self.server.concurrency
+        if self.blocking is None and c.name == "gevent" and self.server.context is None:
+            runner_for(c, handle_listened).take_over(conn, lambda: c.spawn(self._end, conn))
+            return False
         try:
             (self.blocking or self._dispatch)(conn)
         except ConnectionClosed:
             pass
         except Exception:
             log.exception("%s: handler of %s failed", conn.id, self.name)
+        self._ended(conn)
+        return True
+
+    def _end(self, conn: Conn) -> None:
+        try:
+            self._ended(conn)
+        finally:
+            self._leave(conn)
+
+    def _ended(self, conn: Conn) -> None:
         conn.disconnect()
         self._call("disconnecting", conn, conn.closed_reason)
         if self._owns_id(conn):
@@ -269,18 +291,9 @@ class Namespace(Broadcasting):
             log.exception("%s: %s handler of %s failed", conn.id, event, self.name)
 
     def _dispatch(self, conn: Conn) -> None:
-        """The event-handler API: under gevent, the shared runners handle the connection's
-        events (:mod:`gsio.server.runner`) while its greenlet waits for the end; in threading
-        mode, or inside a ``context(conn)`` (Flask's, greenlet-local), a loop over
-        ``conn.receive()`` in the connection's own greenlet."""
-        c = self.server.concurrency
-        if c.name == "gevent" and self.server.context is None:
-            runner = runner_for(c, handle_listened)
-            runner.take_over(conn)
-            try:
-                conn.receive()  # (events go to the runner: this waits for the end)
-            except ConnectionClosed:
-                return
+        """The event-handler API in threading mode, or inside a ``context(conn)`` (Flask's,
+        greenlet-local): a loop over ``conn.receive()`` in the connection's own greenlet
+        (under gevent otherwise, the shared runners: :meth:`_live`)."""
         while True:
             try:
                 message = conn.receive()  # (not bound once: conn.on_any() rebinds it)

@@ -11,9 +11,9 @@ any other connection, go to another runner (woken, or spawned): a runner that st
 with others waiting behind it has the event loop check, when it next runs, whether they are
 still waiting. Messages of one connection are handled in order, one at a time: those
 that arrive while its handler is blocked wait in its backlog, which the blocked runner takes
-once the handler returns. The connection's own greenlet waits in ``receive()`` for its end,
-which comes after the handlers of everything it received before it closed; then its
-``disconnect`` handlers run.
+once the handler returns. The connection's own greenlet ends once it connected (an idle
+connection holds no greenlet): its end comes after the handlers of everything it received
+before it closed, and then its ``disconnect`` handlers run, in a greenlet spawned for them.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ class Routed:
     """A connection's inbox once a runner serves it: what is put in it (its events, then the
     end that ``Conn.close()`` puts) goes to the runner; ``get()`` waits for the end."""
 
-    __slots__ = ("runner", "conn", "busy", "backlog", "end", "done")
+    __slots__ = ("runner", "conn", "busy", "backlog", "end", "done", "on_end")
 
-    def __init__(self, runner: Runner, conn: Conn) -> None:
+    def __init__(self, runner: Runner, conn: Conn, on_end: Callable[[], Any]) -> None:
         self.runner = runner
         self.conn: Conn | None = conn
+        self.on_end: Callable[[], Any] | None = on_end  # told once the end was reached
         self.busy = False  # a runner is in one of its handlers
         self.backlog: list[Any] | None = None  # what arrived meanwhile
         self.end: Any = None  # the end, once the runner reached it
@@ -72,6 +73,9 @@ class Routed:
         self.conn = None
         if self.done is not None:
             self.done.set()
+        on_end, self.on_end = self.on_end, None
+        if on_end is not None:
+            on_end()
 
 
 class Runner:
@@ -88,10 +92,11 @@ class Runner:
         self._waking = False  # a runner will look at _ready without waiting for anything else
         self._watching = False  # a rescue() is due when the running runner next yields
 
-    def take_over(self, conn: Conn) -> None:
-        """Serve ``conn`` from now on: what waits in its inbox already comes first."""
+    def take_over(self, conn: Conn, on_end: Callable[[], Any]) -> None:
+        """Serve ``conn`` from now on: what waits in its inbox already comes first; once its
+        end was reached (every event before it handled), ``on_end()``."""
         inbox = conn._inbox
-        routed = Routed(self, conn)
+        routed = Routed(self, conn, on_end)
         while inbox.qsize():
             self.deliver(routed, inbox.get())
         conn._inbox = routed
