@@ -223,7 +223,12 @@ class NativeWebSocket(NativeWriter):
             data = b""
         try:
             if data and not self._close_sent:
-                # The common case, made short: messages, parsed and handed to the engine.
+                # The common cases, made short: one message (an event, an ack), or several,
+                # parsed and handed to the engine.
+                text = self._reader.feed_text(data)
+                if text is not None:
+                    self._esock.receive_frame(text)
+                    return
                 events = self._reader.feed(data)
                 if len(events) == 1 and type(events[0]) is str:
                     self._esock.receive_frame(events[0])

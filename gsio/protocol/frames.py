@@ -157,6 +157,25 @@ class FrameReader:
         self._frag_size = 0
         self._inflate = inflate
 
+    def feed_text(self, data: bytes) -> str | None:
+        """The common read made short: when ``data`` is exactly one whole, short, masked text
+        frame and nothing is under way, its text (the reader's state is unchanged); else None,
+        and nothing is consumed: :meth:`feed` then takes ``data``."""
+        n = len(data) - 6
+        if (
+            0 < n < 126
+            and data[0] == 0x81  # FIN, no RSV bit, text
+            and data[1] == n | 0x80  # masked, this length
+            and self._chunks is None
+            and not self._frag_op
+            and n <= self.max_payload
+        ):
+            try:
+                return self._unmask(data[6:], data[2:6]).decode("utf-8")
+            except UnicodeDecodeError:
+                return None  # (feed() refuses it, with its close code)
+        return None
+
     def feed(self, data: bytes) -> list[Event]:
         """Take the next bytes from the client; returns the events they complete."""
         chunks = self._chunks

@@ -186,7 +186,10 @@ def handle_event(conn: Conn, message: Message[Conn]) -> None:
             return
         args = [message.event, *args]
     try:
-        if namespace._takes_ack(fn):  # type: ignore[attr-defined]
+        takes_ack = namespace._ack_params.get(fn)  # type: ignore[attr-defined]
+        if takes_ack is None:
+            takes_ack = namespace._takes_ack(fn)  # type: ignore[attr-defined]
+        if takes_ack:
             fn(conn, *args, ack=message.reply)
             return
         result = fn(conn, *args)
@@ -194,7 +197,13 @@ def handle_event(conn: Conn, message: Message[Conn]) -> None:
         log.exception("%s: handler for %r failed", conn.id, message.event)
         return
     if message.id is not None and not message._replied:
-        message.reply(*_ack_args(result))
+        # The handler's return value is the ack's arguments: none, a tuple's items, or itself.
+        if result is None:
+            message.reply()
+        elif isinstance(result, tuple):
+            message.reply(*result)
+        else:
+            message.reply(result)
 
 
 def handle_listened(conn: Conn, message: Message[Conn]) -> None:
@@ -205,11 +214,3 @@ def handle_listened(conn: Conn, message: Message[Conn]) -> None:
         for fn in listeners:
             conn._tell(fn, message.event, message.args)
     handle_event(conn, message)
-
-
-def _ack_args(result: Any) -> tuple:
-    if result is None:
-        return ()
-    if isinstance(result, tuple):
-        return result
-    return (result,)

@@ -153,3 +153,39 @@ def test_well_formed_messages_come_back(messages: list, data: st.DataObject) -> 
 @given(st.binary(max_size=300), st.binary(min_size=4, max_size=4))
 def test_unmask_is_the_xor_of_the_key(payload: bytes, key: bytes) -> None:
     assert frames.unmask(payload, key) == _xor(payload, key)
+
+
+def _fed(reader: frames.FrameReader, stream: bytes) -> Any:
+    try:
+        return [_describe(event) for event in reader.feed(stream)]
+    except frames.FrameError as exc:
+        return (exc.message, exc.close_code)
+
+
+@given(st.data())
+def test_the_short_text_read_agrees_with_feed(data: st.DataObject) -> None:
+    """``feed_text`` (one whole short text frame, the echo's read) gives what ``feed`` gives,
+    or None and consumes nothing, in any state the reader may be in."""
+    prefix = data.draw(STREAMS)
+    stream = data.draw(st.one_of(frame_bytes(), STREAMS))
+    after = data.draw(STREAMS)
+    short, reference = frames.FrameReader(MAX_PAYLOAD), frames.FrameReader(MAX_PAYLOAD)
+    before = _fed(reference, prefix)
+    if isinstance(before, tuple) or any(type(e) is tuple and e[0] == "close" for e in before):
+        return  # the reader is not fed after an error or a close
+    assert _fed(short, prefix) == before
+    text = short.feed_text(stream)
+    expected = _fed(reference, stream)
+    if text is None:
+        assert _fed(short, stream) == expected
+    else:
+        assert expected == [text]
+    if not isinstance(expected, tuple) and not any(type(e) is tuple for e in expected):
+        assert _fed(short, after) == _fed(reference, after)
+
+
+def test_the_short_text_read_takes_what_the_echo_sends() -> None:
+    frame = _client_frame(frames.OP_TEXT, b'42["echo","x"]', b"abcd")
+    assert frames.FrameReader(MAX_PAYLOAD).feed_text(frame) == '42["echo","x"]'
+    assert frames.FrameReader(10).feed_text(frame) is None  # over max_payload: feed refuses it
+    assert frames.FrameReader(MAX_PAYLOAD).feed_text(frame + frame) is None  # two: feed's
