@@ -26,7 +26,8 @@ Beside the contract, ``GET /stats`` answers what benchmarks/leakcheck.py watches
 (its sessions kept for connection state recovery) and
 ``objects`` (tracked by the garbage collector). ``GET /stats?gc=1`` collects garbage first,
 ``?trim=1`` gives the C heap's free memory back to the system first (glibc's malloc_trim),
-``?types=1`` adds the most numerous kinds of tracked objects. ``GET /stats?pings=1`` answers
+``?types=1`` adds the most numerous kinds of tracked objects, ``?heap=1`` where the memory
+is (``heap``: Python's object allocator and glibc's heap, in KiB). ``GET /stats?pings=1`` answers
 only ``ping_late_ms``: the greatest lateness of the last ping of each session (how late the
 server's timer ran, ``Session.ping_lateness``), and ``sessions``.
 """
@@ -133,6 +134,57 @@ def _malloc_trim():
         pass
 
 
+def _heap():
+    """RSS split into Python's object allocator (its arenas: held while any block in them
+    lives) and glibc's heap (in use, free; mmapped blocks), in KiB."""
+    import ctypes
+    import os
+    import re
+    import tempfile
+
+    result = {}
+    with tempfile.TemporaryFile() as f:  # _debugmallocstats writes to the C stderr
+        saved = os.dup(2)
+        try:
+            os.dup2(f.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode()
+    for key, pattern in {
+        "arenas": r"# arenas allocated current\s*=\s*([\d,]+)",
+        "arena_kib": r"# bytes in allocated blocks\s*=\s*([\d,]+)",
+        "free_blocks_kib": r"# bytes in available blocks\s*=\s*([\d,]+)",
+        "unused_pools_kib": r"\d+ unused pools \* \d+ bytes\s*=\s*([\d,]+)",
+        "total_obmalloc_kib": r"Total\s*=\s*([\d,]+)",
+    }.items():
+        m = re.search(pattern, text)
+        if m:
+            value = int(m.group(1).replace(",", ""))
+            result[key] = value if key == "arenas" else value // 1024
+    result["used_blocks_kib"] = result.pop("arena_kib", 0)
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+        ]
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = Mallinfo2
+        info = libc.mallinfo2()
+        result["malloc_heap_kib"] = info.arena // 1024
+        result["malloc_in_use_kib"] = info.uordblks // 1024
+        result["malloc_free_kib"] = info.fordblks // 1024
+        result["malloc_mmapped_kib"] = info.hblkhd // 1024
+    except (OSError, AttributeError):
+        pass
+    return result
+
+
 def stats(environ, start_response):
     if environ.get("PATH_INFO") != "/stats":
         start_response("404 Not Found", [("Content-Length", "0")])
@@ -156,6 +208,8 @@ def stats(environ, start_response):
         "kept": len(sio.of("/").adapter.sessions or ()),
         "objects": len(objects),
     }
+    if "heap=1" in query:  # where the memory is: Python's arenas, the C heap, the rest
+        result["heap"] = _heap()
     if "types=1" in query:  # the most numerous kinds of tracked objects
         counts = collections.Counter(type(o).__qualname__ for o in objects)
         result["types"] = dict(counts.most_common(40))
