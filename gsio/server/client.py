@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from gsio.exceptions import ProtocolError
 from gsio.io.concurrency import Timer
 from gsio.protocol.socketio import Packet, PacketCodec, PacketType
+from gsio.server.adapter import Adapter
 from gsio.server.conn import Conn, Message
 from gsio.server.interfaces import Data, ServerCore, Transport
 from gsio.server.namespace import Namespace
@@ -160,7 +161,10 @@ class Client:
             return
         conn = self._new_conn(namespace, auth)
         self.conns[namespace.name] = conn
-        self.server.concurrency.spawn(namespace.run, conn)
+        if _connects_at_once(namespace):
+            namespace.run(conn)
+        else:
+            self.server.concurrency.spawn(namespace.run, conn)
 
     def _new_conn(self, namespace: Namespace, auth: dict[str, Any]) -> Conn:
         return Conn(namespace, self, auth)
@@ -189,3 +193,21 @@ class Client:
         self._connect_timer.cancel()
         for conn in list(self.conns.values()):
             conn.lost(reason)
+
+
+def _connects_at_once(namespace: Namespace) -> bool:
+    """True when nothing in connecting a client to ``namespace`` can block or yield: no
+    middleware, no ``connect`` handler, no ``context``, event handlers run by the shared runners
+    (gevent), no connection state recovery, the in-memory adapter's join. Then its
+    :meth:`~Namespace.run` is called where the CONNECT arrived (the event loop, it may be),
+    instead of in a greenlet spawned for it."""
+    server = namespace.server
+    return (
+        not namespace.middlewares
+        and "connect" not in namespace.handlers
+        and namespace.blocking is None
+        and server.context is None
+        and server.recovery is None
+        and server.concurrency.name == "gevent"
+        and type(namespace.adapter).add_all is Adapter.add_all
+    )

@@ -289,6 +289,40 @@ def test_a_client_talks_to_its_transport_only_through_the_transport_interface():
         sio.shutdown(1)
 
 
+def test_a_connect_that_cannot_block_is_answered_by_the_caller():
+    """No middleware, no ``connect`` handler (gevent, event handlers): the CONNECT is answered
+    before ``on_message`` returns, by the caller (the event loop, for gsio's WebSocket layer),
+    with no greenlet spawned for it. A ``connect`` handler may block: it runs in a greenlet of
+    its own, and the caller goes on at once."""
+    import gevent
+
+    sio = gsio.Server(async_mode="gevent")
+    assert sio.concurrency.name == "gevent"
+    slow = sio.of("/slow")
+
+    @slow.on("connect")
+    def connect(conn):
+        gevent.sleep(0.05)
+
+    transport = FakeTransport("s1")
+    client = Client(sio, transport)
+    try:
+        client.on_message("0")
+        conn = client.conns["/"]
+        assert conn.connected and conn.id in sio.of("/").conns
+        assert transport.sent == [[f'0{{"sid":"{conn.id}"}}']]
+        client.on_message("0/slow,")
+        assert len(transport.sent) == 1  # the handler's greenlet has not run yet
+        for _ in range(100):  # (a generous bound: the handler sleeps 0.05 s)
+            gevent.sleep(0.05)
+            if len(transport.sent) == 2:
+                break
+        assert transport.sent[1] == [f'0/slow,{{"sid":"{client.conns["/slow"].id}"}}']
+    finally:
+        client.on_close("transport close")
+        sio.shutdown(1)
+
+
 # -- over real sockets ----------------------------------------------------------------------------
 
 
