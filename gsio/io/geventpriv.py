@@ -77,6 +77,10 @@ def send_now(sock: Any, data: bytes | bytearray) -> None:
         sock.sendall(memoryview(data)[sent:])
 
 
+def _nothing(buffer: Any) -> None:
+    return None
+
+
 class SocketReader(io.RawIOBase):
     """The raw stream under the handler's buffered reader: gevent's socket ``recv_into``, except
     that when the last read emptied the socket it waits until the socket is readable before
@@ -111,6 +115,13 @@ class SocketReader(io.RawIOBase):
                 continue
             self._drained = n < len(buffer)
             return n
+
+    def hold(self) -> None:
+        """Read nothing more from the socket: from now on :meth:`readinto` answers None (as a
+        non-blocking socket with nothing to read), so the buffered reader above hands out only
+        what it holds already, without a system call. (An attribute of the instance, not a
+        test in ``readinto``: the reads of every request stay as they are.)"""
+        self.readinto = _nothing  # type: ignore[method-assign]
 
     def _wait(self) -> None:
         deadline = self.deadline

@@ -20,6 +20,7 @@ import logging
 from typing import Any, Callable
 
 from gsio.exceptions import PayloadTooLarge, ProtocolError
+from gsio.io.geventpriv import SocketReader
 from gsio.io.websocket import MessageSink, WebSocketConfig, message_frame
 from gsio.io.wsnative_writer import Flusher, NativeWriter
 from gsio.protocol import frames
@@ -183,16 +184,24 @@ class NativeWebSocket(NativeWriter):
             return False  # a busy writer, or TLS: the TLS state lives in the server's socket
         sock = self._sock
         early = b""
-        if self._rfile is not None:
-            # What the request's buffered reader holds, or one read that does not wait.
-            sock.settimeout(0.0)
-            try:
-                early = self._rfile.read1(_RECV_SIZE)
-            except (OSError, ValueError):
-                early = b""
-            self._rfile.close()
+        rfile = self._rfile
+        if rfile is not None:
             self._rfile = None
-            sock.settimeout(None)
+            raw = getattr(rfile, "raw", None)
+            if type(raw) is SocketReader:
+                # Only what the request's buffered reader holds (no system call): what is
+                # still in the socket is the loop's watcher's to read.
+                raw.hold()
+                early = rfile.read1(_RECV_SIZE)
+            else:
+                # What the request's buffered reader holds, or one read that does not wait.
+                sock.settimeout(0.0)
+                try:
+                    early = rfile.read1(_RECV_SIZE)
+                except (OSError, ValueError):
+                    early = b""
+                sock.settimeout(None)
+            rfile.close()
         # The WSGI server closes the socket it handed over once the request ends: keep the
         # connection in a socket object of our own, a plain (non-blocking) one: the loop's
         # watcher waits for it, and a writer, when there is one, waits with wait_write.

@@ -179,6 +179,20 @@ def test_frames_sent_behind_the_handshake_are_read(server):
     ws.close()
 
 
+def test_a_long_frame_behind_the_handshake_is_read_whole(server):
+    """A frame sent with the request that the request's reader (8 KiB) holds only the start of:
+    the rest is still in the socket when the event loop takes the connection over, and is read
+    from there (the hand-over reads no more than what the reader holds)."""
+    text = "4" + "y" * 20_000
+    early = RawWebSocket.frame(0x1, text) + RawWebSocket.frame(0x1, "4after")
+    ws = RawWebSocket(server.port, PATH, early=early)
+    assert ws.status == 101
+    assert ws.recv().startswith("0{")
+    assert ws.recv() == text
+    assert ws.recv() == "4after"
+    ws.close()
+
+
 def test_client_close_is_answered_with_its_code(server, wait_for):
     ws, sid = open_direct(server)
     ws.send_frame(0x8, struct.pack("!H", 4001) + b"bye")
