@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from email.utils import formatdate
 from typing import Any
 
-from gsio.protocol.http import parse_query
+from gsio.protocol.http import imf_fixdate, parse_query
 
 __all__ = ["Handshake"]
 
@@ -43,7 +42,7 @@ class Handshake:
         self.query = parse_query(environ)
         self.auth = auth
         self.address = environ.get("REMOTE_ADDR", "")
-        self.time = formatdate(now, usegmt=True)
+        self.time = _http_time(now)
         self.issued = int(now * 1000)
         query = environ.get("QUERY_STRING")
         self.url = environ.get("PATH_INFO", "") + ("?" + query if query else "")
@@ -65,3 +64,16 @@ class Handshake:
 
     def __repr__(self) -> str:
         return f"Handshake(address={self.address!r}, auth={self.auth!r}, query={self.query!r})"
+
+
+_time: list[Any] = [-1, ""]  # the last second formatted, and its text
+
+
+def _http_time(now: float) -> str:
+    """``email.utils.formatdate(now, usegmt=True)``, made once a second (it costs more than
+    the rest of a handshake's fields together)."""
+    second = int(now)
+    if _time[0] != second:
+        _time[1] = imf_fixdate(second)
+        _time[0] = second
+    return _time[1]

@@ -52,3 +52,16 @@ def test_on_server_side_still_registers_server_side_handlers():
     assert chat.server_side_handlers == {"ping": ping}
     assert "ping" not in chat.handlers
 
+
+
+def test_handshake_time_is_the_http_date_of_issued():
+    """``handshake.time`` (made once a second) is ``issued`` as an HTTP date, as Node's."""
+    from email.utils import formatdate
+
+    from gsio.server.handshake import Handshake, _http_time
+
+    environ = {"REMOTE_ADDR": "127.0.0.1", "QUERY_STRING": "EIO=4", "HTTP_HOST": "x"}
+    handshake = Handshake(environ, {})
+    assert handshake.time == formatdate(handshake.issued / 1000, usegmt=True)
+    for now in (0, 951782400.5, 951782400.9, 951782401.0, 1789000000.7, 4102444799.9):
+        assert _http_time(now) == formatdate(now, usegmt=True)
