@@ -187,26 +187,27 @@ class NativeWebSocket(NativeWriter):
         rfile = self._rfile
         if rfile is not None:
             self._rfile = None
-            raw = getattr(rfile, "raw", None)
-            if type(raw) is SocketReader:
-                # Only what the request's buffered reader holds (no system call): what is
-                # still in the socket is the loop's watcher's to read.
-                raw.hold()
-                early = rfile.read1(_RECV_SIZE)
+            # What the request's buffered reader holds: under gsio's handler without a system
+            # call (what is still in the socket is the loop's watcher's to read), else with
+            # one read that does not wait.
+            reader = getattr(rfile, "raw", None)
+            held = isinstance(reader, SocketReader)
+            if held:
+                reader.hold()  # type: ignore[union-attr]
             else:
-                # What the request's buffered reader holds, or one read that does not wait.
                 sock.settimeout(0.0)
-                try:
-                    early = rfile.read1(_RECV_SIZE)
-                except (OSError, ValueError):
-                    early = b""
+            try:
+                early = rfile.read1(_RECV_SIZE)
+            except (OSError, ValueError):
+                early = b""
+            if not held:
                 sock.settimeout(None)
             rfile.close()
         # The WSGI server closes the socket it handed over once the request ends: keep the
         # connection in a socket object of our own, a plain (non-blocking) one: the loop's
         # watcher waits for it, and a writer, when there is one, waits with wait_write.
-        family, kind, proto = sock.family, sock.type, sock.proto
-        own = type(self._raw)(family, kind, proto, sock.detach())
+        raw = self._raw  # (its family and type are ints; the gevent socket's, enums made per call)
+        own = type(raw)(raw.family, raw.type, raw.proto, sock.detach())
         self._sock = self._raw = own
         self._wait_read = _no_wait
         self._esock = sink
