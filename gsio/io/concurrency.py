@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from gsio.io.green import GreenEvent, GreenQueue
+from gsio.io.green import GreenEvent, GreenQueue, Wakes
 
 __all__ = ["Concurrency", "select"]
 
@@ -163,13 +163,14 @@ class GeventConcurrency(Concurrency):
         self._async = self._hub.loop.async_(ref=False)
         self._async.start(self._run_pending)
         self._getcurrent = gevent.getcurrent
+        self._wakes = Wakes(self._hub.loop)  # (one per event loop: its queues' batches)
         self._busy_since: float | None = None  # the loop has not run since (see pause)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._Greenlet.spawn(fn, *args)
 
     def queue(self) -> Any:
-        return GreenQueue(self._hub.loop, self._Waiter, self._gevent.Timeout)
+        return GreenQueue(self._wakes, self._Waiter, self._getcurrent, self._hub)
 
     def event(self) -> Any:
         return self._Event()
