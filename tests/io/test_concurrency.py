@@ -82,6 +82,104 @@ def test_a_killed_getter_leaves_the_queue_usable(c):
     assert q.get(timeout=1) == "after"
 
 
+def test_queue_items_put_in_one_turn_reach_every_getter_in_order(c):
+    # The getters woken in one turn of the loop are resumed in one batch, each handing the loop
+    # to the next: every one gets its own items, in order, whatever the turns bring.
+    queues = [c.queue() for _ in range(50)]
+    got: list[list[int]] = [[] for _ in queues]
+
+    def consume(q, out):
+        while len(out) < 30:
+            out.append(q.get())
+            if len(out) % 7 == 0:
+                gevent.sleep(0)  # (parked elsewhere for a while: the rest waits in its queue)
+
+    getters = [gevent.spawn(consume, q, out) for q, out in zip(queues, got)]
+    gevent.sleep(0.01)
+    loop = gevent.get_hub().loop
+    for turn in range(10):
+        loop.run_callback(
+            lambda turn=turn: [q.put(i) for i in range(turn * 3, turn * 3 + 3) for q in queues]
+        )
+        if turn % 3 == 0:
+            gevent.sleep(0)
+    gevent.joinall(getters, timeout=5)
+    assert got == [list(range(30))] * 50
+
+
+def test_a_getter_thrown_out_of_get_is_not_resumed_by_its_due_batch(c):
+    # Its resume was due (an item came) when an exception took it out of get(): the batch must
+    # not switch into it later, wherever it waits then.
+    q = c.queue()
+    napped = []
+
+    def getter():
+        try:
+            q.get()
+        except KeyError:
+            pass
+        started = gevent.get_hub().loop.now()
+        gevent.sleep(0.1)
+        napped.append(gevent.get_hub().loop.now() - started)
+
+    g = gevent.spawn(getter)
+    gevent.sleep(0.01)
+
+    def put_then_throw():
+        q.put("x")  # its resume is now due in the next batch
+        g.throw(KeyError)  # (from the loop, as gevent.kill does)
+
+    gevent.get_hub().loop.run_callback(put_then_throw)
+    g.join(5)
+    assert napped and napped[0] >= 0.09
+    assert q.get(timeout=0) == "x"  # the item was kept
+
+
+@pytest.mark.parametrize("put_first", [True, False])
+def test_queue_get_timeout_racing_a_put_loses_nothing(c, put_first):
+    # The timeout and the item come in the same turn of the loop: get() returns the item, or
+    # raises Empty and the item waits for the next get(); the getter is not woken again later.
+    q = c.queue()
+    loop = gevent.get_hub().loop
+    outcome = []
+
+    def getter():
+        put_timer = loop.timer(0.05)
+        if put_first:
+            put_timer.start(q.put, "x")
+        try:
+            if not put_first:
+                put_timer.start(q.put, "x")
+            outcome.append(q.get(timeout=0.05))
+        except queue.Empty:
+            outcome.append("empty")
+        started = loop.now()
+        gevent.sleep(0.1)
+        outcome.append(loop.now() - started >= 0.09)
+        put_timer.close()
+
+    gevent.spawn(getter).join(5)
+    assert outcome[1] is True
+    if outcome[0] == "empty":
+        assert q.get(timeout=0) == "x"
+    else:
+        assert outcome[0] == "x"
+        assert q.qsize() == 0
+
+
+def test_a_second_getter_waits_while_one_is_parked_and_each_gets_an_item(c):
+    q = c.queue()
+    got = []
+    first = gevent.spawn(lambda: got.append(("first", q.get())))
+    gevent.sleep(0.01)
+    second = gevent.spawn(lambda: got.append(("second", q.get(timeout=5))))
+    gevent.sleep(0.01)
+    q.put(1)
+    q.put(2)
+    gevent.joinall([first, second], timeout=5)
+    assert sorted(got) == [("first", 1), ("second", 2)]
+
+
 def test_read_waiter_wakes_when_data_arrives(c):
     from gevent import socket
 

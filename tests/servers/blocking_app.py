@@ -9,7 +9,15 @@ The default namespace is served by one blocking handler per connection. It answe
 - ``call_unanswered``: ``conn.call("never", timeout=0.5)``; replies the exception's class name;
 - ``call_while_busy``: ``conn.call("question", 20)`` while the client keeps emitting ``noise``;
   replies ``[answer, noise events received afterwards by receive()]``;
-- ``bye``: returns, which disconnects the client.
+- ``bye``: returns, which disconnects the client;
+- ``echo`` (args): replies them;
+- ``nap`` (seconds): sleeps (gevent's sleep under gevent), then replies
+  ``[whether it slept that long, the args of the burst events that came meanwhile]``, taking
+  them with receive() until ``burst_done``;
+- ``nap_quietly`` (seconds): sleeps, then goes on with the loop (no reply);
+- ``note`` (n): logs ``["note", n]``.
+
+Once the ``for msg in conn`` loop ends, ``["loop-ended", reason]`` is logged.
 
 GET /log answers the JSON list of what the server saw (disconnect reasons included).
 """
@@ -20,6 +28,7 @@ kind = common.patch_for_kind()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import time  # noqa: E402 (gevent's sleep under the gevent kinds: patched)
 
 import gsio  # noqa: E402
 
@@ -81,6 +90,25 @@ def blocking(conn):
             elif msg.event == "bye":
                 msg.reply("bye")
                 return
+            elif msg.event == "echo":
+                msg.reply(*msg.args)
+            elif msg.event == "nap":
+                started = time.monotonic()
+                time.sleep(msg.args[0])
+                slept = time.monotonic() - started
+                burst = []
+                while True:
+                    got = conn.receive(timeout=5)
+                    if got.event == "burst_done":
+                        break
+                    burst.append(got.args[0])
+                # (a timer may fire a little early by the loop's clock: half a tick of slack)
+                msg.reply([slept >= msg.args[0] - 0.02, burst])
+            elif msg.event == "nap_quietly":
+                time.sleep(msg.args[0])
+            elif msg.event == "note":
+                events.append(["note", msg.args[0]])
+        events.append(["loop-ended", conn.closed_reason])
     except gsio.ConnectionClosed as exc:
         events.append(["closed-in-handler", exc.reason])
         raise
