@@ -20,14 +20,13 @@ import logging
 import time
 from typing import Any
 
+from gsio.io.pollhead import HAND_BACK, MAX_HEAD, HeadCache, parse_request, serialize
 from gsio.protocol.http import (
     DEFAULT_HEADER_TIMEOUT,
     REQUEST_TIMEOUT_RESPONSE,
-    STATUS_LINES,
     Response,
     error_response,
     http_date,
-    parse_query,
 )
 
 __all__ = ["PollingConnection", "parse_request", "HAND_BACK"]
@@ -35,83 +34,6 @@ __all__ = ["PollingConnection", "parse_request", "HAND_BACK"]
 log = logging.getLogger("gsio.engine")
 
 _RECV_SIZE = 65536
-_MAX_HEAD = 65536  # request line and headers; past that, pywsgi's handler answers
-HAND_BACK = "hand back"  # parse_request: not a request this module serves
-
-
-def parse_request(buf: bytes, path: str, limit: int) -> Any:
-    """Parse the request at the start of ``buf``: the core's strict grammar
-    (:func:`gsio.protocol.request.parse_head` and ``request_environ``, which the handler uses)
-    in one pass over the head, for speed: every poll comes through here. The fuzz tests
-    (``tests/protocol/test_fuzz_http.py``) check that both give the same environ, and that what
-    the core refuses is handed back.
-
-    Returns None when its head is not all there yet, :data:`HAND_BACK` when it is not an
-    HTTP/1.1 long-polling GET or POST with ``sid`` on ``path`` with a plain body that has
-    arrived whole (or has anything unusual), else ``(environ, query, body, size)``: the WSGI
-    environ's request keys, the parsed query, the body (None when the Content-Length is over ``limit``: not waited for)
-    and the bytes the request takes in ``buf`` (its head only, when the body is not read).
-    """
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return HAND_BACK if len(buf) > _MAX_HEAD or b"\n\n" in buf else None
-    lines = buf[:end].decode("latin-1").split("\r\n")
-    words = lines[0].split(" ")
-    if len(words) != 3 or words[2] != "HTTP/1.1" or words[0] not in ("GET", "POST"):
-        return HAND_BACK
-    method, target = words[0], words[1]
-    route, _, query_string = target.partition("?")
-    if route != path and route + "/" != path:
-        return HAND_BACK
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": route,
-        "QUERY_STRING": query_string,
-        "SERVER_PROTOCOL": "HTTP/1.1",
-    }
-    query = parse_query(environ)
-    if query.get("transport") != "polling" or "sid" not in query:
-        return HAND_BACK
-    length = None
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip() or "\n" in line:
-            return HAND_BACK  # malformed, or folded: pywsgi's handler answers
-        if "_" in name:
-            continue  # as pywsgi: it could pass for a header with "-"
-        key = name.upper().replace("-", "_")
-        value = value.strip()
-        if key == "CONTENT_LENGTH":
-            if length is not None or not (value.isascii() and value.isdigit()):
-                return HAND_BACK
-            length = int(value)
-            environ[key] = value
-        elif key == "CONTENT_TYPE":
-            environ.setdefault(key, value)
-        elif key == "TRANSFER_ENCODING" or key == "EXPECT":
-            return HAND_BACK
-        else:
-            key = "HTTP_" + key
-            if key in environ:
-                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
-            else:
-                environ[key] = value
-    head = end + 4
-    if method == "GET":
-        if length:
-            return HAND_BACK
-        return environ, query, b"", head
-    if length is None:
-        return HAND_BACK
-    if length > limit:
-        return environ, query, None, head
-    if len(buf) < head + length:
-        # The rest of the body is on its way: pywsgi's handler reads it, with the POST active
-        # on its session from now on, as the protocol has it (a second POST meanwhile is an
-        # error), and for as long as the session and the engine's body_timeout allow (see
-        # gsio.io.connwatch.BodyWatch). Bodies that small clients send arrive with their head.
-        return HAND_BACK
-    return environ, query, buf[head : head + length], head + length
 
 
 class PollingConnection:
@@ -135,6 +57,7 @@ class PollingConnection:
         "_ready_since",
         "_timer",
         "_request",
+        "_heads",
     )
 
     def __init__(self, raw: Any, address: Any, server: Any, app: Any, early: bytes) -> None:
@@ -148,6 +71,7 @@ class PollingConnection:
         self._c = self._engine.concurrency
         self._buf = early
         self._request = b""
+        self._heads = HeadCache(self._path, {"gsio.hand_over": self._hand_over})
         self._busy = False  # a request is being answered (a GET waits, a response is written)
         self._closing = False  # close once the response being written has left
         self._out: Any = None  # what a response left unwritten
@@ -195,7 +119,7 @@ class PollingConnection:
             return
         self._buf = self._buf + data if self._buf else data
         if self._busy:
-            if len(self._buf) > self._engine.max_payload + _MAX_HEAD:
+            if len(self._buf) > self._engine.max_payload + MAX_HEAD:
                 # Requests piled behind a waiting GET: no client of the protocol does that.
                 log.info("%s: too much pipelined behind a long poll; closing", self._address)
                 self._lose()
@@ -209,14 +133,13 @@ class PollingConnection:
         self._processing = True
         try:
             while not self._busy and self._buf and not self._gone:
-                request = parse_request(self._buf, self._path, self._engine.max_payload)
+                request = self._heads.parse(self._buf, self._engine.max_payload)
                 if request is None:
                     return
                 if request is HAND_BACK:
                     self._hand_back()
                     return
                 environ, query, body, size = request
-                environ["gsio.hand_over"] = self._hand_over
                 self._request = self._buf  # (what a hand-over passes on)
                 self._buf = self._buf[size:]
                 if body is None:
@@ -241,17 +164,7 @@ class PollingConnection:
         self._pending = None
         if self._gone:
             return
-        # The writer of gsio.protocol.request.serialize_response, inlined: this is every
-        # polling response's path, and the call and its arguments cost it measurably.
-        out = bytearray(b"HTTP/1.1 ")
-        out += STATUS_LINES[response.status].encode("latin-1")
-        out += b"\r\nDate: "
-        out += http_date(time.time())
-        out += b"\r\n"
-        for name, value in response.headers:
-            out += f"{name}: {value}\r\n".encode("latin-1")
-        out += b"Content-Length: %d\r\n\r\n" % len(response.body)
-        out += response.body
+        out = serialize(response, http_date(time.time()))
         try:
             sent = self._raw.send(out)
         except BlockingIOError:
