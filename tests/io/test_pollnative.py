@@ -9,6 +9,7 @@ handler on a shared keep-alive connection.
 import re
 import socket
 import struct
+import time
 
 import pytest
 from rawhttp import read_response
@@ -312,3 +313,87 @@ def test_a_handler_bug_gets_a_500_and_the_connection_and_server_go_on(start_serv
         _send(sock, "GET", _poll_path(other))
         assert _messages(_read_response(sock)[1]) == [b"4fine"]
     assert server.output().count("RuntimeError: a bug in the handler") == 1
+
+
+# -- heads sent again (gsio.io.pollhead.HeadCache): what a client sends the same way ----------
+
+
+def _read_responses(sock, count):
+    """The bodies of the next ``count`` responses (pipelined: they may come in one read)."""
+    data = b""
+    bodies = []
+    while len(bodies) < count:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            length = int(re.search(rb"(?i)content-length: *(\d+)", data[:end]).group(1))
+            if len(data) >= end + 4 + length:
+                bodies.append(data[end + 4 : end + 4 + length])
+                data = data[end + 4 + length :]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "the connection closed"
+        data += chunk
+    assert not data
+    return bodies
+
+
+def test_pipelined_requests_with_the_same_heads_are_answered_in_order(server):
+    sid = _open(server)
+    path = _poll_path(sid)
+    post = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(post + b"4m1" + post + b"4m2" + post + b"4m3")
+        assert _read_responses(sock, 3) == [b"ok", b"ok", b"ok"]
+        _send(sock, "GET", path)
+        assert _messages(_read_response(sock)[1]) == [b"4m1", b"4m2", b"4m3"]
+
+
+def test_a_known_head_split_across_reads_and_its_body_arriving_later(server):
+    """The second POST has the first one's head: it comes in pieces, its body after a pause
+    (the handler reads that body); the connection goes on with the event loop."""
+    sid = _open(server)
+    path = _poll_path(sid)
+    post = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n".encode()
+    get = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(post + b"4m1")
+        assert _read_response(sock)[1] == b"ok"
+        for piece in (post[:10], post[10:-3], post[-3:], b"4m", b"2"):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        assert _read_response(sock)[1] == b"ok"
+        for piece in (get[:20], get[20:]):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        assert _messages(_read_response(sock)[1]) == [b"4m1", b"4m2"]
+        sock.sendall(post + b"4m3" + get)
+        ok, polled = _read_responses(sock, 2)
+        assert ok == b"ok" and _messages(polled) == [b"4m3"]
+
+
+def test_after_keep_alive_polls_http_1_0_and_connection_close_are_honoured(server):
+    sid = _open(server)
+    path = _poll_path(sid)
+    for last in ("HTTP/1.0\r\nHost: x\r\n", "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            for i in range(3):
+                _send(sock, "POST", path, f"4m{i}".encode())
+                assert _read_response(sock)[1] == b"ok"
+            sock.sendall(f"POST {path} {last}Content-Length: 3\r\n\r\n4mx".encode())
+            head, body = _read_response(sock)
+            assert body == b"ok"
+            assert sock.recv(1) == b""  # closed after the response
+        status, _, body = server.request("GET", path)
+        assert _messages(body) == [b"4m0", b"4m1", b"4m2", b"4mx"]
+
+
+def test_many_different_heads_on_one_connection(server):
+    sid = _open(server)
+    path = _poll_path(sid)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for i in range(30):  # more heads than a connection keeps
+            message = b"4" + b"z" * i
+            _send(sock, "POST", path, message, extra=f"X-Try: {i % 12}\r\n")
+            assert _read_response(sock)[1] == b"ok"
+            _send(sock, "GET", path)
+            assert _messages(_read_response(sock)[1]) == [message]
