@@ -273,8 +273,7 @@ class Engine(Middlewares):
         to send yet, later from the event loop; that GET is returned then (call its
         ``abandon()`` if the connection closes first: the session ends, as in the reference).
         ``body`` is a POST's whole body, None when its Content-Length is over ``max_payload``.
-        Needs a non-blocking handler (:attr:`EngineHandler.nonblocking`).
-        """
+        Needs a non-blocking handler (:attr:`EngineHandler.nonblocking`)."""
         method = environ["REQUEST_METHOD"]
 
         def finish(response: Response) -> None:
@@ -313,13 +312,15 @@ class Engine(Middlewares):
         return True
 
     def _check(self, environ: dict, method: str, query: dict) -> str:
-        protocol = protocol_version(query.get("EIO"), allow_eio3=self.allow_eio3)
+        eio = query.get("EIO")
+        protocol = PROTOCOL if eio == "4" else protocol_version(eio, allow_eio3=self.allow_eio3)
         transport = query.get("transport")
         if transport not in self.transports:
             raise ProtocolError(f"transport unknown: {transport!r}", code=0)
-        check_origin(environ)
-        if not self.cors.allows(environ.get("HTTP_ORIGIN")):
-            raise ProtocolError("origin not allowed", code=4, status=403)
+        if "HTTP_ORIGIN" in environ:  # (a browser's request; other clients send none)
+            check_origin(environ)
+            if not self.cors.allows(environ["HTTP_ORIGIN"]):
+                raise ProtocolError("origin not allowed", code=4, status=403)
         sid = query.get("sid")
         if sid is None:
             if method != "GET":
@@ -390,9 +391,9 @@ class Engine(Middlewares):
     def _finalize(self, response: Response, environ: dict, cors: bool = True) -> Response:
         """The response with the CORS headers (unless it has them: ``cors`` False), and
         ``Connection: close`` if the client asked."""
-        if cors:
+        if cors and "HTTP_ORIGIN" in environ:  # (no CORS headers without an Origin)
             response.headers.extend(self.cors.headers(environ))
-        if environ.get("HTTP_CONNECTION", "").lower() == "close":
+        if "HTTP_CONNECTION" in environ and environ["HTTP_CONNECTION"].lower() == "close":
             response.headers.append(("Connection", "close"))
         if self.headers is not None or self.initial_headers is not None:
             add_headers(response.headers, environ, self.initial_headers, self.headers)
