@@ -121,7 +121,7 @@ class HeadCache:
 
     __slots__ = ("_path", "_extra", "_heads")
 
-    _SIZE = 8  # heads kept (a client's GET and its POSTs' few lengths)
+    _SIZE = 4  # heads kept (a client's GET and its POSTs' few lengths)
 
     def __init__(self, path: str, extra: dict[str, Any]) -> None:
         self._path = path
