@@ -157,16 +157,17 @@ def serialize(response: Response, date: bytes) -> bytes:
     """A response's bytes, its ``Date`` header ``date`` (as the writer of
     :func:`gsio.protocol.request.serialize_response`, which they match byte for byte)."""
     key = (response.status, tuple(response.headers))
+    keep = True
     try:
         parts = _heads.get(key)
     except TypeError:  # a headers hook's pair that is a list: not kept
-        key = None
+        keep = False
         parts = None
     if parts is None:
         status = b"HTTP/1.1 " + STATUS_LINES[response.status].encode("latin-1") + b"\r\nDate: "
         lines = b"".join(f"{n}: {v}\r\n".encode("latin-1") for n, v in response.headers)
         parts = (status, b"\r\n" + lines + b"Content-Length: ")
-        if key is not None:
+        if keep:
             if len(_heads) >= _HEADS_KEPT:
                 _heads.clear()
             _heads[key] = parts
