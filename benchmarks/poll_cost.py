@@ -12,7 +12,9 @@ POSTs ``42<id>["echo","x..."]`` (answered ``ok``), its pending GET is answered w
 the client sends its next GET, as loadgen.js's PollClient does.
 
 Prints CPU µs per round trip (process time; the best of ``--reps``: the machine may be shared);
-``--profile`` prints cProfile's top entries of one more run. Run it on an older tree to compare:
+``--profile`` prints cProfile's top entries of one more run. ``--browser``: the requests
+as Chromium's socket.io-client sends them (a browser's headers, a new ``t`` query parameter
+in every request), where the bench's load generator sends the same bytes each time. Run it on an older tree to compare:
 ``PYTHONPATH=<tree> python <tree>/benchmarks/poll_cost.py`` (or this file with that path).
 """
 
@@ -34,6 +36,23 @@ from gsio.io.pollnative import PollingConnection
 
 PAYLOAD = "x" * 32
 HOST = b"Host: 127.0.0.1:8000\r\n"
+# What Chromium sends with socket.io-client's polls (same origin: no Origin header on GETs).
+BROWSER = HOST + (
+    b"Connection: keep-alive\r\n"
+    b'sec-ch-ua: "Chromium";v="120", "Not?A_Brand";v="8"\r\n'
+    b"sec-ch-ua-mobile: ?0\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    b"Chrome/120.0.0.0 Safari/537.36\r\n"
+    b'sec-ch-ua-platform: "Linux"\r\n'
+    b"Accept: */*\r\n"
+    b"Sec-Fetch-Site: same-origin\r\n"
+    b"Sec-Fetch-Mode: cors\r\n"
+    b"Sec-Fetch-Dest: empty\r\n"
+    b"Referer: http://127.0.0.1:8000/\r\n"
+    b"Accept-Encoding: gzip, deflate, br\r\n"
+    b"Accept-Language: en-US,en;q=0.9\r\n"
+    b"Cookie: session=3f9a1c; theme=dark\r\n"
+)
 
 
 class FakeSocket:
@@ -67,15 +86,9 @@ class Client:
 
     def __init__(self, bench: Bench, sid: str) -> None:
         self.bench = bench
-        path = f"/socket.io/?EIO=4&transport=polling&sid={sid}".encode()
-        self.get_request = b"GET " + path + b" HTTP/1.1\r\n" + HOST + b"\r\n"
-        self.post_head = (
-            b"POST "
-            + path
-            + b" HTTP/1.1\r\n"
-            + HOST
-            + b"Content-Type: text/plain;charset=UTF-8\r\n"
-        )
+        self.path = f"/socket.io/?EIO=4&transport=polling&sid={sid}".encode()
+        self.headers = BROWSER if bench.browser else HOST
+        self.requests = 0
         self.ack_id = 0
         self.connected = False
         self.get = self._connection(self._on_get_response)
@@ -90,8 +103,22 @@ class Client:
         raw.inbox = data
         polling._on_readable()  # (as its read watcher would, in the event loop)
 
+    def target(self) -> bytes:
+        """The request's path and query; as socket.io-client's, a new ``t`` each time with
+        ``--browser``."""
+        if not self.bench.browser:
+            return self.path
+        self.requests += 1
+        return self.path + b"&t=P%07x" % self.requests
+
+    @property
+    def get_request(self) -> bytes:
+        return b"GET " + self.target() + b" HTTP/1.1\r\n" + self.headers + b"\r\n"
+
     def send_post(self, body: bytes) -> None:
-        self.request(self.post, self.post_head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        head = b"POST " + self.target() + b" HTTP/1.1\r\n" + self.headers
+        head += b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n\r\n"
+        self.request(self.post, head % len(body) + body)
 
     def echo(self) -> None:
         self.ack_id += 1
@@ -115,7 +142,8 @@ class Client:
 
 
 class Bench:
-    def __init__(self, clients: int) -> None:
+    def __init__(self, clients: int, browser: bool = False) -> None:
+        self.browser = browser
         sio = gsio.Server(async_mode="gevent", serve_client=False)
 
         @sio.on("echo")
@@ -177,8 +205,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="requests as a browser's socket.io-client sends them: its headers, a new t= each",
+    )
     args = parser.parse_args()
-    bench = Bench(args.clients)
+    bench = Bench(args.clients, args.browser)
     bench.run(max(1, args.rounds // 10))  # warm-up
     best = min(bench.run(args.rounds) for _ in range(args.reps))
     print(f"polling round trip {best:6.2f} us CPU (gsio's code, no syscalls)")

@@ -115,18 +115,24 @@ def _parse_head(buf: bytes, end: int, path: str) -> Any:
 
 
 class HeadCache:
-    """One connection's request heads and what they parsed to, so that a head sent again is
-    not parsed again: :meth:`parse` answers as :func:`parse_request`, with a new environ and
-    query each time (the engine adds to them). ``extra`` goes into every environ."""
+    """One connection's request heads and what they parsed to, so that the header lines sent
+    again are not parsed again: :meth:`parse` answers as :func:`parse_request`, with a new
+    environ and query each time (the engine adds to them). ``extra`` goes into every environ.
+
+    A client's polls differ in their request line (socket.io-client puts a new ``t`` in each
+    query) and a POST's Content-Length; their header lines are otherwise the same. So the
+    request line and its query are read for every request, the header lines once for each
+    distinct set (keyed by their bytes, with the method and path they came with)."""
 
     __slots__ = ("_path", "_extra", "_heads")
 
-    _SIZE = 4  # heads kept (a client's GET and its POSTs' few lengths)
+    _SIZE = 4  # header sets kept (a client's GET and its POSTs' few lengths)
 
     def __init__(self, path: str, extra: dict[str, Any]) -> None:
         self._path = path
         self._extra = extra
-        self._heads: dict[bytes, tuple[dict[str, Any], dict[str, str], int]] = {}
+        # header lines -> (environ, query, length, request line, query string)
+        self._heads: dict[bytes, tuple[dict[str, Any], dict[str, str], int, bytes, str]] = {}
 
     def parse(self, buf: bytes, limit: int) -> Any:
         """As :func:`parse_request` (``buf``, this connection's path, ``limit``)."""
@@ -134,19 +140,48 @@ class HeadCache:
         if end < 0:
             return HAND_BACK if len(buf) > MAX_HEAD or b"\n\n" in buf else None
         size = end + 4
-        key = buf[:size]
+        line_end = buf.find(b"\r\n")  # (found: at ``end`` at the latest)
+        query_at = buf.find(b"?", 0, line_end)
+        space = buf.rfind(b" ", 0, line_end)
+        key = buf[line_end:size]
         known = self._heads.get(key)
-        if known is None:
+        if (
+            known is None
+            or query_at < 0
+            or space < query_at
+            or known[3] != buf[:query_at]
+            or buf[space:line_end] != b" HTTP/1.1"
+        ):
             parsed = _parse_head(buf, end, self._path)
             if parsed is HAND_BACK:
                 return HAND_BACK
             environ, query, length = parsed
             environ.update(self._extra)
-            if len(self._heads) >= self._SIZE:
-                self._heads.clear()
-            known = self._heads[key] = (environ, query, length)
-        environ, query, length = known
-        return _with_body(buf, environ.copy(), query.copy(), length, size, limit)
+            if query_at >= 0:  # (else the head has no query, which _parse_head refuses)
+                if len(self._heads) >= self._SIZE:
+                    self._heads.clear()
+                self._heads[key] = (
+                    environ,
+                    query,
+                    length,
+                    buf[:query_at],
+                    environ["QUERY_STRING"],
+                )
+            return _with_body(buf, environ.copy(), query.copy(), length, size, limit)
+        environ, query, length, _, query_string = known
+        environ = environ.copy()
+        text = buf[query_at + 1 : space].decode("latin-1")
+        if text == query_string:
+            query = query.copy()
+        else:
+            # Another query on the same method, path and header lines (a poll's new ``t``).
+            if " " in text:
+                return HAND_BACK
+            environ["QUERY_STRING"] = text
+            query = parse_query(environ)
+            if query.get("transport") != "polling" or "sid" not in query:
+                return HAND_BACK
+        return _with_body(buf, environ, query, length, size, limit)
 
 
 _heads: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[bytes, bytes]] = {}

@@ -117,3 +117,47 @@ def test_responses_that_differ_in_a_header_value_each_get_theirs():
     for i in range(300):  # more kinds than are kept
         out = serialize(Response(200, [("X-N", str(i))], b"ok"), date)
         assert b"\r\nX-N: %d\r\nContent-Length: 2\r\n\r\nok" % i in out
+
+
+def _line(line: bytes, extra=b"Cookie: a=1\r\n"):
+    return line + b"\r\nHost: x\r\n" + extra + b"\r\n"
+
+
+# One set of header lines behind many request lines: socket.io-client's polls differ in their
+# query (a new "t" each), and others in what the cache must not take for a known head.
+LINES = [
+    b"GET /socket.io/?EIO=4&transport=polling&t=P1&sid=abc HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P2&sid=abc HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P2&sid=abc HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P3&sid=xyz HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=websocket&t=P4&sid=abc HTTP/1.1",  # not a poll
+    b"GET /socket.io/?EIO=4&transport=polling&t=P5 HTTP/1.1",  # no sid: a handshake
+    b"GET /socket.io/?EIO=4&transport=polling&t=P 6&sid=abc HTTP/1.1",  # four words
+    b"GET /socket.io/?EIO=4&transport=polling&t=P7&sid=abc HTTP/1.0",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P8&sid=abc HTTP/1.1 ",
+    b"GET /other/?EIO=4&transport=polling&t=P9&sid=abc HTTP/1.1",
+    b"GET /socket.io/ HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P10&sid=abc&sid=def HTTP/1.1",
+    b"PUT /socket.io/?EIO=4&transport=polling&t=P11&sid=abc HTTP/1.1",
+    b"GET  /socket.io/?EIO=4&transport=polling&t=P12&sid=abc HTTP/1.1",
+    b"GET /socket.io/?EIO=4&transport=polling&t=P13&sid=abc HTTP/1.1",
+]
+
+
+def test_a_known_set_of_header_lines_behind_a_new_request_line_parses_as_it_does_alone():
+    extra = {"gsio.hand_over": object()}
+    cache = HeadCache(PATH, extra)
+    for line in LINES:
+        buf = _line(line)
+        assert cache.parse(buf, 100) == _with_extra(parse_request(buf, PATH, 100), extra), line
+    for line in LINES:  # a POST's: the same, with its body
+        buf = _line(line.replace(b"GET", b"POST", 1), b"Content-Length: 2\r\n") + b"4x"
+        assert cache.parse(buf, 100) == _with_extra(parse_request(buf, PATH, 100), extra), line
+
+
+def test_a_new_query_gets_its_own_parse():
+    cache = HeadCache(PATH, {})
+    cache.parse(_line(LINES[0]), 100)
+    environ, query, _, _ = cache.parse(_line(LINES[3]), 100)
+    assert query == {"EIO": "4", "transport": "polling", "t": "P3", "sid": "xyz"}
+    assert environ["QUERY_STRING"] == "EIO=4&transport=polling&t=P3&sid=xyz"
