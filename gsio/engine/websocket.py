@@ -158,6 +158,13 @@ def handle(
 def _serve_direct(
     engine: EngineView, ws: WebSocket, environ: dict[str, Any], framer: Framer
 ) -> bool:
+    return _read_loop(_open_direct(engine, ws, environ, framer), ws)
+
+
+def _open_direct(
+    engine: EngineView, ws: WebSocket, environ: dict[str, Any], framer: Framer
+) -> EngineSocket:
+    """A new session on ``ws``: its open packet sent, the handler told, its heartbeat on."""
     socket = engine.open_session("websocket", environ)
     ws.send(encode(socket.session.open_packet()))  # the OPEN comes before anything else
     if framer is not None:
@@ -165,7 +172,7 @@ def _serve_direct(
     socket.ws = ws
     engine.handler.on_open(socket)
     socket.start_heartbeat()
-    return _read_loop(socket, ws)
+    return socket
 
 
 def _serve_upgrade(

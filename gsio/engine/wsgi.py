@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 from typing import Any, Callable
@@ -136,13 +137,24 @@ def make_server(
         listener.listen(1024)
     # Accepted sockets inherit TCP_NODELAY: each response leaves at once, without Nagle's wait.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
+    own = websocket and not gevent_websocket
+    if own:
+        from gsio.io.acceptloop import AcceptingServer
+
+        server = AcceptingServer(listener, wsgi, **kwargs)
+    else:
+        server = pywsgi.WSGIServer(listener, wsgi, **kwargs)
     server.gsio_header_timeout = header_timeout
     gsio_app = find_wsgi_app(wsgi)
-    if websocket and not gevent_websocket and access_log is None and isinstance(wsgi, WSGIApp):
+    if own and access_log is None and isinstance(wsgi, WSGIApp):
         # gsio's handler serves this app's long-polling requests on a short path (no access
         # log is written for those, hence only without one).
         server.gsio_polling_app = wsgi
+        # A new connection's WebSocket handshake is answered by the event loop when it can.
+        from gsio.engine.wsaccept import accept_in_loop
+
+        server.gsio_accept_websocket = functools.partial(accept_in_loop, wsgi.engine)
+        server.gsio_accept_path = wsgi.path
     if gevent_websocket and gsio_app is not None:
         server.pre_start_hook = lambda handler: refused_upgrade(gsio_app, handler.environ)
     # gevent-websocket creates (and reconfigures) a logger of its own unless the server has one.

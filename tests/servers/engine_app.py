@@ -16,7 +16,8 @@ Beside the Engine.IO path it answers:
   of the open sessions;
 - ``GET /census``: ``{"fds": N, "greenlets": N, "polling_connections": N}``: the open file
   descriptors, then what is alive after a garbage collection: greenlets, and connections in
-  gsio.io.pollnative's event loop.
+  gsio.io.pollnative's event loop;
+- ``GET /spawned``: ``{"spawned": N}``: how many greenlets ever ran.
 """
 
 import common
@@ -52,6 +53,28 @@ class Echo(gsio.EngineHandler):
         self.reasons[socket.sid] = reason
 
 
+_started = [0]  # greenlets that ever ran (counted by _trace)
+
+
+def _trace(event, args):
+    # greenlet.settrace: the first switch to a greenlet counts it (those seen, weakly held).
+    if event in ("switch", "throw"):
+        target = args[1]
+        if target not in _SEEN:
+            _SEEN.add(target)
+            _started[0] += 1
+
+
+def _count_greenlets():
+    global _SEEN
+    import weakref
+
+    import greenlet
+
+    _SEEN = weakref.WeakSet()
+    greenlet.settrace(_trace)
+
+
 def _census():
     import gc
     import os
@@ -75,6 +98,8 @@ def make_info_app(engine, handler):
             body = dict(handler.reasons)
         elif path == "/census":
             body = _census()
+        elif path == "/spawned":
+            body = {"spawned": _started[0]}
         elif path == "/sessions":
             body = {
                 sid: {
@@ -133,6 +158,7 @@ def main():
     parser.add_argument("--allow-eio3", action="store_true", help="serve Engine.IO v3 too")
     args = parser.parse_args()
     common.setup_logging()
+    _count_greenlets()
 
     cors = args.cors
     if cors is not None and cors != "*":
