@@ -286,7 +286,9 @@ def serve_connection(
     """Serve a connection with ``server``'s handler as if it had accepted it, ``early`` (what
     was read of it elsewhere) first. ``given_back``: its first request is one the event loop
     gave back (not to be handed to it again)."""
-    rfile = io.BufferedReader(_Prefixed(early, sock), 8192)
+    # A reader that takes all of ``early`` at its first read: what a take-over passes on (to
+    # the event loop, a WebSocket) is what the reader holds, and nothing may stay behind it.
+    rfile = io.BufferedReader(_Prefixed(early, sock), max(8192, len(early)))
     handler = server.handler_class(sock, address, server, rfile)
     handler.given_back = given_back
     try:

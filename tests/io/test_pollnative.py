@@ -397,3 +397,37 @@ def test_many_different_heads_on_one_connection(server):
             assert _read_response(sock)[1] == b"ok"
             _send(sock, "GET", path)
             assert _messages(_read_response(sock)[1]) == [message]
+
+
+def test_an_upgrade_on_a_loop_connection_with_long_frames_behind_it_loses_none(server):
+    """A keep-alive connection the event loop serves gives an upgrade back to the handler with
+    everything it read: more than the handler's reader takes at once (8 KiB) must all reach
+    the WebSocket."""
+    from rawws import RawWebSocket, client_frame
+
+    sid = _open(server)
+    path = _poll_path(sid)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for i in range(2):  # the second one is the event loop's
+            _send(sock, "POST", path, f"4m{i}".encode())
+            assert _read_response(sock)[1] == b"ok"
+        text = "4" + "y" * 20_000
+        head = (
+            f"GET {PATH}?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        frames = b"".join(client_frame(0x1, m) for m in ("2probe", "5", text, "4after"))
+        sock.sendall(head.encode() + frames)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        answer, _, rest = data.partition(b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 101 ")
+        ws = RawWebSocket.__new__(RawWebSocket)
+        ws.sock, ws.buffer = sock, rest
+        assert ws.recv() == "3probe"
+        got = [ws.recv() for _ in range(4)]  # what the polls left, then the echoes
+        assert got == ["4m0", "4m1", text, "4after"]
