@@ -147,6 +147,8 @@ def _c_iterencode() -> Callable[[Any, int], list[str]] | None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A str's JSON form as our encoder writes it (non-ASCII kept): the C one when there is one.
+_string: Callable[[str], str] = json_encoder.encode_basestring
 _py_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _iterencode = _c_iterencode()
 
@@ -158,18 +160,31 @@ def dumps(obj: Any) -> str:
 
     Raises :class:`TypeError` for what JSON cannot hold (such as bytes).
     """
+    if type(obj) is list and obj and type(obj[0]) is str:
+        # One or two strings (an ack of a text, an event with one text): the most common
+        # packets, whose encoding costs less than the general encoder's setup.
+        n = len(obj)
+        if n == 1:
+            text = "[" + _string(obj[0]) + "]"
+            return text if text.isascii() else _utf8_safe(text)
+        if n == 2 and type(obj[1]) is str:
+            text = "[" + _string(obj[0]) + "," + _string(obj[1]) + "]"
+            return text if text.isascii() else _utf8_safe(text)
     try:
         text = _py_dumps(obj) if _iterencode is None else "".join(_iterencode(obj, 0))
     except ValueError:  # a non-finite float, refused by allow_nan=False: rare, so fixed here
         obj = _finite(obj)
         text = _py_dumps(obj) if _iterencode is None else "".join(_iterencode(obj, 0))
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate (a peer's "\ud800" escape decodes to one) has no UTF-8 form:
-            # escape it as JSON.stringify does.
-            text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if text.isascii() else _utf8_safe(text)
+
+
+def _utf8_safe(text: str) -> str:
+    """``text`` (JSON), with any lone surrogate escaped as JSON.stringify escapes it: a peer's
+    ``"\ud800"`` escape decodes to one, and it has no UTF-8 form."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text
 
 

@@ -23,7 +23,7 @@ from gsio.server.broadcast import Broadcasting, BroadcastOperator, wait_for_answ
 from gsio.server.conn import Conn
 from gsio.server.interfaces import ServerCore
 from gsio.server.parked import Parked
-from gsio.server.runner import handle_event, handle_listened, runner_for
+from gsio.server.runner import handle_event, runner_for
 
 __all__ = ["Namespace", "NamespaceServer", "ParentNamespace"]
 
@@ -228,7 +228,7 @@ class Namespace(Broadcasting):
         self.parked.enter(conn)
         c = self.server.concurrency
         if self.blocking is None and c.name == "gevent" and self.server.context is None:
-            runner_for(c, handle_listened).take_over(conn, lambda: c.spawn(self._end, conn))
+            runner_for(c, handle_event).take_over(conn, lambda: c.spawn(self._end, conn))
             return False
         try:
             (self.blocking or self._dispatch)(conn)

@@ -27,7 +27,7 @@ from gsio.io.concurrency import Concurrency
 from gsio.server.conn import Conn
 from gsio.server.message import Message
 
-__all__ = ["Runner", "runner_for", "handle_event", "handle_listened"]
+__all__ = ["Runner", "runner_for", "handle_event"]
 
 log = logging.getLogger("gsio.socket")
 
@@ -51,7 +51,12 @@ class Routed:
         self.done: Any = None  # an event set then, made for whoever waits for it
 
     def put(self, item: Any) -> None:
-        self.runner.deliver(self, item)
+        runner = self.runner  # (Runner.deliver, inlined: once per message)
+        ready = runner._ready
+        ready.append(self)
+        ready.append(item)
+        if not runner._waking:
+            runner._wake()
 
     def qsize(self) -> int:
         return 0
@@ -127,6 +132,7 @@ class Runner:
     def _run(self) -> None:
         ready = self._ready
         idle = self._idle
+        handle = self._handle
         while True:
             self._waking = False
             while ready:
@@ -142,7 +148,13 @@ class Runner:
                     self._watching = True
                     self._c.call_soon(self._rescue)
                 try:
-                    self._one(routed, item)
+                    conn = routed.conn
+                    if type(item) is Message and conn is not None:  # (_one, made short)
+                        if conn._any_in is not None:
+                            _tell_listeners(conn, item)
+                        handle(conn, item)
+                    else:
+                        self._one(routed, item)
                     backlog = routed.backlog
                     while backlog:
                         self._one(routed, backlog.pop(0))
@@ -158,6 +170,8 @@ class Runner:
         if type(item) is Message:
             conn = routed.conn
             if conn is not None:  # (None once the end was handled)
+                if conn._any_in is not None:
+                    _tell_listeners(conn, item)
                 self._handle(conn, item)
         else:  # the end
             routed.ended(item)
@@ -206,11 +220,8 @@ def handle_event(conn: Conn, message: Message[Conn]) -> None:
             message.reply(result)
 
 
-def handle_listened(conn: Conn, message: Message[Conn]) -> None:
-    """:func:`handle_event`, after the ``conn.on_any()`` listeners (as ``receive()`` tells
-    them): a runner's ``handle``."""
-    listeners = conn._any_in
-    if listeners is not None:
-        for fn in listeners:
-            conn._tell(fn, message.event, message.args)
-    handle_event(conn, message)
+def _tell_listeners(conn: Conn, message: Message[Conn]) -> None:
+    """The ``conn.on_any()`` listeners, told of an event before its handler runs (as
+    ``receive()`` tells them)."""
+    for fn in conn._any_in or ():
+        conn._tell(fn, message.event, message.args)

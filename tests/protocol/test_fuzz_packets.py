@@ -279,3 +279,13 @@ def test_payloads_round_trip(packets: list) -> None:
     )
     for packet in packets:
         assert eio.decode(eio.encode(packet)) == packet
+
+
+@given(st.lists(st.text(), min_size=1, max_size=3))
+def test_dumps_of_strings_is_the_general_encoders(strings: list[str]) -> None:
+    """One or two strings take a short path (the most common packets): same JSON as the
+    general encoder writes, lone surrogates escaped as JSON.stringify does."""
+    from gsio.protocol.socketio_packet import _py_dumps, _utf8_safe
+
+    assert dumps(strings) == _utf8_safe(_py_dumps(strings))
+    assert json.loads(dumps(strings)) == strings
