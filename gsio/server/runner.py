@@ -105,6 +105,7 @@ class Runner:
         while inbox.qsize():
             self.deliver(routed, inbox.get())
         conn._inbox = routed
+        conn._wire()  # (its deliver puts into the new inbox)
 
     def deliver(self, routed: Routed, item: Any) -> None:
         """Have ``item`` handled (never blocks)."""

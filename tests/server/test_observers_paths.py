@@ -77,12 +77,13 @@ def _connect(sio, sid="s1"):
 
 
 def _plain(sio, conn) -> bool:
-    """No per-object binding anywhere: the paths of a server no one watches."""
+    """No per-object binding but the direct ones: the paths of a server no one watches."""
     bound = {"_send", "deliver", "receive", "send_parts"} & set(vars(conn))
     return (
         not {"on_open", "on_message", "on_close", "encode"} & set(vars(sio))
-        and bound <= {"send_parts"}
+        and bound <= {"send_parts", "deliver"}
         and conn.send_parts == conn.client.send_parts
+        and conn.deliver == conn._inbox.put
         and type(conn._acks) is dict
     )
 
