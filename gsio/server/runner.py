@@ -161,6 +161,7 @@ class Runner:
                         self._one(routed, backlog.pop(0))
                 finally:
                     routed.busy = False
+                    conn = None  # (an idle runner's frame must not keep a closed connection)
             if len(idle) >= _KEEP_IDLE:
                 return
             wake = self._c.light_event()
