@@ -114,21 +114,28 @@ class GreenQueue:
 
     def get(self, timeout: float | None = None) -> Any:
         items = self._items
+        if self._head >= len(items):
+            self._wait(timeout)
         head = self._head
-        if head < len(items):
-            item = items[head]
-            if head + 1 == len(items):
-                items.clear()
-                self._head = 0
-            else:
-                items[head] = None
-                self._head = head + 1
-            return item
+        item = items[head]
+        if head + 1 == len(items):
+            items.clear()
+            self._head = 0
+        else:
+            items[head] = None
+            self._head = head + 1
+        return item
+
+    def _wait(self, timeout: float | None) -> None:
+        """Return once an item is there (parked until then); raise :exc:`queue.Empty` when
+        ``timeout`` passes first."""
         if timeout is not None and timeout <= 0:
             raise queue.Empty
         current = self._getcurrent()
         if self._parked is not None and self._parked is not current:
-            return self._get_waiting(timeout)
+            self._wait_behind(timeout)
+            return
+        items = self._items
         timer = None
         if timeout is not None:
             timer = self._loop.timer(timeout)
@@ -150,16 +157,8 @@ class GreenQueue:
                         resumed = self._hub_switch()
                 finally:
                     self._parked = None
-                head = self._head
-                if head < len(items):
-                    item = items[head]
-                    if head + 1 == len(items):
-                        items.clear()
-                        self._head = 0
-                    else:
-                        items[head] = None
-                        self._head = head + 1
-                    return item
+                if self._head < len(items):
+                    return
                 if resumed is _EXPIRED:
                     raise queue.Empty
         except BaseException:
@@ -177,11 +176,11 @@ class GreenQueue:
             self._woken = True
             greenlet.switch(_EXPIRED)
 
-    def _get_waiting(self, timeout: float | None) -> Any:
-        """get() for a greenlet that finds another one parked here already."""
+    def _wait_behind(self, timeout: float | None) -> None:
+        """_wait() for a greenlet that finds another one parked here already."""
         while True:
             if self.qsize():
-                return self.get()
+                return
             waiter = self._waiter()
             timer = None
             if timeout is not None:
