@@ -51,7 +51,8 @@ class Routed:
         self.done: Any = None  # an event set then, made for whoever waits for it
 
     def put(self, item: Any) -> None:
-        runner = self.runner  # (Runner.deliver, inlined: once per message)
+        """Have ``item`` handled by the runner (never blocks)."""
+        runner = self.runner
         ready = runner._ready
         ready.append(self)
         ready.append(item)
@@ -103,17 +104,9 @@ class Runner:
         inbox = conn._inbox
         routed = Routed(self, conn, on_end)
         while inbox.qsize():
-            self.deliver(routed, inbox.get())
+            routed.put(inbox.get())
         conn._inbox = routed
         conn._wire()  # (its deliver puts into the new inbox)
-
-    def deliver(self, routed: Routed, item: Any) -> None:
-        """Have ``item`` handled (never blocks)."""
-        ready = self._ready
-        ready.append(routed)
-        ready.append(item)
-        if not self._waking:
-            self._wake()
 
     def _wake(self) -> None:
         self._waking = True
